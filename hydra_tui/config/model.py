@@ -1,0 +1,104 @@
+"""The settings a user can give on the command line or keep in a file.
+
+``Settings`` is what the CLI, ``config show`` and the TUI see; the engine sees only the
+``DownloadOptions`` built from it by ``Settings.download_options``. Command-only options
+(URLs, ``--stream``, ``--md5``) are not settings: they make no sense in a file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hydra_tui import __version__
+from hydra_tui.config import fields
+from hydra_tui.config.fields import DEFAULT_THREADS, Headers, Progress, Threads
+from hydra_tui.engine.options import DownloadOptions
+
+__all__ = ["Settings", "default_user_agent"]
+
+
+def default_user_agent() -> str:
+    """Servers see which client (and version) talks to them, as curl and wget do."""
+    return f"hydra-tui/{__version__}"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every option that makes sense in a file; checked (and normalized) on construction."""
+
+    threads: Threads = DEFAULT_THREADS
+    """Connections per download, 1-1024, or "auto" to grow while throughput grows (up to 16)."""
+
+    output: Path = field(default_factory=Path)
+    """Folder downloads are written into (``~`` is expanded)."""
+
+    max_downloads: int = 4
+    """How many downloads run at once; the rest wait in the queue."""
+
+    buffer: int | None = None
+    """Stream-mode memory budget in bytes (at least 1 MiB); None means threads x 8 MiB."""
+
+    chunk_size: int | None = None
+    """Planned range size in bytes; None lets the planner pick from file size and threads."""
+
+    limit_rate: int | None = None
+    """Bytes per second across one download's connections; None is unlimited."""
+
+    retries: int = 5
+    """Attempts per range without progress before the download fails."""
+
+    timeout: float = 15.0
+    """Seconds to establish a connection."""
+
+    stall_timeout: float = 20.0
+    """Seconds without a byte before a connection counts as stalled and is re-dispatched."""
+
+    headers: Headers = ()
+    """Extra request headers, in order; the same name may repeat."""
+
+    user_agent: str | None = None
+    """User-Agent header; None sends ``hydra-tui/<version>``."""
+
+    insecure: bool = False
+    """Skip TLS certificate checks (for self-signed test servers only)."""
+
+    progress: Progress = "auto"
+    """Headless progress: auto (bar on a terminal, plain otherwise), plain, jsonl or none."""
+
+    quiet: bool = False
+    """No progress and no warnings on the terminal; errors and the log file are kept."""
+
+    no_ui: bool = False
+    """Download without the TUI (headless progress on stderr)."""
+
+    def __post_init__(self) -> None:
+        # One checker per field, shared with the files and the command line, so a bad
+        # value fails the same way wherever it came from. Checkers also normalize
+        # (e.g. "64MiB" -> 67108864), hence the setattr on a frozen instance.
+        for name in fields.FIELD_NAMES:
+            object.__setattr__(self, name, fields.coerce(name, getattr(self, name)))
+
+    def effective_threads(self) -> int:
+        """The connection ceiling: the number given, or 16 for ``auto``."""
+        return fields.AUTO_THREADS_CEILING if self.threads == "auto" else int(self.threads)
+
+    def download_options(self, **overrides: Any) -> DownloadOptions:
+        """The engine's options; ``overrides`` set per-download fields (md5, filename, …)."""
+        options = DownloadOptions(
+            threads=self.effective_threads(),
+            auto_threads=self.threads == "auto",
+            output_dir=self.output,
+            buffer=self.buffer,
+            limit_rate=self.limit_rate,
+            retries=self.retries,
+            connect_timeout=self.timeout,
+            stall_timeout=self.stall_timeout,
+            headers=self.headers,
+            user_agent=self.user_agent or default_user_agent(),
+            chunk_size=self.chunk_size,
+            verify_tls=not self.insecure,
+        )
+        return dataclasses.replace(options, **overrides) if overrides else options

@@ -1,0 +1,254 @@
+"""Deciding a response: status, header fields and what the body will be, faults included.
+
+One synchronous step per request, so nothing can interleave between counting a request
+and deciding its fate: fault schedules ("the first N", "every Nth") stay exact under
+concurrency. Writing the decision to the socket is ``send.py``'s job.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from hydra_tui.devserver.content import Content
+from hydra_tui.devserver.faults import Faults
+from hydra_tui.devserver.http import (
+    UNSATISFIABLE,
+    ByteRange,
+    Request,
+    http_date,
+    if_range_matches,
+    parse_range,
+)
+from hydra_tui.devserver.resources import Resource
+from hydra_tui.devserver.throttle import LinkBucket
+
+__all__ = ["BodyPlan", "Plan", "plan_page", "plan_response"]
+
+Abort = Literal["reset", "truncate", "stall"]
+#: how many bytes a ``lie="long"`` body sends beyond its Content-Length
+LONG_LIE_EXTRA = 1024
+_HTML = (
+    b"<!DOCTYPE html>\n<html><head><title>Service unavailable</title></head>\n"
+    b"<body><h1>Service unavailable</h1><p>Please try again later.</p></body></html>\n"
+)
+
+
+@dataclass(slots=True)
+class BodyPlan:
+    """The bytes of one GET body and what happens while they are sent."""
+
+    content: Content
+    offset: int
+    """Where in the content the body starts."""
+    length: int
+    """How many content bytes to send."""
+    pad: int = 0
+    """Zero bytes after them (lies that run past the end of the content)."""
+    chunked: bool = False
+    rate: int = 0
+    link: LinkBucket | None = None
+    abort: Abort | None = None
+    abort_at: int = 0
+    """Body bytes sent before the abort."""
+
+    @property
+    def total(self) -> int:
+        """Bytes of body to send when nothing goes wrong."""
+        return self.length + self.pad
+
+
+@dataclass(slots=True)
+class Plan:
+    """A decided response."""
+
+    status: int
+    fields: list[tuple[str, str]]
+    body: BodyPlan | None = None
+    """Set for GET responses that carry the resource's bytes."""
+    page: bytes = b""
+    """The small body of every other response (errors, redirects, HTML pages)."""
+    close: bool = False
+    """Close the connection after this response."""
+    latency: float = 0.0
+    claimed: bool = False
+    """This response holds one of its resource's body slots until it is done."""
+
+
+def plan_page(
+    status: int,
+    text: str | bytes,
+    extra: list[tuple[str, str]] | None = None,
+    content_type: str = "text/plain; charset=utf-8",
+) -> Plan:
+    """A response with a small body, such as an error message."""
+    page = text.encode() if isinstance(text, str) else text
+    fields = [("Content-Type", content_type), ("Content-Length", str(len(page)))]
+    return Plan(status, fields + (extra or []), page=page)
+
+
+def plan_response(resource: Resource, request: Request, faults: Faults, connection: int) -> Plan:
+    """Count the request against ``resource`` and decide the response, faults included."""
+    index = resource.note_request(connection, request.method, request.headers)
+    plan = _decide(resource, request, faults, index)
+    plan.latency = faults.latency
+    resource.stats.statuses[plan.status] += 1
+    return plan
+
+
+def _decide(resource: Resource, request: Request, faults: Faults, index: int) -> Plan:
+    counts = resource.stats.faults
+    rng = resource.rng(faults.seed)
+    if faults.latency:
+        counts["latency"] += 1
+    if faults.change_after is not None and index > faults.change_after and not resource.changed:
+        resource.change(faults.change_size)
+        counts["change_after"] += 1
+    if faults.redirect_to is not None:
+        counts["redirect_to"] += 1
+        location = [("Location", faults.redirect_to)]
+        return plan_page(faults.redirect_code, f"See {faults.redirect_to}\n", location)
+    if faults.status is not None:
+        counts["status"] += 1
+        return plan_page(faults.status, f"status {faults.status} for {resource.name}\n")
+    if faults.html_200:
+        counts["html_200"] += 1
+        return plan_page(200, _HTML, content_type="text/html; charset=utf-8")
+    if index <= faults.status_first:
+        return _refuse(resource, faults, faults.status_code, "status_first")
+    if faults.status_rate and rng.random() < faults.status_rate:
+        return _refuse(resource, faults, faults.status_code, "status_rate")
+    is_get = request.method == "GET"
+    if is_get and faults.max_bodies and resource.active_bodies >= faults.max_bodies:
+        return _refuse(resource, faults, 503, "max_bodies")
+    plan = _content(resource, request, faults, index)
+    if is_get and plan.body is not None:
+        _body_faults(resource, faults, plan.body)
+        plan.claimed = True
+    return plan
+
+
+def _refuse(resource: Resource, faults: Faults, status: int, reason: str) -> Plan:
+    resource.stats.faults[reason] += 1
+    extra = []
+    if faults.retry_after == "date":
+        extra.append(("Retry-After", http_date(math.ceil(time.time()) + 1)))
+    elif faults.retry_after is not None:
+        extra.append(("Retry-After", str(faults.retry_after)))
+    return plan_page(status, f"status {status} ({reason}) for {resource.name}\n", extra)
+
+
+def _content(resource: Resource, request: Request, faults: Faults, index: int) -> Plan:
+    """The resource's bytes: 200, 206 or 416, with validators and any Range lie."""
+    counts = resource.stats.faults
+    version = resource.version
+    size = version.content.size
+    fields = [
+        ("Content-Type", "application/octet-stream"),
+        ("ETag", version.etag),
+        ("Last-Modified", http_date(version.last_modified)),
+    ]
+    if faults.content_disposition is not None:
+        fields.append(("Content-Disposition", faults.content_disposition))
+    whole = BodyPlan(version.content, 0, size)
+    range_value = request.headers.get("range")
+    if faults.no_length:
+        counts["no_length"] += 1
+        if request.version == "HTTP/1.1":
+            whole.chunked = True
+            fields.append(("Transfer-Encoding", "chunked"))
+            return Plan(200, fields, body=whole)
+        return Plan(200, fields, body=whole, close=True)  # HTTP/1.0: the end is the close
+    if faults.ignore_range:
+        counts["ignore_range"] += range_value is not None
+        return Plan(200, [*fields, ("Content-Length", str(size))], body=whole)
+    if not faults.no_accept_ranges:
+        fields.append(("Accept-Ranges", "bytes"))
+    wanted = None
+    if range_value is not None:
+        if_range = request.headers.get("if-range")
+        if if_range is None or if_range_matches(if_range, version.etag, version.last_modified):
+            wanted = parse_range(range_value, size)
+        else:
+            counts["if_range_mismatch"] += 1
+    if wanted == UNSATISFIABLE:
+        return plan_page(416, "range not satisfiable\n", [("Content-Range", f"bytes */{size}")])
+    if isinstance(wanted, ByteRange):
+        if faults.range_200_after is None or index <= faults.range_200_after:
+            return _partial(resource, faults, index, fields, wanted)
+        counts["range_200_after"] += 1
+    return Plan(200, [*fields, ("Content-Length", str(size))], body=whole)
+
+
+def _partial(
+    resource: Resource,
+    faults: Faults,
+    index: int,
+    fields: list[tuple[str, str]],
+    wanted: ByteRange,
+) -> Plan:
+    """A 206 for ``wanted``, or the lie that ``faults`` asks for."""
+    content = resource.version.content
+    size = content.size
+    first, last, total = wanted.first, wanted.last, size
+    body = BodyPlan(content, wanted.first, wanted.length)
+    close = False
+    lie = faults.lie if _lies_now(resource, faults, index) else None
+    if lie == "shift":  # honest head, body one byte late
+        body.offset += 1
+        body.length = min(wanted.length, size - body.offset)
+        body.pad = wanted.length - body.length
+    elif lie == "total":
+        total = size + 1
+    elif lie == "short" and wanted.length >= 2:  # legal: says honestly that it sends less
+        body.length = wanted.length // 2
+        last = first + body.length - 1
+    elif lie == "long":  # Content-Length promises the range, the body goes on
+        body.length = min(wanted.length + LONG_LIE_EXTRA, size - body.offset)
+        body.pad = wanted.length + LONG_LIE_EXTRA - body.length
+        close = True  # the extra bytes would poison the next response
+    else:
+        lie = None
+    if lie is not None:
+        resource.stats.faults["lie"] += 1
+    declared = last - first + 1
+    fields += [
+        ("Content-Range", f"bytes {first}-{last}/{total}"),
+        ("Content-Length", str(declared)),
+    ]
+    return Plan(206, fields, body=body, close=close)
+
+
+def _lies_now(resource: Resource, faults: Faults, index: int) -> bool:
+    if faults.lie is None or index <= faults.lie_after:
+        return False
+    return faults.lie_rate >= 1.0 or resource.rng(faults.seed).random() < faults.lie_rate
+
+
+def _body_faults(resource: Resource, faults: Faults, body: BodyPlan) -> None:
+    """Claim a body slot and choose the body's rate and abort, if any."""
+    counts = resource.stats.faults
+    number = resource.start_body()
+    rng = resource.rng(faults.seed)
+    body.rate = faults.rate
+    if faults.slow_every and (number - 1) % faults.slow_every == 0:
+        body.rate = faults.slow_rate
+        counts["slow"] += 1
+    if faults.link_rate:
+        body.link = resource.link(faults.link_rate)
+    if body.total == 0:
+        return
+    reason: str | None = None
+    if number <= faults.reset_first:
+        body.abort, reason = "reset", "reset_first"
+    elif faults.reset and rng.random() < faults.reset:
+        body.abort, reason = "reset", "reset"
+    elif faults.truncate and rng.random() < faults.truncate:
+        body.abort, reason = "truncate", "truncate"
+    elif faults.stall and rng.random() < faults.stall:
+        body.abort, reason = "stall", "stall"
+    if reason is not None:
+        body.abort_at = rng.randrange(body.total)
+        counts[reason] += 1

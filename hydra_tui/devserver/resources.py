@@ -1,0 +1,173 @@
+"""A served resource: its current version, its faults, its fault schedule and its statistics.
+
+State here is touched only from the server's event-loop thread; ``DevServer`` hands out
+copies (``ResourceStats``, ``RecordedRequest``) to other threads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from hydra_tui.devserver.content import Content, synthetic_content
+from hydra_tui.devserver.faults import Faults
+from hydra_tui.devserver.http import Headers
+from hydra_tui.devserver.throttle import LinkBucket
+
+__all__ = ["RecordedRequest", "Resource", "ResourceStats", "Version", "changed_seed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """One immutable version of a resource's bytes with its validators."""
+
+    content: Content
+    etag: str
+    """Strong ETag, derived from the content identity and the version number."""
+    last_modified: int
+    """Whole seconds since the epoch; each new version is at least one second later."""
+    number: int
+
+
+@dataclass(slots=True)
+class ResourceStats:
+    """What happened to one resource since it was added or since ``reset_stats``."""
+
+    requests: int = 0
+    range_requests: int = 0
+    head_requests: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+    bodies: int = 0
+    """GET responses that started sending the resource's bytes."""
+    completed_bodies: int = 0
+    """Bodies sent to the end without a fault cutting them."""
+    max_concurrent_bodies: int = 0
+    bytes_sent: int = 0
+    """Body bytes handed to the socket (the resource's bytes, padding and lies)."""
+    connections: int = 0
+    """Distinct connections that asked for this resource."""
+    faults: Counter[str] = field(default_factory=Counter)
+    """How often each fault happened, keyed by the ``Faults`` field that caused it
+    (``reset``, ``reset_first``, ``truncate``, ``stall``, ``status_rate``, ``lie``, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """A request as the server received it."""
+
+    method: str
+    target: str
+    path: str
+    query: str
+    headers: Headers
+    time: float
+    """``time.monotonic()`` when the head had been read."""
+    connection: int
+    """Server-wide connection number (1, 2, ...): equal numbers mean one kept-alive socket."""
+
+
+def changed_seed(faults: Faults) -> int:
+    """Seed of the synthetic second version that ``change_after`` switches to."""
+    return faults.seed + 1_000_003
+
+
+class Resource:
+    """One name on the server."""
+
+    def __init__(self, name: str, content: Content, faults: Faults, last_modified: int) -> None:
+        self.name = name
+        self.faults = faults
+        self.version = _version(content, 0, last_modified)
+        self._contents = [content]  # old versions may still be mid-body: closed at the end
+        self.stats = ResourceStats()
+        self.active_bodies = 0
+        self._connections: set[int] = set()
+        self._reset_schedule()
+
+    def _reset_schedule(self) -> None:
+        self.requests_seen = 0
+        self.bodies_seen = 0
+        self.changed = False
+        self._rngs: dict[int, random.Random] = {}
+        self._links: dict[int, LinkBucket] = {}
+
+    def rng(self, seed: int) -> random.Random:
+        """The resource's random source for ``seed`` (one per seed, so runs repeat)."""
+        rng = self._rngs.get(seed)
+        if rng is None:
+            rng = self._rngs[seed] = random.Random(seed)
+        return rng
+
+    def link(self, rate: int) -> LinkBucket:
+        """The shared link of ``rate`` bytes/s that all this resource's connections use."""
+        bucket = self._links.get(rate)
+        if bucket is None:
+            bucket = self._links[rate] = LinkBucket(rate)
+        return bucket
+
+    def note_request(self, connection: int, method: str, headers: Headers) -> int:
+        """Count a request; return its number (1-based) in the fault schedule."""
+        self.requests_seen += 1
+        self.stats.requests += 1
+        self.stats.head_requests += method == "HEAD"
+        self.stats.range_requests += "range" in headers
+        self._connections.add(connection)
+        return self.requests_seen
+
+    def start_body(self) -> int:
+        """Claim a body slot; return the body's number (1-based) in the fault schedule."""
+        self.bodies_seen += 1
+        self.active_bodies += 1
+        self.stats.bodies += 1
+        self.stats.max_concurrent_bodies = max(self.stats.max_concurrent_bodies, self.active_bodies)
+        return self.bodies_seen
+
+    def end_body(self) -> None:
+        """Release the slot taken by ``start_body``."""
+        self.active_bodies -= 1
+
+    def replace(self, content: Content) -> None:
+        """Switch to new bytes with a new ETag and a later Last-Modified."""
+        old = self.version
+        last_modified = max(old.last_modified + 1, int(time.time()) - 1)
+        self.version = _version(content, old.number + 1, last_modified)
+        self._contents.append(content)
+
+    def change(self, size: int | None) -> None:
+        """The ``change_after`` switch: deterministic other bytes, of ``size`` or the same size."""
+        if not self.changed:
+            self.changed = True
+            new_size = self.version.content.size if size is None else size
+            self.replace(synthetic_content(changed_seed(self.faults), new_size))
+
+    def set_faults(self, faults: Faults) -> None:
+        """New faults, with a fresh schedule (request and body numbers start again at 1)."""
+        self.faults = faults
+        self._reset_schedule()
+
+    def snapshot(self) -> ResourceStats:
+        """A copy of the statistics that later requests do not change."""
+        stats = dataclasses.replace(
+            self.stats, statuses=Counter(self.stats.statuses), faults=Counter(self.stats.faults)
+        )
+        stats.connections = len(self._connections)
+        return stats
+
+    def close(self) -> None:
+        """Release every version's content (files held open)."""
+        for content in self._contents:
+            content.close()
+
+    def reset_stats(self) -> None:
+        """Zero the statistics (the fault schedule goes on)."""
+        self.stats = ResourceStats()
+        self._connections.clear()
+
+
+def _version(content: Content, number: int, last_modified: int) -> Version:
+    digest = hashlib.sha256(content.identity() + b"#%d" % number).hexdigest()[:32]
+    return Version(content, f'"{digest}"', last_modified, number)

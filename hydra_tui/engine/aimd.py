@@ -1,0 +1,218 @@
+"""AIMD concurrency control: how many range requests may be open at once to one host.
+
+Multiplicative decrease on push-back (429, 503, refused or reset connections), additive
+increase after a window's worth of clean completions, a pause honouring Retry-After.
+In ``auto`` mode the window starts small and doubles while aggregate throughput keeps
+growing, then settles on the smallest window that gave the best throughput.
+
+``AimdController`` is pure (clock and random source injected) so it is unit-tested
+without I/O; ``HostGate`` wraps it for asyncio workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hydra_tui.engine.snapshot import RateSample, WindowEvent
+
+__all__ = ["AimdController", "HostGate", "Slot"]
+
+_PUSHBACK = ("429", "503", "refused", "reset")
+
+
+@dataclass(slots=True)
+class Slot:
+    """One admitted request; remembers when it started so stale push-back is ignored."""
+
+    started: float
+
+
+class AimdController:
+    """The concurrency window for one host. All times come from ``clock``."""
+
+    def __init__(
+        self,
+        *,
+        ceiling: int,
+        auto: bool = False,
+        clock: Callable[[], float],
+        rng: random.Random | None = None,
+        backoff_base: float = 0.25,
+        backoff_max: float = 30.0,
+        epoch: float = 1.0,
+        history: int = 600,
+    ) -> None:
+        self.ceiling = max(1, ceiling)
+        self.auto = auto
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.epoch = epoch
+        self.window = min(2, self.ceiling) if auto else self.ceiling
+        self.pause_until = 0.0
+        self.active = 0
+        self.started_at = clock()
+        self.events: deque[WindowEvent] = deque(maxlen=200)
+        self.history: deque[RateSample] = deque(maxlen=history)
+        self.pushbacks = 0
+        self._clean = 0
+        self._last_decrease = -1e18
+        self._consecutive_backoffs = 0
+        # auto mode: throughput per epoch and the best seen
+        self._growing = auto
+        self._epoch_start = self.started_at
+        self._epoch_bytes = 0
+        self._best_rate = 0.0
+        self._best_window = self.window
+        self._flat_epochs = 0
+        self._bytes_total = 0
+
+    # -- admission ---------------------------------------------------------------------
+    def can_start(self) -> bool:
+        return self.active < self.window and self.clock() >= self.pause_until
+
+    def wait_time(self) -> float:
+        """Seconds until a pause ends (0 if none)."""
+        return max(0.0, self.pause_until - self.clock())
+
+    def start(self) -> Slot:
+        self.active += 1
+        return Slot(self.clock())
+
+    def finish(self) -> None:
+        self.active = max(0, self.active - 1)
+
+    # -- feedback ----------------------------------------------------------------------
+    def on_bytes(self, n: int) -> None:
+        """Count transferred bytes (for auto mode and the rate history)."""
+        self._epoch_bytes += n
+        self._bytes_total += n
+
+    def on_success(self) -> None:
+        """A request completed cleanly: after a window's worth, grow by one (to the ceiling)."""
+        self._consecutive_backoffs = 0
+        self._clean += 1
+        if not self.auto and self._clean >= self.window and self.window < self.ceiling:
+            self._clean = 0
+            self._set_window(self.window + 1, "grow", "clean completions")
+
+    def on_pushback(self, kind: str, slot: Slot | None, retry_after: float | None) -> float:
+        """429/503/refused/reset: halve the window once per round trip; pause the host.
+
+        Returns the delay the failed request should wait before retrying.
+        """
+        now = self.clock()
+        self.pushbacks += 1
+        self._clean = 0
+        if slot is None or slot.started >= self._last_decrease:
+            self._last_decrease = now
+            self._set_window(max(1, self.window // 2), kind)
+            if self.auto:
+                self._growing = False
+        if retry_after is not None:
+            delay = retry_after
+            self.events.append(
+                WindowEvent(self._t(), "retry-after", self.window, self.window, f"{delay:g} s")
+            )
+        else:
+            delay = self.backoff_delay(self._consecutive_backoffs)
+        self._consecutive_backoffs += 1
+        if kind in ("429", "503"):
+            self.pause_until = max(self.pause_until, now + delay)
+        return delay
+
+    def backoff_delay(self, attempt: int) -> float:
+        """Exponential backoff with full jitter: uniform(0, min(max, base·2^attempt))."""
+        cap = min(self.backoff_max, self.backoff_base * (2 ** min(attempt, 30)))
+        return self.rng.uniform(0.0, cap)
+
+    def note(self, kind: str, detail: str = "") -> None:
+        """Record an event that did not change the window (a stall, a retry)."""
+        self.events.append(WindowEvent(self._t(), kind, self.window, self.window, detail))
+
+    def set_ceiling(self, ceiling: int) -> None:
+        ceiling = max(1, ceiling)
+        before = self.window
+        self.ceiling = ceiling
+        if not self.auto or self.window > ceiling:
+            self.window = min(ceiling, max(self.window, ceiling if not self.auto else 1))
+        if self.window != before:
+            self.events.append(WindowEvent(self._t(), "limit", before, self.window, "set"))
+
+    # -- periodic ----------------------------------------------------------------------
+    def tick(self) -> None:
+        """Called about every ``epoch`` seconds: sample history; steer auto mode."""
+        now = self.clock()
+        dt = now - self._epoch_start
+        if dt < self.epoch:
+            return
+        rate = self._epoch_bytes / dt
+        self.history.append(RateSample(self._t(), rate, self.window, self.active))
+        self._epoch_start = now
+        self._epoch_bytes = 0
+        if not self.auto:
+            return
+        if self._growing:
+            if rate > self._best_rate * 1.10:
+                self._best_rate = rate
+                self._best_window = self.window
+                self._flat_epochs = 0
+                if self.window < self.ceiling:
+                    self._set_window(min(self.ceiling, self.window * 2), "grow", "throughput up")
+            else:
+                self._flat_epochs += 1
+                if self._flat_epochs >= 2:
+                    self._growing = False
+                    self._best_rate = max(self._best_rate, rate)
+                    self._set_window(self._best_window, "settle", "throughput flat")
+        elif rate > self._best_rate * 1.25 and self.window < self.ceiling:
+            self._best_rate = rate
+        elif self.window < self.ceiling and self.clock() - self._last_decrease > 10 * self.epoch:
+            # probe upward again slowly once the server stopped pushing back
+            self._clean += 1
+            if self._clean >= 5:
+                self._clean = 0
+                self._best_window = self.window + 1
+                self._set_window(self.window + 1, "grow", "probe")
+
+    # -- helpers -----------------------------------------------------------------------
+    def _t(self) -> float:
+        return self.clock() - self.started_at
+
+    def _set_window(self, window: int, kind: str, detail: str = "") -> None:
+        window = max(1, min(self.ceiling, window))
+        if window != self.window:
+            self.events.append(WindowEvent(self._t(), kind, self.window, window, detail))
+            self.window = window
+
+
+class HostGate:
+    """Asyncio admission over an ``AimdController``: ``async with gate.slot() as s``."""
+
+    def __init__(self, controller: AimdController) -> None:
+        self.controller = controller
+        self._changed = asyncio.Event()
+
+    async def acquire(self) -> Slot:
+        ctl = self.controller
+        while not ctl.can_start():
+            self._changed.clear()
+            wait = ctl.wait_time()
+            try:
+                await asyncio.wait_for(self._changed.wait(), timeout=wait if wait > 0 else 0.5)
+            except TimeoutError:
+                pass
+        return ctl.start()
+
+    def release(self) -> None:
+        self.controller.finish()
+        self.poke()
+
+    def poke(self) -> None:
+        """Wake waiters after the window or pause changed."""
+        self._changed.set()

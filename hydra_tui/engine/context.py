@@ -1,0 +1,119 @@
+"""What downloads share inside one process-local engine: the HTTP client, the per-host
+AIMD gates, the resume store, the clock and random source.
+
+Each ``HydraClient`` (and the CLI, and the TUI's manager) owns one ``EngineContext``;
+there is no module-level state, so several can live in one process.
+"""
+
+from __future__ import annotations
+
+import random
+import ssl
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from hydra_tui.engine.aimd import AimdController, HostGate
+from hydra_tui.engine.options import DownloadOptions
+from hydra_tui.engine.resume import ResumeStore
+
+__all__ = ["EngineContext", "default_state_dir"]
+
+
+def default_state_dir() -> Path:
+    """Where the resume store lives (platformdirs user state dir for ``hydra-tui``)."""
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir("hydra-tui", appauthor=False))
+
+
+class EngineContext:
+    """Shared engine resources; use as ``async with EngineContext(...) as ctx``."""
+
+    def __init__(
+        self,
+        options: DownloadOptions,
+        *,
+        max_connections: int = 64,
+        state_dir: Path | None = None,
+        resume: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.options = options
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.state_dir = state_dir or default_state_dir()
+        self.store: ResumeStore | None = None
+        if resume:
+            self.store = ResumeStore(self.state_dir / "resume.sqlite3")
+        self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hydra-io")
+        verify: ssl.SSLContext | bool = options.verify_tls
+        if options.verify_tls and options.ca_file is not None:
+            verify = ssl.create_default_context(cafile=str(options.ca_file))
+        headers = {"Accept-Encoding": "identity"}
+        headers["User-Agent"] = options.user_agent or _default_agent()
+        self.client = httpx.AsyncClient(
+            http2=False,
+            verify=verify,
+            follow_redirects=True,
+            max_redirects=10,
+            trust_env=True,
+            headers=headers,
+            limits=httpx.Limits(
+                max_connections=max_connections,
+                max_keepalive_connections=max_connections,
+                keepalive_expiry=30.0,
+            ),
+            timeout=httpx.Timeout(
+                connect=options.connect_timeout,
+                read=options.stall_timeout,
+                write=options.stall_timeout,
+                pool=None,
+            ),
+            transport=transport,
+        )
+        self._gates: dict[str, HostGate] = {}
+
+    async def __aenter__(self) -> EngineContext:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+        self.executor.shutdown(wait=True)
+        if self.store is not None:
+            self.store.close()
+
+    def gate_for(self, url: str, options: DownloadOptions) -> HostGate:
+        """The AIMD gate of ``url``'s host, shared by every download to that host."""
+        parts = urlsplit(url)
+        key = f"{parts.scheme}://{parts.netloc}".lower()
+        gate = self._gates.get(key)
+        if gate is None:
+            controller = AimdController(
+                ceiling=options.threads,
+                auto=options.auto_threads,
+                clock=self.clock,
+                rng=self.rng,
+                backoff_base=options.backoff_base,
+                backoff_max=options.backoff_max,
+            )
+            gate = HostGate(controller)
+            self._gates[key] = gate
+        elif gate.controller.ceiling < options.threads:
+            gate.controller.set_ceiling(options.threads)
+        return gate
+
+
+def _default_agent() -> str:
+    from hydra_tui import __version__
+
+    return f"hydra-tui/{__version__}"

@@ -1,0 +1,247 @@
+"""One download: probe, then fill a ``.part`` file (``to_disk``) or a stream (``stream``).
+
+The ``Download`` owns the mutable state of one URL and publishes it as an immutable
+``DownloadSnapshot``; the heavy lifting lives in ``transfer`` (range workers),
+``placement`` (where on disk, resume) and ``single`` (one-connection fallback).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections import deque
+from urllib.parse import urlsplit
+
+import httpx
+
+from hydra_tui.engine.context import EngineContext
+from hydra_tui.engine.headers import parse_retry_after
+from hydra_tui.engine.options import DownloadOptions
+from hydra_tui.engine.planner import Planner, chunk_grid
+from hydra_tui.engine.probe import PROBE_BYTES, RemoteFile, empty_remote, remote_from_response
+from hydra_tui.engine.ratelimit import TokenBucket
+from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState, RateSample
+from hydra_tui.engine.transfer import Pushback, TransferRun
+from hydra_tui.engine.translate import network_error
+from hydra_tui.errors import HTTPStatusError, HydraError, ProtocolViolation, UsageError
+
+__all__ = ["Download", "Probed"]
+
+log = logging.getLogger(__name__)
+_ids = itertools.count(1)
+
+
+class Probed:
+    """The probe's result: the remote's identity plus the first bytes of the body."""
+
+    def __init__(self, remote: RemoteFile, head: bytes, head_complete: bool) -> None:
+        self.remote = remote
+        self.head = head
+        #: True when ``head`` is the whole file (small file or empty)
+        self.head_complete = head_complete
+
+
+class Download:
+    """State and control of one URL; see ``hydra_tui.engine.disk`` / ``stream`` to run it."""
+
+    def __init__(
+        self, ctx: EngineContext, url: str, options: DownloadOptions, *, id: str | None = None
+    ) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UsageError(f"not an http(s) URL: {url!r}")
+        self.ctx = ctx
+        self.url = url
+        self.options = options
+        self.id = id or f"d{next(_ids)}"
+        self.state = DownloadState.QUEUED
+        self.error: str | None = None
+        self.threads = max(1, options.threads)
+        self.gate = ctx.gate_for(url, options)
+        self.bucket = TokenBucket(options.limit_rate, clock=ctx.clock)
+        self.remote: RemoteFile | None = None
+        self.planner: Planner | None = None
+        self.transfer: TransferRun | None = None
+        self.name: str | None = None
+        self.path: str | None = None
+        self.checksum: str | None = None
+        self.received = 0
+        self.resumed_bytes = 0
+        self.single_done = 0
+        self.retries = 0
+        self.started_at = ctx.clock()
+        self.request_headers: dict[str, str] = {k: v for k, v in options.headers}
+        self.transfer_url = url
+        self._grid: list[tuple[int, int]] = []
+        self._samples: deque[tuple[float, int]] = deque(maxlen=64)
+        self._history: deque[RateSample] = deque(maxlen=600)
+        self._speed = 0.0
+
+    # -- control -----------------------------------------------------------------------
+    def set_threads(self, threads: int) -> None:
+        self.threads = max(1, min(1024, threads))
+        self.gate.controller.set_ceiling(max(self.threads, self.gate.controller.ceiling))
+        if self.transfer is not None:
+            self.transfer.spawn(self.threads)
+        self.gate.poke()
+
+    def set_rate_limit(self, bytes_per_s: int | None) -> None:
+        self.bucket.set_rate(bytes_per_s)
+
+    # -- probe -------------------------------------------------------------------------
+    async def probe(self) -> Probed:
+        """GET the first bytes with a Range header; retries transient failures."""
+        self.state = DownloadState.PROBING
+        controller = self.gate.controller
+        attempt = 0
+        while True:
+            slot = await self.gate.acquire()
+            try:
+                return await self._probe_once()
+            except Pushback as exc:
+                delay = controller.on_pushback(exc.kind, slot, exc.retry_after)
+                error: HydraError = exc
+            except HydraError as exc:
+                if not exc.retryable:
+                    raise
+                delay = controller.backoff_delay(attempt)
+                error = exc
+            finally:
+                self.gate.release()
+            attempt += 1
+            self.retries += 1
+            if attempt > self.options.retries:
+                raise error
+            await asyncio.sleep(delay)
+
+    async def _probe_once(self) -> Probed:
+        headers = dict(self.request_headers)
+        headers["Range"] = f"bytes=0-{PROBE_BYTES - 1}"
+        try:
+            async with self.ctx.client.stream("GET", self.url, headers=headers) as resp:
+                status = resp.status_code
+                if status in (429, 503):
+                    raise Pushback(str(status), parse_retry_after(resp.headers.get("retry-after")))
+                if status == 416:
+                    remote = empty_remote(self.url, resp)
+                    if resp.headers.get("content-range", "").strip().endswith("/0"):
+                        self._set_remote(remote, resp)
+                        return Probed(remote, b"", True)
+                    raise ProtocolViolation("server refused the first bytes of the file (416)")
+                if status not in (200, 206):
+                    raise HTTPStatusError(status, self.url, resp.reason_phrase)
+                remote = remote_from_response(self.url, resp)
+                self._check_html(remote)
+                pieces: list[bytes] = []
+                got = 0
+                complete = False
+                async for piece in resp.aiter_raw():
+                    pieces.append(piece)
+                    got += len(piece)
+                    if got >= PROBE_BYTES:
+                        break
+                else:
+                    complete = status == 200 or got == remote.size
+                head = b"".join(pieces)[:PROBE_BYTES]
+                if status == 206 and remote.size is not None:
+                    head = head[: min(PROBE_BYTES, remote.size)]
+                    complete = len(head) == remote.size
+                if status == 200 and remote.size is not None and complete and got != remote.size:
+                    raise ProtocolViolation(
+                        f"body has {got} bytes, Content-Length says {remote.size}"
+                    )
+                self._set_remote(remote, resp)
+                return Probed(remote, head, complete)
+        except httpx.HTTPError as exc:
+            raise network_error(exc) from exc
+
+    def _check_html(self, remote: RemoteFile) -> None:
+        """An HTML page answering a request for a binary-looking name is an error page."""
+        ctype = (remote.content_type or "").lower()
+        path = urlsplit(remote.final_url).path.lower()
+        if (
+            "text/html" in ctype
+            and not path.endswith((".html", ".htm", "/"))
+            and "." in path.rsplit("/", 1)[-1]
+        ):
+            raise ProtocolViolation(
+                "server answered with an HTML page instead of the file (an error page?)"
+            )
+
+    def _set_remote(self, remote: RemoteFile, resp: httpx.Response) -> None:
+        self.remote = remote
+        self.transfer_url = remote.final_url
+        if _origin(remote.final_url) != _origin(self.url):
+            # never carry credentials to another host after a redirect
+            self.request_headers = {
+                k: v
+                for k, v in self.request_headers.items()
+                if k.lower() not in ("authorization", "cookie")
+            }
+        if remote.size:
+            self._grid = chunk_grid(remote.size)
+        del resp
+
+    # -- progress ----------------------------------------------------------------------
+    def tick(self) -> None:
+        """Sample throughput (called every ~0.5 s by the running mode)."""
+        now = self.ctx.clock()
+        self._samples.append((now, self.received))
+        while len(self._samples) > 2 and now - self._samples[0][0] > 3.0:
+            self._samples.popleft()
+        t0, b0 = self._samples[0]
+        self._speed = (self.received - b0) / (now - t0) if now > t0 else 0.0
+        ctl = self.gate.controller
+        ctl.tick()
+        self._history.append(
+            RateSample(
+                now - self.started_at, self._speed, min(ctl.window, self.threads), self.active
+            )
+        )
+
+    @property
+    def active(self) -> int:
+        return 0 if self.planner is None else len(self.planner.active)
+
+    @property
+    def done_bytes(self) -> int:
+        if self.planner is not None:
+            return self.planner.done_bytes
+        return self.single_done
+
+    def snapshot(self) -> DownloadSnapshot:
+        remote = self.remote
+        ctl = self.gate.controller
+        events = tuple(e for e in ctl.events if e.t + ctl.started_at >= self.started_at - 1e-9)
+        return DownloadSnapshot(
+            id=self.id,
+            url=self.url,
+            state=self.state,
+            name=self.name,
+            path=self.path,
+            final_url=None if remote is None else remote.final_url,
+            size=None if remote is None else remote.size,
+            done=self.done_bytes,
+            speed=self._speed if not self.state.finished else 0.0,
+            elapsed=self.ctx.clock() - self.started_at,
+            active=self.active,
+            window=min(ctl.window, self.threads),
+            max_window=self.threads,
+            retries=self.retries,
+            resumed_bytes=self.resumed_bytes,
+            etag=None if remote is None else remote.etag,
+            last_modified=None if remote is None else remote.last_modified,
+            accepts_ranges=None if remote is None else remote.accepts_ranges,
+            rate_limit=self.bucket.rate,
+            checksum=self.checksum,
+            error=self.error,
+            chunks=() if self.planner is None else self.planner.chunk_views(self._grid),
+            history=tuple(self._history),
+            events=events[-50:],
+        )
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc.lower()

@@ -1,0 +1,214 @@
+"""``DownloadManager``: a queue of disk downloads, at most ``max_active`` at once.
+
+It implements ``hydra_tui.engine.backend.DownloadBackend`` for the TUI. Pausing cancels
+the running task (the ``.part`` file and the resume store keep every byte); resuming
+starts a fresh run that picks up from the resume store, so pause/resume and quit/restart
+are the same, well-tested path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import itertools
+import logging
+from pathlib import Path
+
+from hydra_tui.engine.context import EngineContext
+from hydra_tui.engine.disk import download_to_disk
+from hydra_tui.engine.download import Download
+from hydra_tui.engine.options import DownloadOptions
+from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
+from hydra_tui.errors import HydraError
+
+__all__ = ["DownloadManager", "ManagedDownload"]
+
+log = logging.getLogger(__name__)
+_ids = itertools.count(1)
+
+
+class ManagedDownload:
+    """One queue entry; implements ``DownloadControl``."""
+
+    def __init__(
+        self, manager: DownloadManager, id: str, url: str, options: DownloadOptions, *, paused: bool
+    ) -> None:
+        self._manager = manager
+        self._id = id
+        self._url = url
+        self._options = options
+        self.state = DownloadState.PAUSED if paused else DownloadState.QUEUED
+        self.dl: Download | None = None
+        self.task: asyncio.Task[None] | None = None
+        self._last: DownloadSnapshot | None = None
+        self._error: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    @property
+    def options(self) -> DownloadOptions:
+        return self._options
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+    def snapshot(self) -> DownloadSnapshot:
+        if self.dl is not None and self.running:
+            return self.dl.snapshot()
+        base = self._last or DownloadSnapshot(id=self._id, url=self._url, state=self.state)
+        return dataclasses.replace(
+            base, state=self.state, error=self._error, speed=0.0, active=0,
+            max_window=self._options.threads, rate_limit=self._options.limit_rate,
+        )  # fmt: skip
+
+    def pause(self) -> None:
+        if self.state in (DownloadState.QUEUED,) or self.running:
+            self._stop(DownloadState.PAUSED)
+
+    def resume(self) -> None:
+        if self.state is DownloadState.PAUSED:
+            self.state = DownloadState.QUEUED
+            self._manager.kick()
+
+    def cancel(self) -> None:
+        if not self.state.finished or self.running:
+            self._stop(DownloadState.CANCELLED)
+
+    def retry(self) -> None:
+        if self.state in (DownloadState.FAILED, DownloadState.CANCELLED) and not self.running:
+            self.state = DownloadState.QUEUED
+            self._error = None
+            self._manager.kick()
+
+    def set_threads(self, threads: int) -> None:
+        threads = max(1, min(1024, threads))
+        self._options = dataclasses.replace(self._options, threads=threads)
+        if self.dl is not None:
+            self.dl.set_threads(threads)
+
+    def set_rate_limit(self, bytes_per_s: int | None) -> None:
+        self._options = dataclasses.replace(self._options, limit_rate=bytes_per_s or None)
+        if self.dl is not None:
+            self.dl.set_rate_limit(bytes_per_s or None)
+
+    def _stop(self, state: DownloadState) -> None:
+        self.state = state
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+        self._manager.kick()
+
+    async def _run(self, ctx: EngineContext) -> None:
+        self.dl = Download(ctx, self._url, self._options, id=self._id)
+        self.state = DownloadState.PROBING
+        self._error = None
+        try:
+            await download_to_disk(self.dl)
+            self.state = DownloadState.DONE
+        except HydraError as exc:
+            self.state = DownloadState.FAILED
+            self._error = str(exc)
+            log.warning("%s: %s", self._url, exc)
+        except asyncio.CancelledError:
+            if not self.state.finished and self.state is not DownloadState.PAUSED:
+                self.state = DownloadState.PAUSED
+        except Exception as exc:  # a bug must not take the whole queue down
+            log.exception("%s: unexpected error", self._url)
+            self.state = DownloadState.FAILED
+            self._error = f"internal error: {exc!r}"
+        finally:
+            self._last = self.dl.snapshot()
+            self._manager.kick()
+
+
+class DownloadManager:
+    """A download queue over one ``EngineContext``; implements ``DownloadBackend``."""
+
+    def __init__(
+        self,
+        options: DownloadOptions | None = None,
+        *,
+        max_active: int = 3,
+        state_dir: Path | None = None,
+    ) -> None:
+        self.base_options = options or DownloadOptions()
+        self.max_active = max_active
+        self._state_dir = state_dir
+        self._entries: dict[str, ManagedDownload] = {}
+        self._wake: asyncio.Event | None = None
+        self.ctx: EngineContext | None = None
+
+    # -- queue -------------------------------------------------------------------------
+    def add(
+        self, url: str, options: DownloadOptions, *, id: str | None = None, paused: bool = False
+    ) -> ManagedDownload:
+        entry_id = id or f"q{next(_ids)}"
+        while entry_id in self._entries:
+            entry_id = f"q{next(_ids)}"
+        entry = ManagedDownload(self, entry_id, url, options, paused=paused)
+        self._entries[entry_id] = entry
+        self.kick()
+        return entry
+
+    def remove(self, id: str) -> None:
+        entry = self._entries.pop(id)
+        if entry.running and entry.task is not None:
+            entry.task.cancel()
+        self.kick()
+
+    def get(self, id: str) -> ManagedDownload:
+        return self._entries[id]
+
+    def controls(self) -> list[ManagedDownload]:
+        return list(self._entries.values())
+
+    def snapshots(self) -> list[DownloadSnapshot]:
+        return [e.snapshot() for e in self._entries.values()]
+
+    def kick(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    # -- scheduling --------------------------------------------------------------------
+    async def run(self) -> None:
+        """Start queued entries as slots free; runs until cancelled."""
+        self._wake = asyncio.Event()
+        ctx = EngineContext(
+            self.base_options,
+            max_connections=max(64, self.max_active * self.base_options.threads * 2),
+            state_dir=self._state_dir,
+        )
+        self.ctx = ctx
+        try:
+            while True:
+                self._wake.clear()
+                running = [e for e in self._entries.values() if e.running]
+                for entry in self._entries.values():
+                    if len(running) >= self.max_active:
+                        break
+                    if entry.state is DownloadState.QUEUED and not entry.running:
+                        entry.task = asyncio.create_task(entry._run(ctx), name=f"download {entry.id}")
+                        running.append(entry)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+        finally:
+            tasks = [e.task for e in self._entries.values() if e.task is not None and not e.task.done()]
+            for t in tasks:
+                t.cancel()
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
+            self.ctx = None
+            await ctx.aclose()
+
+    async def wait_idle(self) -> None:
+        """Until nothing is queued or running (for tests and scripts)."""
+        while any(e.running or e.state is DownloadState.QUEUED for e in self._entries.values()):
+            self._wake = self._wake or asyncio.Event()
+            await asyncio.sleep(0.05)

@@ -1,0 +1,58 @@
+"""What one download is asked to do: the engine's half of the settings.
+
+The CLI, presets, the TUI and ``HydraClient`` all build a ``DownloadOptions``; the engine
+reads nothing else (no globals, no environment), so several clients can coexist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["DEFAULT_THREADS", "DownloadOptions"]
+
+DEFAULT_THREADS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadOptions:
+    """Per-download knobs; every field has a safe default."""
+
+    #: most range requests open at once (the AIMD window's ceiling)
+    threads: int = DEFAULT_THREADS
+    #: ``-t auto``: start small and grow while throughput grows, up to ``threads``
+    auto_threads: bool = False
+    #: folder the file is written into
+    output_dir: Path = Path()
+    #: explicit file name (overrides the server's); still sanitized
+    filename: str | None = None
+    #: stream mode memory budget in bytes; ``None`` means threads × 8 MiB
+    buffer: int | None = None
+    #: bytes per second across all connections of this download; ``None`` is unlimited
+    limit_rate: int | None = None
+    #: attempts per range without progress before the download fails
+    retries: int = 5
+    #: seconds to establish a connection
+    connect_timeout: float = 15.0
+    #: seconds without a byte before a connection counts as stalled and is re-dispatched
+    stall_timeout: float = 20.0
+    #: first backoff step in seconds (doubles per attempt, full jitter)
+    backoff_base: float = 0.25
+    #: longest single backoff in seconds
+    backoff_max: float = 30.0
+    #: extra request headers
+    headers: tuple[tuple[str, str], ...] = ()
+    user_agent: str | None = None
+    #: expected digests (lower-case hex); a mismatch fails the download
+    md5: str | None = None
+    sha256: str | None = None
+    #: planned chunk size in bytes; ``None`` picks one from the file size and threads
+    chunk_size: int | None = None
+    #: verify TLS certificates
+    verify_tls: bool = True
+    #: an extra CA bundle (PEM) to trust, for private servers and tests
+    ca_file: Path | None = None
+
+    @property
+    def stream_buffer(self) -> int:
+        return self.buffer if self.buffer is not None else self.threads * 8 * 1024 * 1024

@@ -1,0 +1,207 @@
+"""Which bytes each range worker fetches next.
+
+The planner owns two facts: ``done`` (bytes handed to the sink) and the in-flight
+``Assignment``s. Everything else — what is left, what to steal — is derived from them, so
+a failed worker only has to disappear for its unfinished bytes to become work again.
+
+An idle worker gets, in order of preference:
+1. the lowest unclaimed gap, cut to ``chunk_size`` (and, when streaming, never past
+   ``limit_end = emitted + buffer``);
+2. the upper half of the in-flight range with the most bytes left (work stealing);
+3. the whole remainder of a connection far slower than its peers (a takeover: the slow
+   one stops at the bytes it already has), so neither the end of the file nor the
+   stream's write cursor waits behind one slow connection.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from hydra_tui.engine.ranges import RangeSet
+from hydra_tui.engine.snapshot import ChunkState, ChunkView
+
+__all__ = ["Assignment", "Planner", "choose_chunk_size", "chunk_grid"]
+
+KiB = 1024
+MiB = 1024 * KiB
+
+
+def choose_chunk_size(size: int, threads: int) -> int:
+    """A dispatch size: a few requests per connection, between 1 MiB and 64 MiB."""
+    per = size // max(1, threads * 2)
+    return max(1 * MiB, min(64 * MiB, per))
+
+
+def chunk_grid(size: int, cells: int = 256) -> list[tuple[int, int]]:
+    """Fixed slices of the file for the chunk map (at most ``cells`` of them)."""
+    if size <= 0:
+        return []
+    step = max(64 * KiB, -(-size // cells))
+    return [(s, min(size, s + step)) for s in range(0, size, step)]
+
+
+@dataclass(eq=False, slots=True)
+class Assignment:
+    """One range request in flight: bytes ``[committed, end)`` are its responsibility."""
+
+    start: int
+    end: int
+    started: float
+    pos: int = field(init=False)
+    committed: int = field(init=False)
+    retrying: bool = False
+    takeover: bool = False
+
+    def __post_init__(self) -> None:
+        self.pos = self.start
+        self.committed = self.start
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.end - self.pos)
+
+    def rate(self, now: float) -> float:
+        return (self.pos - self.start) / max(1e-3, now - self.started)
+
+
+class Planner:
+    """Dispatch, stealing and takeover over one file of known ``size``."""
+
+    def __init__(
+        self,
+        size: int,
+        *,
+        chunk_size: int,
+        clock: Callable[[], float],
+        min_split: int = 512 * KiB,
+        done: Iterable[tuple[int, int]] = (),
+        takeover_age: float = 2.0,
+        takeover_ratio: float = 0.35,
+    ) -> None:
+        self.size = size
+        self.chunk_size = max(1, chunk_size)
+        self.clock = clock
+        self.min_split = max(1, min_split)
+        self.takeover_age = takeover_age
+        self.takeover_ratio = takeover_ratio
+        self.done = RangeSet(done)
+        self.done.remove(size, 1 << 62)
+        self.active: list[Assignment] = []
+        self.failed = RangeSet()
+
+    # -- state -------------------------------------------------------------------------
+    @property
+    def complete(self) -> bool:
+        return self.done.contains(0, self.size)
+
+    @property
+    def done_bytes(self) -> int:
+        return self.done.total
+
+    def claimed(self) -> RangeSet:
+        claimed = self.done.copy()
+        for a in self.active:
+            claimed.add(a.committed, a.end)
+        return claimed
+
+    def has_unclaimed(self) -> bool:
+        return self.claimed().first_gap(0, self.size) is not None
+
+    # -- dispatch ----------------------------------------------------------------------
+    def next(self, limit_end: int | None = None) -> Assignment | None:
+        """Work for an idle worker, or ``None`` if there is nothing useful right now."""
+        now = self.clock()
+        limit = self.size if limit_end is None else min(self.size, limit_end)
+        gap = self.claimed().first_gap(0, self.size)
+        if gap is not None:
+            start, gap_end = gap
+            end = min(gap_end, start + self.chunk_size)
+            if gap_end - end < self.chunk_size // 4:
+                end = gap_end  # do not leave a sliver behind
+            end = min(end, limit)
+            if end > start:
+                return self._add(start, end, now)
+            # the lowest gap lies beyond the stream window: fall through to stealing,
+            # which only ever splits ranges already inside the window
+        stolen = self._steal(now)
+        if stolen is not None:
+            return stolen
+        return self._takeover(now)
+
+    def _add(self, start: int, end: int, now: float, *, takeover: bool = False) -> Assignment:
+        a = Assignment(start, end, now)
+        a.takeover = takeover
+        self.active.append(a)
+        return a
+
+    def _steal(self, now: float) -> Assignment | None:
+        victims = [a for a in self.active if a.remaining >= 2 * self.min_split]
+        if not victims:
+            return None
+        victim = max(victims, key=lambda a: a.remaining)
+        mid = victim.pos + victim.remaining // 2
+        new_end = victim.end
+        victim.end = mid
+        return self._add(mid, new_end, now)
+
+    def _takeover(self, now: float) -> Assignment | None:
+        """Take the whole remainder of a connection far slower than its peers."""
+        old = [a for a in self.active if now - a.started >= self.takeover_age and a.remaining]
+        if len(self.active) < 2 or not old:
+            return None
+        rates = [a.rate(now) for a in self.active if now - a.started >= self.takeover_age]
+        if not rates:
+            return None
+        median = statistics.median(rates)
+        best = max(rates)
+        slow = [
+            a
+            for a in old
+            if a.rate(now) < self.takeover_ratio * max(median, best / 2)
+            and a.remaining / max(1.0, a.rate(now)) > 1.0
+        ]
+        if not slow:
+            return None
+        victim = min(slow, key=lambda a: a.pos)  # the stream's cursor first
+        start, end = victim.pos, victim.end
+        victim.end = victim.pos
+        return self._add(start, end, now, takeover=True)
+
+    # -- progress ----------------------------------------------------------------------
+    def receive(self, a: Assignment, n: int) -> int:
+        """Account ``n`` received bytes; return how many of them are still wanted."""
+        keep = max(0, min(n, a.end - a.pos))
+        a.pos += keep
+        return keep
+
+    def commit(self, a: Assignment, upto: int) -> None:
+        """Bytes ``[a.committed, upto)`` reached the sink."""
+        if upto > a.committed:
+            self.done.add(a.committed, upto)
+            a.committed = upto
+
+    def release(self, a: Assignment) -> None:
+        """The worker is finished with ``a``; whatever it did not commit is work again."""
+        if a in self.active:
+            self.active.remove(a)
+        a.end = min(a.end, a.committed)
+        a.pos = a.committed
+
+    # -- views -------------------------------------------------------------------------
+    def chunk_views(self, grid: list[tuple[int, int]]) -> tuple[ChunkView, ...]:
+        views = []
+        for start, end in grid:
+            done = self.done.overlap(start, end)
+            state = ChunkState.DONE if done >= end - start else ChunkState.PENDING
+            if state is not ChunkState.DONE:
+                for a in self.active:
+                    if a.committed < end and a.end > start:
+                        state = ChunkState.RETRYING if a.retrying else ChunkState.ACTIVE
+                        break
+                else:
+                    if self.failed.overlap(start, end):
+                        state = ChunkState.FAILED
+            views.append(ChunkView(start, end, done, state))
+        return tuple(views)

@@ -1,0 +1,57 @@
+"""One token bucket shared by all connections of a download (``--limit-rate``).
+
+Debt-based: a reader takes the bytes it just read and sleeps off any deficit, so the
+long-run rate is exact whatever the read sizes, and the rate can change at run time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+__all__ = ["TokenBucket"]
+
+
+class TokenBucket:
+    """Rate limit in bytes/second; ``rate=None`` means unlimited."""
+
+    def __init__(
+        self, rate: int | None, *, clock: Callable[[], float], burst: float = 0.05
+    ) -> None:
+        self._clock = clock
+        self._burst_seconds = burst
+        self._rate: int | None = None
+        self._tokens = 0.0
+        self._stamp = clock()
+        self.set_rate(rate)
+
+    @property
+    def rate(self) -> int | None:
+        return self._rate
+
+    def set_rate(self, rate: int | None) -> None:
+        self._refill()
+        self._rate = rate if rate and rate > 0 else None
+        self._tokens = min(self._tokens, self._capacity())
+
+    def _capacity(self) -> float:
+        return 0.0 if self._rate is None else max(16384.0, self._rate * self._burst_seconds)
+
+    def _refill(self) -> None:
+        now = self._clock()
+        if self._rate is not None:
+            self._tokens = min(self._capacity(), self._tokens + (now - self._stamp) * self._rate)
+        self._stamp = now
+
+    def take(self, n: int) -> float:
+        """Take ``n`` tokens; return how long the caller should sleep to pay the debt."""
+        if self._rate is None:
+            return 0.0
+        self._refill()
+        self._tokens -= n
+        return 0.0 if self._tokens >= 0 else -self._tokens / self._rate
+
+    async def consume(self, n: int) -> None:
+        delay = self.take(n)
+        if delay > 0:
+            await asyncio.sleep(delay)

@@ -1,0 +1,163 @@
+"""The resume store: which byte ranges of which ``.part`` file are durably on disk.
+
+sqlite3 in WAL mode (stdlib, crash-safe, one file for all downloads, safe to share between
+processes). A range is recorded only after the ``.part`` file was fdatasync'ed, so after a
+crash or power loss the store never claims bytes the disk does not hold. The record also
+keeps the remote identity (size, ETag, Last-Modified): a resume against a changed remote
+starts over instead of splicing two versions.
+
+A corrupt store, or one written by a newer version, is moved aside with a warning.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from hydra_tui.engine.ranges import RangeSet
+
+__all__ = ["ResumeRecord", "ResumeStore"]
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS downloads (
+    part_path TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    size INTEGER,
+    etag TEXT,
+    last_modified TEXT,
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ranges (
+    part_path TEXT NOT NULL REFERENCES downloads(part_path) ON DELETE CASCADE,
+    start INTEGER NOT NULL,
+    stop INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ranges_by_part ON ranges(part_path);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeRecord:
+    """What a previous run left: the remote's identity and the ranges on disk."""
+
+    url: str
+    size: int | None
+    etag: str | None
+    last_modified: str | None
+    ranges: tuple[tuple[int, int], ...]
+
+    def same_remote(self, size: int | None, etag: str | None, last_modified: str | None) -> bool:
+        """True if the remote is provably the same version (size and every validator)."""
+        if size is None or self.size != size:
+            return False
+        if etag is None and last_modified is None:
+            return False  # nothing proves the bytes did not change
+        return self.etag == etag and self.last_modified == last_modified
+
+
+class ResumeStore:
+    """A sqlite-backed map from a ``.part`` path to its ``ResumeRecord``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = self._open()
+        except sqlite3.DatabaseError as exc:
+            self._set_aside(str(exc))
+            self._db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=10.0, check_same_thread=False, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                db.close()
+                self._set_aside(f"written by a newer hydra-tui (schema {version})")
+                return self._open()
+            db.executescript(_SCHEMA)
+            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            db.execute("SELECT count(*) FROM downloads").fetchone()
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
+
+    def _set_aside(self, why: str) -> None:
+        aside = self.path.with_name(f"{self.path.name}.bad-{int(time.time())}")
+        log.warning("resume store %s unusable (%s); moved to %s", self.path, why, aside)
+        for suffix in ("", "-wal", "-shm"):
+            src = Path(str(self.path) + suffix)
+            if src.exists():
+                src.replace(Path(str(aside) + suffix))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def load(self, part_path: Path) -> ResumeRecord | None:
+        key = str(part_path)
+        with self._lock:
+            try:
+                row = self._db.execute(
+                    "SELECT url, size, etag, last_modified FROM downloads WHERE part_path=?",
+                    (key,),
+                ).fetchone()
+                if row is None:
+                    return None
+                ranges = self._db.execute(
+                    "SELECT start, stop FROM ranges WHERE part_path=? ORDER BY start", (key,)
+                ).fetchall()
+            except sqlite3.DatabaseError as exc:
+                log.warning("could not read resume state for %s: %s", part_path, exc)
+                return None
+        clean = RangeSet((int(s), int(e)) for s, e in ranges if 0 <= int(s) < int(e))
+        return ResumeRecord(row[0], row[1], row[2], row[3], tuple(clean))
+
+    def save(
+        self,
+        part_path: Path,
+        *,
+        url: str,
+        size: int | None,
+        etag: str | None,
+        last_modified: str | None,
+        ranges: RangeSet,
+    ) -> None:
+        """Replace the record for ``part_path`` in one transaction."""
+        key = str(part_path)
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(
+                    "INSERT INTO downloads(part_path, url, size, etag, last_modified, updated) "
+                    "VALUES (?,?,?,?,?,?) ON CONFLICT(part_path) DO UPDATE SET url=excluded.url, "
+                    "size=excluded.size, etag=excluded.etag, "
+                    "last_modified=excluded.last_modified, updated=excluded.updated",
+                    (key, url, size, etag, last_modified, time.time()),
+                )
+                db.execute("DELETE FROM ranges WHERE part_path=?", (key,))
+                db.executemany(
+                    "INSERT INTO ranges(part_path, start, stop) VALUES (?,?,?)",
+                    [(key, s, e) for s, e in ranges],
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def forget(self, part_path: Path) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM downloads WHERE part_path=?", (str(part_path),))

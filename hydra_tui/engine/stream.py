@@ -1,0 +1,205 @@
+"""Stream mode: many connections, one in-order byte stream, bounded memory.
+
+The planner never requests bytes past ``consumed + buffer`` (``consumed`` = what the
+reader has taken), so the reorderer plus the workers' unflushed batches never hold more
+than ``buffer`` bytes, however slow the reader. Bytes handed out cannot be taken back:
+a remote that changes mid-stream is an error, never a splice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import AsyncIterator
+
+from hydra_tui.engine.download import Download, Probed
+from hydra_tui.engine.planner import Planner
+from hydra_tui.engine.reorder import Reorderer
+from hydra_tui.engine.single import fetch_single
+from hydra_tui.engine.sinks import StreamSink
+from hydra_tui.engine.snapshot import DownloadState
+from hydra_tui.engine.transfer import FLUSH_BYTES, RangeIgnored, TransferRun, unwrap
+from hydra_tui.errors import ChecksumMismatch, HydraError, ProtocolViolation, RemoteChangedError
+
+__all__ = ["stream_blocks", "stream_chunk_size"]
+
+log = logging.getLogger(__name__)
+MiB = 1024 * 1024
+
+
+def stream_chunk_size(buffer: int, threads: int) -> int:
+    """Requests small enough that every connection fits in the window at once."""
+    return max(256 * 1024, min(16 * MiB, buffer // max(1, threads)))
+
+
+async def stream_blocks(
+    dl: Download, *, verify: bool = True, probed: Probed | None = None
+) -> AsyncIterator[list[bytes]]:
+    """Yield the file as in-order lists of ``bytes`` (each list a contiguous run).
+
+    Checksums in ``dl.options`` are verified at the end when ``verify`` is true (the CLI
+    passes False and hashes on its writer thread instead).
+    """
+    hashers = _hashers(dl) if verify else {}
+    total = 0
+    try:
+        if probed is None:
+            probed = await dl.probe()
+        remote = probed.remote
+        dl.name = remote.final_url.rsplit("/", 1)[-1] or remote.url
+        dl.state = DownloadState.DOWNLOADING
+        if remote.multi_connection:
+            source = _ranged(dl, probed)
+        else:
+            source = _single(dl, probed)
+        async for block in source:
+            for piece in block:
+                for h in hashers.values():
+                    h.update(piece)
+                total += len(piece)
+            yield block
+        if remote.size is not None and total != remote.size:
+            raise ProtocolViolation(f"stream ended after {total} of {remote.size} bytes")
+        for alg, h in hashers.items():
+            expected = getattr(dl.options, alg).lower()
+            if h.hexdigest() != expected:
+                raise ChecksumMismatch(f"{alg} mismatch: expected {expected}, got {h.hexdigest()}")
+        dl.state = DownloadState.DONE
+    except HydraError as exc:
+        dl.state = DownloadState.FAILED
+        dl.error = str(exc)
+        raise
+    except (asyncio.CancelledError, GeneratorExit):
+        if not dl.state.finished:
+            dl.state = DownloadState.CANCELLED
+        raise
+
+
+def _hashers(dl: Download) -> dict[str, hashlib._Hash]:
+    return {alg: hashlib.new(alg) for alg in ("md5", "sha256") if getattr(dl.options, alg)}
+
+
+async def _ranged(dl: Download, probed: Probed) -> AsyncIterator[list[bytes]]:
+    remote = probed.remote
+    assert remote.size is not None
+    buffer = max(FLUSH_BYTES * 2, dl.options.stream_buffer)
+    reorderer = Reorderer()
+    sink = StreamSink(reorderer)
+    consumed = [0]
+    chunk = dl.options.chunk_size or stream_chunk_size(buffer, dl.threads)
+    planner = Planner(remote.size, chunk_size=chunk, clock=dl.ctx.clock, min_split=256 * 1024)
+    dl.planner = planner
+    if probed.head:
+        await sink.write(0, [probed.head])
+        planner.done.add(0, len(probed.head))
+    run = TransferRun(dl, remote, planner, sink, limit=lambda: consumed[0] + buffer)
+    dl.transfer = run
+    task = asyncio.create_task(_run(run))
+    ticker = asyncio.create_task(_tick(dl))
+    fallback = False
+    try:
+        while reorderer.emitted < remote.size:
+            if reorderer.ready():
+                block = reorderer.pop_ready_block()
+                yield block
+                consumed[0] = reorderer.emitted
+                run.wake()
+                continue
+            if task.done():
+                exc = task.exception()
+                if isinstance(exc, RangeIgnored):
+                    fallback = True
+                    break
+                if exc is not None:
+                    raise exc
+                if not reorderer.ready():
+                    raise ProtocolViolation("transfer ended with bytes missing")
+                continue
+            sink.ready.clear()
+            waiter = asyncio.create_task(sink.ready.wait())
+            await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+    finally:
+        for t in (task, ticker):
+            t.cancel()
+            with contextlib.suppress(asyncio.CancelledError, HydraError):
+                await t
+        dl.transfer = None
+        dl.tick()
+    if fallback:
+        log.warning("%s: server ignores Range; continuing over one connection", dl.url)
+        dl.planner = None
+        dl.single_done = reorderer.emitted
+        reorderer.clear()
+        async for block in _single_from(dl, probed, dl.single_done):
+            yield block
+
+
+async def _run(run: TransferRun) -> None:
+    try:
+        await run.run()
+    except BaseExceptionGroup as group:
+        raise unwrap(group) from None
+
+
+async def _tick(dl: Download) -> None:
+    while True:
+        await asyncio.sleep(0.5)
+        dl.tick()
+
+
+async def _single(dl: Download, probed: Probed) -> AsyncIterator[list[bytes]]:
+    if probed.head_complete:
+        dl.single_done = len(probed.head)
+        if probed.head:
+            yield [probed.head]
+        return
+    async for block in _single_from(dl, probed, 0):
+        yield block
+
+
+async def _single_from(dl: Download, probed: Probed, skip: int) -> AsyncIterator[list[bytes]]:
+    """One connection through a bounded queue (the reader's pace is the download's)."""
+    remote = probed.remote
+    if skip and not (remote.etag or remote.last_modified):
+        raise RemoteChangedError(
+            "cannot continue the stream safely: the server offers no validator"
+        )
+    queue: asyncio.Queue[list[bytes] | None] = asyncio.Queue(
+        maxsize=max(2, dl.options.stream_buffer // FLUSH_BYTES)
+    )
+
+    class QueueSink:
+        async def write(self, offset: int, pieces: list[bytes]) -> None:
+            await queue.put(pieces)
+
+    dl.single_done = skip
+
+    async def produce() -> None:
+        await fetch_single(dl, remote, QueueSink(), resumable_skip=True)
+        await queue.put(None)
+
+    task = asyncio.create_task(produce())
+    ticker = asyncio.create_task(_tick(dl))
+    try:
+        while True:
+            getter = asyncio.create_task(queue.get())
+            await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
+            if not getter.done():
+                getter.cancel()
+                exc = task.exception()
+                if exc is not None:
+                    raise exc
+                continue
+            block = getter.result()
+            if block is None:
+                break
+            yield block
+    finally:
+        for t in (task, ticker):
+            t.cancel()
+            with contextlib.suppress(asyncio.CancelledError, HydraError):
+                await t
+        dl.tick()

@@ -1,0 +1,81 @@
+"""Turning httpx and OS exceptions into the one exception tree (``hydra_tui.errors``).
+
+Every message is one line a person can act on; the original exception stays chained.
+"""
+
+from __future__ import annotations
+
+import errno
+import ssl
+
+import httpx
+
+from hydra_tui.errors import HydraError, LocalIOError, NetworkError
+
+__all__ = ["NameNotResolved", "TLSFailure", "local_error", "network_error"]
+
+
+class NameNotResolved(NetworkError):
+    """DNS failed: retrying at once will not help."""
+
+    retryable = False
+
+
+class TLSFailure(NetworkError):
+    """Certificate or handshake failure: never retried, never silently ignored."""
+
+    retryable = False
+
+
+def network_error(exc: Exception) -> HydraError:
+    """Classify an httpx transport error."""
+    text = str(exc) or exc.__class__.__name__
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLError):
+            return TLSFailure(f"TLS error: {_first_line(str(cause))}")
+        cause = cause.__cause__ or cause.__context__
+    lowered = text.lower()
+    if any(
+        s in lowered
+        for s in (
+            "name or service not known",
+            "nodename nor servname",
+            "name resolution",
+            "getaddrinfo",
+        )
+    ):
+        return NameNotResolved(f"could not resolve host: {_first_line(text)}")
+    if "certificate" in lowered or "ssl" in lowered:
+        return TLSFailure(f"TLS error: {_first_line(text)}")
+    if isinstance(exc, httpx.ConnectTimeout):
+        return NetworkError("connection timed out")
+    if isinstance(exc, httpx.ReadTimeout):
+        return NetworkError("stalled: no data within the stall timeout")
+    if isinstance(exc, httpx.ConnectError):
+        if "refused" in lowered:
+            return NetworkError("connection refused")
+        return NetworkError(f"could not connect: {_first_line(text)}")
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return NetworkError(f"connection closed early: {_first_line(text)}")
+    if isinstance(exc, httpx.ReadError):
+        return NetworkError(f"connection reset: {_first_line(text)}")
+    return NetworkError(f"network error: {_first_line(text)}")
+
+
+def local_error(exc: OSError, path: object) -> LocalIOError:
+    """Classify a failed local write."""
+    if exc.errno == errno.ENOSPC:
+        why = "no space left on device"
+    elif exc.errno == errno.EFBIG:
+        why = "file size limit exceeded"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        why = "permission denied"
+    else:
+        why = exc.strerror or str(exc)
+    return LocalIOError(f"cannot write {path}: {why}; partial data kept, run again to resume")
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else text
+    return line[:300]

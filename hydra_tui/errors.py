@@ -1,0 +1,102 @@
+"""One exception tree for everything hydra-tui reports to a person.
+
+::
+
+    HydraError                      exit code 1 unless said otherwise
+    ├── UsageError                  bad option or argument (exit 2)
+    │   └── ConfigError             broken config/presets file (names file and key)
+    ├── NetworkError                connect/read failures, resets, timeouts, stalls (after retries)
+    ├── HTTPStatusError             4xx/5xx the engine cannot recover from
+    ├── ProtocolViolation           the server lied: wrong Content-Range, body too long/short, HTML page
+    ├── RemoteChangedError          the remote file changed under us (validator or size differs)
+    ├── ChecksumMismatch            --md5/--sha256 did not match (exit 3)
+    ├── LocalIOError                disk full, file size limit, permissions (the .part is kept)
+    ├── AlreadyRunningError         another process holds the lock on this output
+    └── Interrupted                 SIGINT/SIGTERM (exit 130/143)
+
+httpx exceptions are translated at the engine boundary with ``raise ... from exc``;
+the CLI prints ``str(error)`` as one line and exits with ``error.exit_code``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AlreadyRunningError",
+    "ChecksumMismatch",
+    "ConfigError",
+    "HTTPStatusError",
+    "HydraError",
+    "Interrupted",
+    "LocalIOError",
+    "NetworkError",
+    "ProtocolViolation",
+    "RemoteChangedError",
+    "UsageError",
+]
+
+
+class HydraError(Exception):
+    """Base of every error hydra-tui reports; ``str()`` is the one-line message."""
+
+    exit_code: int = 1
+    #: transient errors may be retried by the engine
+    retryable: bool = False
+
+
+class UsageError(HydraError):
+    """A bad option, argument or URL given by the user."""
+
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    """A config or presets file that cannot be used; the message names the file and key."""
+
+
+class NetworkError(HydraError):
+    """The network failed us (refused, reset, timed out, stalled, name not resolved)."""
+
+    retryable = True
+
+
+class HTTPStatusError(HydraError):
+    """An HTTP status we cannot turn into data (404, 403, 410, 416, persistent 5xx)."""
+
+    def __init__(self, status: int, url: str, reason: str = "") -> None:
+        self.status = status
+        self.url = url
+        text = f"HTTP {status}" + (f" {reason}" if reason else "")
+        super().__init__(text)
+        self.retryable = status >= 500 or status in (408, 429)
+
+
+class ProtocolViolation(HydraError):
+    """The server's answer contradicts what was asked (Content-Range, length, type)."""
+
+    retryable = True
+
+
+class RemoteChangedError(HydraError):
+    """The file changed on the server (new ETag/Last-Modified/size) during the download."""
+
+
+class ChecksumMismatch(HydraError):
+    """The downloaded bytes do not match the expected digest."""
+
+    exit_code = 3
+
+
+class LocalIOError(HydraError):
+    """Writing locally failed (disk full, size limit, permissions); partial data is kept."""
+
+
+class AlreadyRunningError(HydraError):
+    """Another hydra-tui process is writing the same output file."""
+
+
+class Interrupted(HydraError):
+    """Stopped by a signal; the resume state was saved."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__("interrupted; partial download kept, run the same command to resume")
+        self.exit_code = 128 + signum

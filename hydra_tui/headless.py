@@ -1,0 +1,184 @@
+"""The headless modes: ``--no-ui`` downloads to disk and ``--stream`` to stdout.
+
+In stream mode stdout carries only data; progress, logs and errors go to stderr. A
+reader that goes away (``| head -c 100``) ends the run quietly with status 141, the
+status a shell reports for a process ended by SIGPIPE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TextIO
+
+from hydra_tui.engine.context import EngineContext
+from hydra_tui.engine.disk import download_to_disk
+from hydra_tui.engine.download import Download
+from hydra_tui.engine.options import DownloadOptions
+from hydra_tui.engine.stream import stream_blocks
+from hydra_tui.errors import ChecksumMismatch, HydraError
+from hydra_tui.progress import Progress
+
+__all__ = ["EXIT_PARTIAL", "EXIT_SIGPIPE", "run_disk", "run_stream"]
+
+log = logging.getLogger(__name__)
+EXIT_PARTIAL = 4
+EXIT_SIGPIPE = 141
+
+
+def _report(err: TextIO, url: str, exc: BaseException) -> None:
+    err.write(f"hydra-tui: {url}: {exc}\n")
+    err.flush()
+
+
+async def _progress_loop(progress: Progress, snaps: Callable[[], list[Download]]) -> None:
+    while True:
+        await asyncio.sleep(1.0)
+        progress.update([d.snapshot() for d in snaps()])
+
+
+async def run_disk(
+    urls: list[str],
+    options: DownloadOptions,
+    *,
+    jobs: int,
+    progress: Progress,
+    err: TextIO,
+    state_dir: os.PathLike[str] | None = None,
+) -> int:
+    """Download every URL to disk, ``jobs`` at a time; return the exit status."""
+    from pathlib import Path
+
+    async with EngineContext(
+        options,
+        max_connections=max(16, jobs * options.threads + jobs),
+        state_dir=None if state_dir is None else Path(state_dir),
+    ) as ctx:
+        downloads = [Download(ctx, url, options) for url in urls]
+        running: list[Download] = []
+        sem = asyncio.Semaphore(max(1, jobs))
+        codes: list[int] = []
+
+        async def one(dl: Download) -> None:
+            async with sem:
+                running.append(dl)
+                try:
+                    await download_to_disk(dl)
+                    codes.append(0)
+                except HydraError as exc:
+                    _report(err, dl.url, exc)
+                    codes.append(exc.exit_code)
+                finally:
+                    running.remove(dl)
+                    progress.finished(dl.snapshot())
+
+        ticker = asyncio.create_task(_progress_loop(progress, lambda: list(running)))
+        try:
+            async with asyncio.TaskGroup() as tg:
+                for dl in downloads:
+                    tg.create_task(one(dl))
+        finally:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+            progress.close()
+    return _combine(codes)
+
+
+def _combine(codes: list[int]) -> int:
+    failures = [c for c in codes if c != 0]
+    if not failures:
+        return 0
+    if len(failures) < len(codes):
+        return EXIT_PARTIAL
+    return failures[0] if len(set(failures)) == 1 else 1
+
+
+def _write_all(fd: int, pieces: list[bytes], hashers: list[hashlib._Hash]) -> None:
+    """Write a block to ``fd`` (blocking; runs on the writer thread) and hash it."""
+    for h in hashers:
+        for p in pieces:
+            h.update(p)
+    views = [memoryview(p) for p in pieces if p]
+    while views:
+        written = os.writev(fd, views[:512])
+        while written and views:
+            if written >= len(views[0]):
+                written -= len(views[0])
+                views.pop(0)
+            else:
+                views[0] = views[0][written:]
+                written = 0
+
+
+async def run_stream(
+    urls: list[str],
+    options: DownloadOptions,
+    *,
+    progress: Progress,
+    err: TextIO,
+    out_fd: int | None = None,
+    state_dir: os.PathLike[str] | None = None,
+) -> int:
+    """Stream every URL, one after another, to ``out_fd`` (stdout); return the status."""
+    from pathlib import Path
+
+    fd = sys.stdout.fileno() if out_fd is None else out_fd
+    loop = asyncio.get_running_loop()
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hydra-stdout")
+    status = 0
+    try:
+        async with EngineContext(
+            options,
+            max_connections=max(16, options.threads * 2),
+            state_dir=None if state_dir is None else Path(state_dir),
+            resume=False,
+        ) as ctx:
+            for url in urls:
+                dl = Download(ctx, url, options)
+                hashers = {a: hashlib.new(a) for a in ("md5", "sha256") if getattr(options, a)}
+                ticker = asyncio.create_task(_progress_loop(progress, lambda d=dl: [d]))
+                try:
+                    async for block in stream_blocks(dl, verify=False):
+                        await loop.run_in_executor(
+                            writer, _write_all, fd, block, list(hashers.values())
+                        )
+                    for alg, h in hashers.items():
+                        expected = str(getattr(options, alg)).lower()
+                        if h.hexdigest() != expected:
+                            raise ChecksumMismatch(
+                                f"{alg} mismatch: expected {expected}, got {h.hexdigest()}"
+                            )
+                except BrokenPipeError:
+                    _silence_stdout(fd)
+                    return EXIT_SIGPIPE
+                except HydraError as exc:
+                    # bytes already on stdout cannot be taken back: stop here rather
+                    # than splice the next file onto a truncated one
+                    _report(err, url, exc)
+                    status = exc.exit_code
+                finally:
+                    ticker.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await ticker
+                    progress.finished(dl.snapshot())
+                if status:
+                    break
+    finally:
+        writer.shutdown(wait=False)
+        progress.close()
+    return status
+
+
+def _silence_stdout(fd: int) -> None:
+    """Point stdout at /dev/null so interpreter shutdown does not complain of EPIPE."""
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)

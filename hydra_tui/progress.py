@@ -1,0 +1,147 @@
+"""Headless renderers of engine snapshots: plain progress lines and ``--progress=jsonl``.
+
+Both read ``DownloadSnapshot``s on a timer (the UI pulls; the engine never pushes per
+byte). Plain lines go to stderr at most once a second, so a log file stays readable;
+on a terminal the line is redrawn in place. JSONL is a contract for scripts: one JSON
+object per line, documented in the README.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, TextIO
+
+from hydra_tui.engine.snapshot import ChunkState, DownloadSnapshot
+from hydra_tui.units import format_duration, format_rate, format_size
+
+__all__ = ["JsonlProgress", "PlainProgress", "Progress"]
+
+
+class Progress:
+    """Does nothing: ``-q`` and ``--progress=none``."""
+
+    def update(self, snaps: list[DownloadSnapshot]) -> None:
+        """Called about once a second with every download's snapshot."""
+
+    def finished(self, snap: DownloadSnapshot) -> None:
+        """Called once per download when it ends (done, failed or cancelled)."""
+
+    def close(self) -> None:
+        """Called once at the end."""
+
+
+class PlainProgress(Progress):
+    """``name  42%  120.0 MiB/256.0 MiB  35.2 MiB/s  ETA 4s  conns 8/8``."""
+
+    def __init__(self, stream: TextIO, *, tty: bool) -> None:
+        self.stream = stream
+        self.tty = tty
+        self._last_len = 0
+
+    def update(self, snaps: list[DownloadSnapshot]) -> None:
+        active = [s for s in snaps if not s.state.finished and s.state.value != "queued"]
+        if not active:
+            return
+        if self.tty:
+            line = " | ".join(_line(s) for s in active[:3])
+            if len(active) > 3:
+                line += f" | +{len(active) - 3} more"
+            pad = max(0, self._last_len - len(line))
+            self.stream.write("\r" + line + " " * pad)
+            self._last_len = len(line)
+        else:
+            for s in active:
+                self.stream.write(_line(s) + "\n")
+        self.stream.flush()
+
+    def finished(self, snap: DownloadSnapshot) -> None:
+        if snap.state.value != "done":
+            return
+        self._clear()
+        rate = snap.done / snap.elapsed if snap.elapsed > 0 else 0.0
+        extra = f", resumed {format_size(snap.resumed_bytes)}" if snap.resumed_bytes else ""
+        self.stream.write(
+            f"done: {snap.path or snap.name} ({format_size(snap.size)}, "
+            f"{format_rate(rate)} avg{extra})\n"
+        )
+        self.stream.flush()
+
+    def close(self) -> None:
+        self._clear()
+
+    def _clear(self) -> None:
+        if self.tty and self._last_len:
+            self.stream.write("\r" + " " * self._last_len + "\r")
+            self._last_len = 0
+
+
+def _line(s: DownloadSnapshot) -> str:
+    pct = "" if s.fraction is None else f"{100 * s.fraction:3.0f}% "
+    return (
+        f"{s.name or s.url}  {pct}{format_size(s.done)}/{format_size(s.size)}  "
+        f"{format_rate(s.speed)}  ETA {format_duration(s.eta)}  conns {s.active}/{s.window}"
+        + (f"  retries {s.retries}" if s.retries else "")
+    )
+
+
+class JsonlProgress(Progress):
+    """One JSON object per line: download, chunk and AIMD window events."""
+
+    def __init__(self, stream: TextIO, *, clock: Any = time.time) -> None:
+        self.stream = stream
+        self.clock = clock
+        self._chunks: dict[str, dict[int, ChunkState]] = {}
+        self._events: dict[str, int] = {}
+        self._started: set[str] = set()
+
+    def _emit(self, event: str, snap: DownloadSnapshot, **fields: Any) -> None:
+        record = {"event": event, "time": round(self.clock(), 3), "id": snap.id, "url": snap.url}
+        record.update(fields)
+        self.stream.write(json.dumps(record, separators=(",", ":")) + "\n")
+
+    def update(self, snaps: list[DownloadSnapshot]) -> None:
+        for s in snaps:
+            self._diff(s)
+            if not s.state.finished and s.state.value not in ("queued",):
+                self._emit(
+                    "progress", s, state=s.state.value, done=s.done, size=s.size,
+                    speed=round(s.speed, 1), active=s.active, window=s.window, retries=s.retries,
+                )  # fmt: skip
+        self.stream.flush()
+
+    def _diff(self, s: DownloadSnapshot) -> None:
+        if s.id not in self._started and s.state.value not in ("queued", "probing"):
+            self._started.add(s.id)
+            self._emit(
+                "start", s, name=s.name, path=s.path, size=s.size, final_url=s.final_url,
+                etag=s.etag, last_modified=s.last_modified, resumed=s.resumed_bytes,
+            )  # fmt: skip
+        known = self._chunks.setdefault(s.id, {})
+        for i, c in enumerate(s.chunks):
+            if known.get(i) is not c.state:
+                known[i] = c.state
+                self._emit(
+                    "chunk", s, index=i, start=c.start, end=c.end, done=c.done, state=c.state.value
+                )
+        seen = self._events.get(s.id, 0)
+        for e in s.events[seen:] if len(s.events) >= seen else s.events:
+            self._emit(
+                "window",
+                s,
+                kind=e.kind,
+                before=e.before,
+                after=e.after,
+                detail=e.detail,
+                t=round(e.t, 3),
+            )
+        self._events[s.id] = len(s.events)
+
+    def finished(self, snap: DownloadSnapshot) -> None:
+        self._diff(snap)
+        if snap.state.value == "done":
+            self._emit("done", snap, path=snap.path, size=snap.size, checksum=snap.checksum,
+                       elapsed=round(snap.elapsed, 3), retries=snap.retries)  # fmt: skip
+        else:
+            self._emit("error", snap, state=snap.state.value, message=snap.error)
+        self.stream.flush()

@@ -1,0 +1,356 @@
+"""The hydra-tui application: polls the backend, renders the queue, turns keys into calls.
+
+The engine runs as an app-level worker (closing a screen never stops downloads). Ten times
+a second the app reads ``backend.snapshots()``, notices state transitions (notifications,
+saving the queue) and hands the list to the main screen. Every backend call is wrapped:
+an error becomes a notification, never a traceback over the screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TypeVar
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from hydra_tui.engine.backend import DownloadBackend, DownloadControl
+from hydra_tui.engine.options import DownloadOptions
+from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
+from hydra_tui.tui.format import display_name, rate_limit_text, short_rate
+from hydra_tui.tui.queue_store import QueueEntry, QueueStore
+from hydra_tui.tui.screens import (
+    AddRequest,
+    AddUrlScreen,
+    LogScreen,
+    MainScreen,
+    RateLimitChoice,
+    RateLimitScreen,
+)
+from hydra_tui.tui.screens.add_url import MAX_THREADS, PresetResolver
+
+__all__ = ["HydraApp", "run_tui"]
+
+T = TypeVar("T")
+#: seconds between two snapshot polls
+TICK = 0.1
+_ACTIVE = (DownloadState.PROBING, DownloadState.DOWNLOADING, DownloadState.VERIFYING)
+
+
+class HydraApp(App[int]):
+    """Drives any ``DownloadBackend``; persistence, presets and the log are optional."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "hydra-tui"
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+
+    def __init__(
+        self,
+        backend: DownloadBackend,
+        *,
+        queue_store: QueueStore | None = None,
+        initial: Iterable[tuple[str, DownloadOptions]] = (),
+        title: str = "hydra-tui",
+        resolve_preset: PresetResolver | None = None,
+        default_options: DownloadOptions | None = None,
+        log_path: Path | None = None,
+        tick: float = TICK,
+    ) -> None:
+        super().__init__()
+        self.backend = backend
+        self.queue_store = queue_store
+        self.title = title
+        self._initial = list(initial)
+        self._resolve_preset = resolve_preset
+        self._defaults = default_options or DownloadOptions()
+        self._log_path = log_path
+        self._tick_interval = tick
+        #: finished entries restored from the queue file; the engine never sees them
+        self._archive: dict[str, QueueEntry] = {}
+        self._states: dict[str, DownloadState] = {}
+        #: connection ceilings and rate limits the user set here (kept across restarts)
+        self._threads: dict[str, int] = {}
+        self._limits: dict[str, int | None] = {}
+        self._saved_signature: tuple[tuple[str, str], ...] | None = None
+        self._save_error: str | None = None
+        self._main = MainScreen()
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def get_default_screen(self) -> Screen[None]:
+        return self._main
+
+    def on_mount(self) -> None:
+        self._restore()
+        self._run_engine()
+        self.tick()
+        self.set_interval(self._tick_interval, self.tick)
+
+    @work(exclusive=True, group="engine", exit_on_error=False)
+    async def _run_engine(self) -> None:
+        await self.backend.run()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group == "engine" and event.state is WorkerState.ERROR:
+            self.notify(
+                f"The download engine stopped: {worker.error}",
+                title="Engine error",
+                severity="error",
+                timeout=30,
+            )
+
+    def _restore(self) -> None:
+        """Re-add the saved queue (same ids), then the URLs given on the command line."""
+        queued: set[tuple[str, DownloadOptions]] = set()
+        if self.queue_store is not None:
+            for entry in self.queue_store.load():
+                if entry.finished:
+                    self._archive[entry.id] = entry
+                    continue
+                added = self._call(
+                    f"Restoring {entry.url}",
+                    lambda e=entry: self.backend.add(  # type: ignore[misc]
+                        e.url, e.options, id=e.id, paused=e.state == "paused"
+                    ),
+                )
+                if added is not None:
+                    queued.add((entry.url, entry.options))
+            for warning in self.queue_store.warnings:
+                self.notify(warning, title="Queue file", severity="warning", timeout=15)
+        for url, options in self._initial:
+            if (url, options) in queued:
+                continue  # already in the restored queue: do not download it twice
+            self._call(f"Adding {url}", lambda u=url, o=options: self.backend.add(u, o))  # type: ignore[misc]
+
+    def tick(self) -> None:
+        """One poll: notify about transitions, save if the queue changed, redraw."""
+        live = self._call("Reading the queue", self.backend.snapshots, quiet=True)
+        if live is None:
+            return
+        states: dict[str, DownloadState] = {}
+        for snap in live:
+            before = self._states.get(snap.id)
+            if before is not None and before is not snap.state:
+                self._announce(snap)
+            states[snap.id] = snap.state
+        self._states = states
+        rows = list(live)
+        rows.extend(e.to_snapshot() for i, e in self._archive.items() if i not in states)
+        self._persist_if_changed(live)
+        self._update_subtitle(live)
+        self._main.show(rows)
+
+    def _announce(self, snap: DownloadSnapshot) -> None:
+        name = display_name(snap)
+        if snap.state is DownloadState.DONE:
+            self.notify(name, title="Download finished")
+        elif snap.state is DownloadState.FAILED:
+            self.notify(snap.error or "failed", title=f"{name} failed", severity="error")
+
+    def _update_subtitle(self, live: Sequence[DownloadSnapshot]) -> None:
+        active = [s for s in live if s.state in _ACTIVE]
+        total = sum(s.speed for s in active)
+        subtitle = f"{len(active)} active · {short_rate(total)}" if active else ""
+        if self.sub_title != subtitle:
+            self.sub_title = subtitle
+
+    # --- persistence ----------------------------------------------------------------------
+
+    @staticmethod
+    def _saved_state(state: DownloadState) -> str:
+        if state.finished:
+            return state.value
+        return "paused" if state is DownloadState.PAUSED else "queued"
+
+    def _persist_if_changed(self, live: Sequence[DownloadSnapshot]) -> None:
+        if self.queue_store is None:
+            return
+        signature = tuple((s.id, self._saved_state(s.state)) for s in live) + tuple(
+            (i, "archived") for i in self._archive
+        )
+        if signature != self._saved_signature:
+            self.persist(live)
+            self._saved_signature = signature
+
+    def persist(self, live: Sequence[DownloadSnapshot] | None = None) -> None:
+        """Save the queue now (the store skips the write if nothing changed)."""
+        if self.queue_store is None:
+            return
+        snaps = {s.id: s for s in live} if live is not None else None
+        entries: list[QueueEntry] = []
+        for control in self._call("Reading the queue", self.backend.controls, quiet=True) or []:
+            snap = snaps.get(control.id) if snaps is not None else None
+            snap = snap or control.snapshot()
+            entries.append(QueueEntry.from_snapshot(control.url, self._options(control), snap))
+        seen = {e.id for e in entries}
+        entries.extend(e for i, e in self._archive.items() if i not in seen)
+        try:
+            self.queue_store.save(entries)
+        except OSError as exc:
+            message = f"Could not save the queue: {exc}"
+            if message != self._save_error:  # once per distinct problem, not every tick
+                self.notify(message, severity="error", timeout=15)
+            self._save_error = message
+        else:
+            self._save_error = None
+
+    def _options(self, control: DownloadControl) -> DownloadOptions:
+        """The control's options with the ceiling and limit the user changed here."""
+        options = control.options
+        if control.id in self._threads:
+            options = replace(options, threads=self._threads[control.id])
+        if control.id in self._limits:
+            options = replace(options, limit_rate=self._limits[control.id])
+        return options
+
+    # --- actions --------------------------------------------------------------------------
+
+    def _call(self, what: str, fn: Callable[[], T], *, quiet: bool = False) -> T | None:
+        """Run a backend call; an exception becomes an error notification."""
+        try:
+            return fn()
+        except Exception as exc:  # anything the backend raises is shown, not a traceback
+            if not quiet or str(exc) != self._save_error:
+                self.notify(f"{what}: {exc}", title="Error", severity="error")
+            if quiet:
+                self._save_error = str(exc)
+            return None
+
+    def on_main_screen_command(self, message: MainScreen.Command) -> None:
+        self.execute(message.action, message.download_id)
+
+    def execute(self, action: str, download_id: str | None) -> None:
+        """Carry out a footer/palette action on the selected download."""
+        if action == "add":
+            self.push_screen(
+                AddUrlScreen(defaults=self._defaults, resolve_preset=self._resolve_preset),
+                self._on_add,
+            )
+            return
+        if action == "log":
+            self.push_screen(LogScreen(self._log_path))
+            return
+        if download_id is None:
+            self.notify("The queue is empty: press a to add a URL.", severity="warning")
+            return
+        if download_id in self._archive and download_id not in self._states:
+            self._archived_action(action, download_id)
+            return
+        control = self._call("Selecting", lambda: self.backend.get(download_id))
+        if control is None:
+            return
+        name = display_name(control.snapshot())
+        if action in ("pause", "resume", "cancel", "retry"):
+            self._call(f"{action.capitalize()} {name}", getattr(control, action))
+        elif action == "remove":
+            if self._call(f"Removing {name}", lambda: self.backend.remove(download_id)) is None:
+                self._threads.pop(download_id, None)
+                self._limits.pop(download_id, None)
+        elif action in ("more", "fewer"):
+            self._change_threads(control, +1 if action == "more" else -1)
+        elif action == "limit":
+            current = self._limits.get(download_id, control.snapshot().rate_limit)
+            self.push_screen(
+                RateLimitScreen(name=name, current=current),
+                lambda choice: self._on_limit(download_id, choice),
+            )
+        self.tick()
+
+    def _archived_action(self, action: str, download_id: str) -> None:
+        entry = self._archive[download_id]
+        if action == "remove":
+            del self._archive[download_id]
+        elif action == "retry":
+            added = self._call(
+                f"Retrying {entry.url}",
+                lambda: self.backend.add(entry.url, entry.options, id=entry.id),
+            )
+            if added is not None:
+                del self._archive[download_id]
+        else:
+            self.notify(f"{entry.name or entry.url} already {entry.state}: retry (t) to download it again.")
+        self.tick()
+
+    def _change_threads(self, control: DownloadControl, step: int) -> None:
+        snap = control.snapshot()
+        current = self._threads.get(control.id) or snap.max_window or control.options.threads
+        wanted = min(MAX_THREADS, max(1, current + step))
+        if wanted == current:
+            self.notify(f"Already at {current} connection(s).", timeout=2)
+            return
+        if self._call("Changing connections", lambda: control.set_threads(wanted)) is None:
+            self._threads[control.id] = wanted
+            self.notify(f"{display_name(snap)}: up to {wanted} connections", timeout=2)
+            self.persist()
+
+    def _on_add(self, request: AddRequest | None) -> None:
+        if request is None:
+            return
+        control = self._call(
+            f"Adding {request.url}", lambda: self.backend.add(request.url, request.options)
+        )
+        if control is not None:
+            self.tick()
+            self._main.select(control.id)
+
+    def _on_limit(self, download_id: str, choice: RateLimitChoice | None) -> None:
+        if choice is None:
+            return
+        control = self._call("Selecting", lambda: self.backend.get(download_id))
+        if control is None:
+            return
+        limit = choice.bytes_per_s
+        if self._call("Setting the rate limit", lambda: control.set_rate_limit(limit)) is None:
+            self._limits[download_id] = limit
+            self.notify(f"Rate limit: {rate_limit_text(limit)}", timeout=2)
+            self.persist()
+
+    def action_quit(self) -> None:  # type: ignore[override]
+        """Save the queue one last time; the engine worker is cancelled with the app."""
+        self.persist()
+        self.exit(0)
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """The footer's actions in the command palette (ctrl+p), next to Textual's own."""
+        yield from super().get_system_commands(screen)
+        if isinstance(screen, MainScreen):
+            from hydra_tui.tui.screens.main import ACTIONS
+
+            for action, (title, help_text) in ACTIONS.items():
+                yield SystemCommand(
+                    title,
+                    help_text,
+                    lambda a=action: self.execute(a, self._main.selected_id),  # type: ignore[misc]
+                )
+
+
+def run_tui(
+    backend: DownloadBackend,
+    *,
+    queue_store: QueueStore | None,
+    initial: Iterable[tuple[str, DownloadOptions]] = (),
+    title: str = "hydra-tui",
+    resolve_preset: PresetResolver | None = None,
+    default_options: DownloadOptions | None = None,
+    log_path: Path | None = None,
+) -> int:
+    """Run the app until the user quits; the exit code for the CLI."""
+    app = HydraApp(
+        backend,
+        queue_store=queue_store,
+        initial=initial,
+        title=title,
+        resolve_preset=resolve_preset,
+        default_options=default_options,
+        log_path=log_path,
+    )
+    result = app.run()
+    if app.return_code:
+        return app.return_code
+    return result or 0

@@ -1,0 +1,295 @@
+"""The TUI's saved queue: what to re-add on the next start, and what already finished.
+
+File format (JSON, written atomically: temp file in the same folder, then ``os.replace``)::
+
+    {"version": 1, "entries": [
+        {"id": "…", "url": "…", "state": "queued" | "paused" | "done" | "failed" | "cancelled",
+         "options": {<DownloadOptions fields as JSON values>},
+         "result": {"name": …, "path": …, "size": …, "done": …, "final_url": …, "etag": …,
+                    "last_modified": …, "checksum": …, "error": …}}]}
+
+Unfinished entries (``queued``, ``paused``) are re-added to the backend with the same id;
+finished ones (``done``, ``failed``, ``cancelled``) are *not* handed to the engine again:
+the app shows them from ``result`` until the user retries (re-adds) or removes them.
+Download progress is not stored here: the engine's resume store owns the bytes on disk.
+
+A file that cannot be read is renamed to ``<name>.corrupt`` (``.corrupt.1``, …) and the
+queue starts empty, with a message in ``warnings`` for the app to show.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from hydra_tui.engine.options import DownloadOptions
+from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
+
+__all__ = ["QueueEntry", "QueueStore", "options_from_json", "options_to_json"]
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+_FINISHED = frozenset({"done", "failed", "cancelled"})
+_STATES = _FINISHED | {"queued", "paused"}
+_RESULT_FIELDS: dict[str, type] = {
+    "name": str,
+    "path": str,
+    "size": int,
+    "done": int,
+    "final_url": str,
+    "etag": str,
+    "last_modified": str,
+    "checksum": str,
+    "error": str,
+}
+
+
+class QueueFileError(ValueError):
+    """The queue file is not what this version writes."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEntry:
+    """One saved download; the ``result`` fields are only kept for finished entries."""
+
+    id: str
+    url: str
+    options: DownloadOptions
+    state: str = "queued"
+    name: str | None = None
+    path: str | None = None
+    size: int | None = None
+    done: int = 0
+    final_url: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    checksum: str | None = None
+    error: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state in _FINISHED
+
+    @classmethod
+    def from_snapshot(
+        cls, url: str, options: DownloadOptions, snapshot: DownloadSnapshot
+    ) -> QueueEntry:
+        """Reduce a live snapshot to what is worth keeping across a restart."""
+        state = snapshot.state
+        if state.finished:
+            return cls(
+                id=snapshot.id,
+                url=url,
+                options=options,
+                state=state.value,
+                name=snapshot.name,
+                path=snapshot.path,
+                size=snapshot.size,
+                done=snapshot.done,
+                final_url=snapshot.final_url,
+                etag=snapshot.etag,
+                last_modified=snapshot.last_modified,
+                checksum=snapshot.checksum,
+                error=snapshot.error,
+            )
+        saved = "paused" if state is DownloadState.PAUSED else "queued"
+        return cls(id=snapshot.id, url=url, options=options, state=saved)
+
+    def to_snapshot(self) -> DownloadSnapshot:
+        """The frozen view the queue shows for a finished entry that is not in the engine."""
+        return DownloadSnapshot(
+            id=self.id,
+            url=self.url,
+            state=DownloadState(self.state),
+            name=self.name,
+            path=self.path,
+            final_url=self.final_url,
+            size=self.size,
+            done=self.done,
+            etag=self.etag,
+            last_modified=self.last_modified,
+            rate_limit=self.options.limit_rate,
+            checksum=self.checksum,
+            error=self.error,
+        )
+
+
+def options_to_json(options: DownloadOptions) -> dict[str, Any]:
+    """Every field as a JSON value: paths as strings, header pairs as lists."""
+    out: dict[str, Any] = {}
+    for f in fields(options):
+        value = getattr(options, f.name)
+        if isinstance(value, Path):
+            value = str(value)
+        elif f.name == "headers":
+            value = [list(pair) for pair in value]
+        out[f.name] = value
+    return out
+
+
+def _expect(name: str, value: Any, *types: type) -> Any:
+    # bool is an int subclass: a stray true must not become threads=1
+    if isinstance(value, bool) and bool not in types:
+        raise QueueFileError(f"option {name!r}: unexpected {value!r}")
+    if not isinstance(value, types):
+        raise QueueFileError(f"option {name!r}: unexpected {value!r}")
+    return value
+
+
+def options_from_json(data: Any) -> DownloadOptions:
+    """Inverse of :func:`options_to_json`; unknown keys are ignored, missing ones default."""
+    if not isinstance(data, dict):
+        raise QueueFileError("options must be an object")
+    kwargs: dict[str, Any] = {}
+    for f in fields(DownloadOptions):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        kind = str(f.type).replace(" ", "")
+        optional = kind.endswith("|None")
+        if value is None and optional:
+            kwargs[f.name] = None
+            continue
+        base = kind.removesuffix("|None")
+        if base == "Path":
+            kwargs[f.name] = Path(_expect(f.name, value, str))
+        elif base == "int":
+            kwargs[f.name] = _expect(f.name, value, int)
+        elif base == "float":
+            kwargs[f.name] = float(_expect(f.name, value, int, float))
+        elif base == "bool":
+            kwargs[f.name] = _expect(f.name, value, bool)
+        elif base == "str":
+            kwargs[f.name] = _expect(f.name, value, str)
+        elif f.name == "headers":
+            pairs = _expect(f.name, value, list)
+            if not all(
+                isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p)
+                for p in pairs
+            ):
+                raise QueueFileError("option 'headers': expected [name, value] pairs")
+            kwargs[f.name] = tuple((str(k), str(v)) for k, v in pairs)
+        else:  # pragma: no cover - a new field type needs a branch above
+            raise QueueFileError(f"option {f.name!r}: unsupported type {f.type}")
+    return DownloadOptions(**kwargs)
+
+
+def _entry_to_json(entry: QueueEntry) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": entry.id,
+        "url": entry.url,
+        "state": entry.state,
+        "options": options_to_json(entry.options),
+    }
+    if entry.finished:
+        out["result"] = {name: getattr(entry, name) for name in _RESULT_FIELDS}
+    return out
+
+
+def _entry_from_json(data: Any) -> QueueEntry:
+    if not isinstance(data, dict):
+        raise QueueFileError("entry must be an object")
+    entry_id, url, state = data.get("id"), data.get("url"), data.get("state", "queued")
+    if not isinstance(entry_id, str) or not entry_id:
+        raise QueueFileError("entry without an id")
+    if not isinstance(url, str) or not url:
+        raise QueueFileError(f"entry {entry_id!r} without a url")
+    if state not in _STATES:
+        raise QueueFileError(f"entry {entry_id!r}: unknown state {state!r}")
+    result = data.get("result") or {}
+    if not isinstance(result, dict):
+        raise QueueFileError(f"entry {entry_id!r}: result must be an object")
+    extra: dict[str, Any] = {}
+    for name, kind in _RESULT_FIELDS.items():
+        value = result.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise QueueFileError(f"entry {entry_id!r}: bad {name!r}")
+        extra[name] = value
+    return QueueEntry(
+        id=entry_id, url=url, options=options_from_json(data.get("options", {})), state=state,
+        **extra,
+    )
+
+
+class QueueStore:
+    """Load and save the queue file at ``path``; saving the same content twice is a no-op."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        #: messages about files set aside, for the app to show once
+        self.warnings: list[str] = []
+        self._last_text: str | None = None
+
+    def load(self) -> list[QueueEntry]:
+        """The saved entries; ``[]`` if there is no file or it had to be set aside."""
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        except (OSError, UnicodeDecodeError) as exc:
+            self._set_aside(f"cannot read it ({exc})")
+            return []
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION:
+                raise QueueFileError(f"not a version {FORMAT_VERSION} queue file")
+            raw = data.get("entries")
+            if not isinstance(raw, list):
+                raise QueueFileError("'entries' must be a list")
+            entries = [_entry_from_json(item) for item in raw]
+            if len({e.id for e in entries}) != len(entries):
+                raise QueueFileError("duplicate ids")
+        except (ValueError, TypeError) as exc:  # JSONDecodeError is a ValueError
+            self._set_aside(str(exc))
+            return []
+        self._last_text = text
+        return entries
+
+    def save(self, entries: Iterable[QueueEntry]) -> bool:
+        """Write atomically if the content changed; ``True`` if the file was written."""
+        payload = {"version": FORMAT_VERSION, "entries": [_entry_to_json(e) for e in entries]}
+        text = json.dumps(payload, indent=1, ensure_ascii=False) + "\n"
+        if text == self._last_text:
+            return False
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
+        )
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            tmp.replace(self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        self._last_text = text
+        return True
+
+    def _set_aside(self, reason: str) -> None:
+        target = self.path.with_name(self.path.name + ".corrupt")
+        n = 0
+        while target.exists():
+            n += 1
+            target = self.path.with_name(f"{self.path.name}.corrupt.{n}")
+        try:
+            self.path.replace(target)
+        except OSError as exc:
+            message = f"queue file {self.path} is unusable ({reason}) and could not be moved: {exc}"
+        else:
+            message = f"queue file {self.path} was unusable ({reason}); moved to {target.name}"
+        log.warning(message)
+        self.warnings.append(message)

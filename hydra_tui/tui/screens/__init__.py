@@ -1,0 +1,15 @@
+"""Screens: the main queue view and the dialogs it opens."""
+
+from hydra_tui.tui.screens.add_url import AddRequest, AddUrlScreen
+from hydra_tui.tui.screens.log import LogScreen
+from hydra_tui.tui.screens.main import MainScreen
+from hydra_tui.tui.screens.rate_limit import RateLimitChoice, RateLimitScreen
+
+__all__ = [
+    "AddRequest",
+    "AddUrlScreen",
+    "LogScreen",
+    "MainScreen",
+    "RateLimitChoice",
+    "RateLimitScreen",
+]

@@ -1,0 +1,97 @@
+"""The queue above, the selected download's detail below, actions in the footer.
+
+The screen owns the key bindings (so they go quiet while a modal is open) but not the
+backend: each action is posted up to the app as a ``Command`` with the selected id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header
+
+from hydra_tui.engine.snapshot import DownloadSnapshot
+from hydra_tui.tui.widgets import DetailPane, QueueTable
+
+__all__ = ["ACTIONS", "MainScreen"]
+
+#: action name → (title, help) for the command palette; the keys are in ``BINDINGS``
+ACTIONS: dict[str, tuple[str, str]] = {
+    "add": ("Add URL", "Queue a new download"),
+    "pause": ("Pause download", "Stop transferring, keep what is on disk"),
+    "resume": ("Resume download", "Queue a paused download again"),
+    "cancel": ("Cancel download", "Stop for good; the partial file is kept"),
+    "retry": ("Retry download", "Queue a failed, cancelled or finished download again"),
+    "remove": ("Remove download", "Forget the entry (files on disk are kept)"),
+    "more": ("More connections", "Raise the selected download's connection ceiling"),
+    "fewer": ("Fewer connections", "Lower the selected download's connection ceiling"),
+    "limit": ("Set rate limit", "Limit the selected download's bytes per second"),
+    "log": ("Open log", "Show the tail of the log file"),
+}
+
+
+class MainScreen(Screen[None]):
+    """Shows what ``show`` is given; the app calls it on every tick."""
+
+    BINDINGS = [
+        Binding("a", "command('add')", "Add"),
+        Binding("p", "command('pause')", "Pause"),
+        Binding("r", "command('resume')", "Resume"),
+        Binding("c,x", "command('cancel')", "Cancel"),
+        Binding("t,R", "command('retry')", "Retry"),
+        Binding("d,delete", "command('remove')", "Remove"),
+        Binding("plus,equals_sign", "command('more')", "+Conn", key_display="+"),
+        Binding("minus", "command('fewer')", "-Conn", key_display="-"),
+        Binding("l", "command('limit')", "Limit"),
+        Binding("L", "command('log')", "Log"),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    @dataclass
+    class Command(Message):
+        """The user asked for ``action`` on ``download_id`` (``None``: nothing selected)."""
+
+        action: str
+        download_id: str | None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._by_id: dict[str, DownloadSnapshot] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield QueueTable(id="queue")
+        yield DetailPane(id="detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(QueueTable).focus()
+
+    @property
+    def selected_id(self) -> str | None:
+        return self.query_one(QueueTable).selected_id
+
+    def show(self, snapshots: Sequence[DownloadSnapshot]) -> None:
+        """Render a new tick: update rows in place, refresh the selected download's detail."""
+        self._by_id = {s.id: s for s in snapshots}
+        table = self.query_one(QueueTable)
+        table.sync(snapshots)
+        self._show_detail(table.selected_id)
+
+    def select(self, download_id: str) -> None:
+        self.query_one(QueueTable).select(download_id)
+
+    def _show_detail(self, download_id: str | None) -> None:
+        pane = self.query_one(DetailPane)
+        pane.snapshot = self._by_id.get(download_id) if download_id else None
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail(event.row_key.value)
+
+    def action_command(self, action: str) -> None:
+        self.post_message(self.Command(action, self.selected_id))

@@ -1,0 +1,8 @@
+"""Widgets of the hydra-tui screens; each draws what it is given and queries no sibling."""
+
+from hydra_tui.tui.widgets.chunk_grid import ChunkGrid
+from hydra_tui.tui.widgets.detail_pane import DetailPane
+from hydra_tui.tui.widgets.queue_table import QueueTable
+from hydra_tui.tui.widgets.rate_graph import RateGraph, RateSeries
+
+__all__ = ["ChunkGrid", "DetailPane", "QueueTable", "RateGraph", "RateSeries"]

@@ -1,0 +1,123 @@
+"""The selected download in depth: facts on the left, chunk map and rate graphs on the right.
+
+The screen sets ``snapshot``; the pane hands each child the slice it draws (attributes
+down) and rebuilds text only when it changed.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
+from hydra_tui.tui.format import display_name, rate_limit_text, short_rate
+from hydra_tui.tui.widgets.chunk_grid import ChunkGrid
+from hydra_tui.tui.widgets.rate_graph import EVENT_MARKS, RateGraph, RateSeries
+from hydra_tui.units import format_rate, format_size
+
+__all__ = ["DetailPane", "describe", "event_lines"]
+
+_LABEL = "bold"
+_EMPTY = Content.from_markup("No download selected.\nPress [b]a[/b] to add a URL.")
+
+
+def describe(snap: DownloadSnapshot) -> Content:
+    """The facts worth reading: where from, where to, validators, resume and checksum."""
+    rows: list[tuple[str, str, str]] = [("URL", snap.url, "")]
+    if snap.final_url and snap.final_url != snap.url:
+        rows.append(("Final URL", snap.final_url, ""))
+    if snap.size is not None:
+        fraction = snap.fraction or 0.0
+        size = f"{format_size(snap.size)} ({format_size(snap.done)} done, {fraction:.0%})"
+    else:
+        size = f"unknown ({format_size(snap.done)} done)" if snap.done else "unknown"
+    rows.append(("Size", size, ""))
+    if snap.state is DownloadState.DOWNLOADING:
+        speed = f"{format_rate(snap.speed)} · {snap.active}/{snap.window} connections"
+        rows.append(("Speed", f"{speed} (max {snap.max_window})", ""))
+    rows.append(("Rate limit", rate_limit_text(snap.rate_limit), ""))
+    if snap.etag:
+        rows.append(("ETag", snap.etag, ""))
+    if snap.last_modified:
+        rows.append(("Modified", snap.last_modified, ""))
+    if snap.accepts_ranges is False:
+        rows.append(("Ranges", "not supported: one connection", "$warning"))
+    rows.append(("Output", snap.path or "not decided yet", ""))
+    if snap.resumed_bytes:
+        rows.append(("Resumed", format_size(snap.resumed_bytes), ""))
+    if snap.retries:
+        rows.append(("Retries", str(snap.retries), ""))
+    if snap.checksum:
+        rows.append(("Checksum", snap.checksum, ""))
+    if snap.error:
+        rows.append(("Error", snap.error, "$error"))
+    parts: list[str | Content | tuple[str, str]] = []
+    for i, (label, value, style) in enumerate(rows):
+        if i:
+            parts.append("\n")
+        parts.append((f"{label:<11}", _LABEL))
+        parts.append((value, style) if style else value)
+    return Content.assemble(*parts)
+
+
+def event_lines(snap: DownloadSnapshot, limit: int = 8) -> Content:
+    """The latest window events, newest first, with the axis mark that finds them."""
+    if not snap.events:
+        return Content("no window changes yet")
+    parts: list[str | Content | tuple[str, str]] = []
+    for i, event in enumerate(reversed(snap.events[-limit:])):
+        if i:
+            parts.append("\n")
+        style = "$success" if event.kind == "grow" else "$error"
+        parts.append((EVENT_MARKS.get(event.kind, "!"), f"bold {style}"))
+        parts.append(f" {event.t:6.1f}s  {event.describe()}")
+    return Content.assemble(*parts)
+
+
+class DetailPane(Horizontal):
+    """Details, events, chunk map and graphs for one snapshot (``None``: nothing selected)."""
+
+    snapshot: reactive[DownloadSnapshot | None] = reactive(None, repaint=False)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="detail-facts"):
+            yield Static(_EMPTY, id="detail-info")
+            yield Static("", id="detail-events")
+        with Vertical(id="detail-graphs"):
+            yield ChunkGrid(id="detail-chunks")
+            yield RateGraph(id="detail-rates")
+
+    def on_mount(self) -> None:
+        self.query_one("#detail-info").border_title = "Details"
+        self.query_one("#detail-events").border_title = "Window events"
+        self.query_one(ChunkGrid).border_title = "Chunk map"
+        self.query_one(RateGraph).border_title = "Throughput · window"
+
+    def watch_snapshot(self, old: DownloadSnapshot | None, snap: DownloadSnapshot | None) -> None:
+        info = self.query_one("#detail-info", Static)
+        events = self.query_one("#detail-events", Static)
+        grid = self.query_one(ChunkGrid)
+        graph = self.query_one(RateGraph)
+        if snap is None:
+            info.update(_EMPTY)
+            events.update("")
+            grid.chunks = ()
+            graph.series = RateSeries()
+            info.border_title = "Details"
+            return
+        info.border_title = f"Details · {display_name(snap)}"
+        facts = describe(snap)
+        if old is None or facts != describe(old):  # Content compares its plain text
+            info.update(facts)
+        if old is None or old.events != snap.events:
+            events.update(event_lines(snap))
+        grid.chunks = snap.chunks
+        graph.series = RateSeries(snap.history, snap.events, snap.max_window)
+        latest = snap.history[-1] if snap.history else None
+        title = "Throughput · window"
+        if latest is not None:
+            title = f"{short_rate(latest.bytes_per_s)} · window {latest.window}"
+        graph.border_title = title
