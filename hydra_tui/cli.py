@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from hydra_tui.config.model import Settings
     from hydra_tui.progress import Progress
 
-__all__ = ["main", "run_async"]
+__all__ = ["main", "progress_for", "run_async", "use_uvloop"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,18 +63,19 @@ def _main(argv: list[str] | None) -> int:
     if args.command == "demo":
         from hydra_tui.demo import run_demo
 
-        return run_demo(settings, headless=settings.no_ui or not _interactive(), log_path=log_path)
+        headless = settings.no_ui or not _interactive()
+        return run_demo(settings, headless=headless, log_path=log_path, small=args.demo_small)
     if args.stream:
         from hydra_tui.headless import run_stream
 
         options = settings.download_options(md5=args.md5, sha256=args.sha256)
-        return run_async(run_stream(args.urls, options, progress=_progress(settings), err=sys.stderr))
+        return run_async(run_stream(args.urls, options, progress=progress_for(settings), err=sys.stderr))
     if args.command == "download" and (settings.no_ui or not _interactive()):
         from hydra_tui.headless import run_disk
 
         options = settings.download_options(md5=args.md5, sha256=args.sha256)
         return run_async(
-            run_disk(args.urls, options, jobs=settings.max_downloads, progress=_progress(settings), err=sys.stderr)
+            run_disk(args.urls, options, jobs=settings.max_downloads, progress=progress_for(settings), err=sys.stderr)
         )
     return _run_tui(args, settings, log_path)
 
@@ -83,7 +84,7 @@ def _interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def _progress(settings: Settings, err: TextIO = sys.stderr) -> Progress:
+def progress_for(settings: Settings, err: TextIO = sys.stderr) -> Progress:
     from hydra_tui.progress import JsonlProgress, PlainProgress, Progress
 
     mode = settings.progress
@@ -102,7 +103,7 @@ def _run_tui(args: ParsedArgs, settings: Settings, log_path: object) -> int:
     return launch_tui(args.urls, options, settings=settings, preset=args.preset, log_path=log_path)
 
 
-def _use_uvloop() -> None:
+def use_uvloop() -> None:
     """uvloop as the event loop, chosen once at start-up (stdlib asyncio without it)."""
     try:
         import uvloop
@@ -113,7 +114,7 @@ def _use_uvloop() -> None:
 
 def run_async(coro: Coroutine[Any, Any, int]) -> int:
     """Run ``coro`` on uvloop; SIGINT/SIGTERM cancel it and become ``Interrupted``."""
-    _use_uvloop()
+    use_uvloop()
     received: list[int] = []
 
     async def runner() -> int:

@@ -90,6 +90,8 @@ class ParsedArgs:
     input_file: str | None = None
     #: ``config`` subcommand action, and the NAME of ``config save-preset NAME``
     config_action: ConfigAction | None = None
+    #: ``demo --small``: files 64 times smaller
+    demo_small: bool = False
     preset_name: str | None = None
 
 
@@ -138,8 +140,8 @@ def _add_settings_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("download settings (can also live in config.toml)")
     add = group.add_argument
     add("-t", "--threads", type=_checked(c["threads"]), default=s, metavar="N|auto",
-        help=f"connections per download, 1-{fields.MAX_THREADS}, or auto (grow up to "
-        f"{fields.AUTO_THREADS_CEILING}); default {fields.DEFAULT_THREADS}")  # fmt: skip
+        help=f"connections per download: 1-{fields.MAX_THREADS}, or auto to grow up to "
+        f"{fields.AUTO_THREADS_CEILING} (default {fields.DEFAULT_THREADS})")  # fmt: skip
     add("-o", "--output", type=_checked(c["output"]), default=s, metavar="DIR",
         help="folder to write into (default: current folder)")  # fmt: skip
     add("-j", "--max-downloads", type=_checked(c["max_downloads"]), default=s, metavar="N",
@@ -156,9 +158,9 @@ def _add_settings_options(parser: argparse.ArgumentParser) -> None:
         help="connect timeout (default 15)")  # fmt: skip
     add("--stall-timeout", type=_checked(c["stall_timeout"]), default=s, metavar="SECONDS",
         help="restart a connection idle this long (default 20)")  # fmt: skip
-    add("-H", "--header", dest="headers", action="append", default=s, metavar='"NAME: VALUE"',
+    add("-H", "--header", dest="headers", action="append", default=s, metavar="HEADER",
         type=_checked(fields.parse_header),
-        help='extra request header, repeatable; "NAME:" removes one set by config')  # fmt: skip
+        help='request header "Name: value", repeatable; "Name:" drops one from config')  # fmt: skip
     add("-A", "--user-agent", type=_checked(c["user_agent"]), default=s, metavar="TEXT",
         help=f"User-Agent header (default {PROG}/{__version__})")  # fmt: skip
     add("--insecure", action=argparse.BooleanOptionalAction, default=s,
@@ -190,17 +192,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _new_parser(
         PROG,
         usage=USAGE,
-        description="A terminal download manager: many connections per file, in-order "
+        description="A terminal download manager: many connections per file, in-order\n"
         "streaming, and a live view of every connection.",
         epilog=EPILOG,
     )
     parser.add_argument("urls", nargs="*", metavar="URL", help="http(s) URLs to download")
-    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"{PROG} {__version__}", help="print the version"
+    )
     what = parser.add_argument_group("what to download")
     what.add_argument("-i", "--input-file", metavar="FILE",
         help="read URLs from FILE, one per line (# comments); - reads stdin")  # fmt: skip
     what.add_argument("-s", "--stream", action="store_true",
-        help="write the download in order to stdout (one URL)")  # fmt: skip
+        help="write the downloads in order to stdout, one after another like cat")  # fmt: skip
     what.add_argument("--md5", type=_hex_digest(32), metavar="HEX",
         help="expected MD5 of the file (one URL); exit 3 on mismatch")  # fmt: skip
     what.add_argument("--sha256", type=_hex_digest(64), metavar="HEX",
@@ -217,6 +221,8 @@ def build_demo_parser() -> argparse.ArgumentParser:
         description="Start a local test server (throttled, sometimes misbehaving) and "
         "download from it, to see hydra-tui work without the network.",
     )
+    parser.add_argument("--small", action="store_true", dest="demo_small",
+        help="files 64 times smaller, for a quick look")  # fmt: skip
     _add_settings_options(parser)
     _add_config_options(parser)
     return parser
@@ -334,8 +340,6 @@ def _parse_main(args: list[str], stdin: TextIO) -> ParsedArgs:
     if command == "download" and not urls:
         what = "--stream" if ns.stream else "--no-ui"
         raise UsageError(f"{what} needs URLs (or -i FILE); run without options for the TUI")
-    if ns.stream and len(urls) != 1:
-        raise UsageError(f"--stream takes exactly one URL, got {len(urls)}")
     for option in ("md5", "sha256"):
         if getattr(ns, option) is not None and len(urls) != 1:
             raise UsageError(f"--{option} needs exactly one URL, got {len(urls)}")
@@ -358,7 +362,11 @@ def parse(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> 
     if args and args[0] == "demo":
         ns = build_demo_parser().parse_args(args[1:])
         return ParsedArgs(
-            command="demo", cli=_settings_from(ns), preset=ns.preset, config_file=ns.config_file
+            command="demo",
+            cli=_settings_from(ns),
+            preset=ns.preset,
+            config_file=ns.config_file,
+            demo_small=ns.demo_small,
         )
     if args and args[0] == "config":
         return _parse_config(args[1:])

@@ -73,7 +73,7 @@ def show(value: object) -> str:
 
 def normalize_key(key: str) -> str:
     """``max-downloads`` and ``max_downloads`` name the same field."""
-    return key.strip().replace("-", "_").lower()
+    return key.replace("-", "_")
 
 
 def _int(name: str, value: object, low: int, high: int, what: str = "") -> int:

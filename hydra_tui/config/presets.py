@@ -118,7 +118,7 @@ def _suggest(key: str, choices: Iterable[str]) -> str:
     return f" (known keys: {', '.join(choices)})"
 
 
-def _check_table(path: Path | str, label: str, raw: Mapping[str, Any]) -> dict[str, object]:
+def _check_table(path: Path, label: str, raw: Mapping[str, Any]) -> dict[str, object]:
     """Check one settings table; errors name the file, the table and the key."""
     values: dict[str, object] = {}
     spelled: dict[str, str] = {}

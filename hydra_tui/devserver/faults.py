@@ -5,8 +5,10 @@ per request by a query parameter of the same name (``/data.bin?rate=4M&reset=0.2
 so benchmarks and the demo can choose faults by URL alone. Sizes and rates accept
 ``64K``/``4M``/``1G`` (binary) as well as plain byte counts.
 
-Counting conventions: "request N" counts every request for the resource (HEAD included),
-"body N" counts GET responses that carry the resource's bytes; both start at 1.
+Counting conventions: "request N" counts requests (HEAD included) and "body N" counts GET
+responses that carry the resource's bytes, both from 1, and both per fault set: requests
+whose effective faults are equal share one count and one ``Random(seed)``, so a URL such as
+``/f?reset_first=2`` starts its own count whatever other URLs did before.
 """
 
 from __future__ import annotations
@@ -104,7 +106,7 @@ class Faults:
             raise ValueError(f"lie must be one of {', '.join(LIES)}, not {self.lie!r}")
         for name in ("status_code", "status"):
             code = getattr(self, name)
-            if code is not None and not 100 <= code <= 599:
+            if code is not None and not 200 <= code <= 599:
                 raise ValueError(f"{name} must be an HTTP status, not {code!r}")
         if self.redirect_code not in _REDIRECTS:
             raise ValueError(f"redirect_code must be a redirect status, not {self.redirect_code}")

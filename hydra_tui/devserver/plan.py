@@ -22,7 +22,7 @@ from hydra_tui.devserver.http import (
     if_range_matches,
     parse_range,
 )
-from hydra_tui.devserver.resources import Resource
+from hydra_tui.devserver.resources import Resource, Schedule
 from hydra_tui.devserver.throttle import LinkBucket
 
 __all__ = ["BodyPlan", "Plan", "plan_page", "plan_response"]
@@ -83,7 +83,9 @@ def plan_page(
     extra: list[tuple[str, str]] | None = None,
     content_type: str = "text/plain; charset=utf-8",
 ) -> Plan:
-    """A response with a small body, such as an error message."""
+    """A response with a small body, such as an error message (none for 204 and 304)."""
+    if status in (204, 304):
+        return Plan(status, extra or [])
     page = text.encode() if isinstance(text, str) else text
     fields = [("Content-Type", content_type), ("Content-Length", str(len(page)))]
     return Plan(status, fields + (extra or []), page=page)
@@ -91,59 +93,75 @@ def plan_page(
 
 def plan_response(resource: Resource, request: Request, faults: Faults, connection: int) -> Plan:
     """Count the request against ``resource`` and decide the response, faults included."""
-    index = resource.note_request(connection, request.method, request.headers)
-    plan = _decide(resource, request, faults, index)
+    schedule = resource.schedule(faults)
+    index = resource.note_request(schedule, connection, request.method, request.headers)
+    plan = _decide(_Turn(resource, request, faults, schedule, index))
     plan.latency = faults.latency
     resource.stats.statuses[plan.status] += 1
     return plan
 
 
-def _decide(resource: Resource, request: Request, faults: Faults, index: int) -> Plan:
-    counts = resource.stats.faults
-    rng = resource.rng(faults.seed)
+@dataclass(frozen=True, slots=True)
+class _Turn:
+    """Everything one decision looks at."""
+
+    resource: Resource
+    request: Request
+    faults: Faults
+    schedule: Schedule
+    index: int
+    """The request's number in its schedule (1-based)."""
+
+    def count(self, fault: str) -> None:
+        self.resource.stats.faults[fault] += 1
+
+
+def _decide(turn: _Turn) -> Plan:
+    resource, faults, index = turn.resource, turn.faults, turn.index
     if faults.latency:
-        counts["latency"] += 1
+        turn.count("latency")
     if faults.change_after is not None and index > faults.change_after and not resource.changed:
-        resource.change(faults.change_size)
-        counts["change_after"] += 1
+        resource.change(faults)
+        turn.count("change_after")
     if faults.redirect_to is not None:
-        counts["redirect_to"] += 1
+        turn.count("redirect_to")
         location = [("Location", faults.redirect_to)]
         return plan_page(faults.redirect_code, f"See {faults.redirect_to}\n", location)
     if faults.status is not None:
-        counts["status"] += 1
+        turn.count("status")
         return plan_page(faults.status, f"status {faults.status} for {resource.name}\n")
     if faults.html_200:
-        counts["html_200"] += 1
+        turn.count("html_200")
         return plan_page(200, _HTML, content_type="text/html; charset=utf-8")
     if index <= faults.status_first:
-        return _refuse(resource, faults, faults.status_code, "status_first")
-    if faults.status_rate and rng.random() < faults.status_rate:
-        return _refuse(resource, faults, faults.status_code, "status_rate")
-    is_get = request.method == "GET"
+        return _refuse(turn, faults.status_code, "status_first")
+    if faults.status_rate and turn.schedule.rng.random() < faults.status_rate:
+        return _refuse(turn, faults.status_code, "status_rate")
+    is_get = turn.request.method == "GET"
     if is_get and faults.max_bodies and resource.active_bodies >= faults.max_bodies:
-        return _refuse(resource, faults, 503, "max_bodies")
-    plan = _content(resource, request, faults, index)
+        return _refuse(turn, 503, "max_bodies")
+    plan = _content(turn)
     if is_get and plan.body is not None:
-        _body_faults(resource, faults, plan.body)
+        _body_faults(turn, plan.body)
         plan.claimed = True
     return plan
 
 
-def _refuse(resource: Resource, faults: Faults, status: int, reason: str) -> Plan:
-    resource.stats.faults[reason] += 1
+def _refuse(turn: _Turn, status: int, reason: str) -> Plan:
+    turn.count(reason)
+    retry_after = turn.faults.retry_after
     extra = []
-    if faults.retry_after == "date":
+    if retry_after == "date":
         extra.append(("Retry-After", http_date(math.ceil(time.time()) + 1)))
-    elif faults.retry_after is not None:
-        extra.append(("Retry-After", str(faults.retry_after)))
-    return plan_page(status, f"status {status} ({reason}) for {resource.name}\n", extra)
+    elif retry_after is not None:
+        extra.append(("Retry-After", str(retry_after)))
+    return plan_page(status, f"status {status} ({reason}) for {turn.resource.name}\n", extra)
 
 
-def _content(resource: Resource, request: Request, faults: Faults, index: int) -> Plan:
+def _content(turn: _Turn) -> Plan:
     """The resource's bytes: 200, 206 or 416, with validators and any Range lie."""
-    counts = resource.stats.faults
-    version = resource.version
+    faults, request = turn.faults, turn.request
+    version = turn.resource.version
     size = version.content.size
     fields = [
         ("Content-Type", "application/octet-stream"),
@@ -155,14 +173,15 @@ def _content(resource: Resource, request: Request, faults: Faults, index: int) -
     whole = BodyPlan(version.content, 0, size)
     range_value = request.headers.get("range")
     if faults.no_length:
-        counts["no_length"] += 1
+        turn.count("no_length")
         if request.version == "HTTP/1.1":
             whole.chunked = True
             fields.append(("Transfer-Encoding", "chunked"))
             return Plan(200, fields, body=whole)
         return Plan(200, fields, body=whole, close=True)  # HTTP/1.0: the end is the close
     if faults.ignore_range:
-        counts["ignore_range"] += range_value is not None
+        if range_value is not None:
+            turn.count("ignore_range")
         return Plan(200, [*fields, ("Content-Length", str(size))], body=whole)
     if not faults.no_accept_ranges:
         fields.append(("Accept-Ranges", "bytes"))
@@ -172,30 +191,24 @@ def _content(resource: Resource, request: Request, faults: Faults, index: int) -
         if if_range is None or if_range_matches(if_range, version.etag, version.last_modified):
             wanted = parse_range(range_value, size)
         else:
-            counts["if_range_mismatch"] += 1
+            turn.count("if_range_mismatch")
     if wanted == UNSATISFIABLE:
         return plan_page(416, "range not satisfiable\n", [("Content-Range", f"bytes */{size}")])
     if isinstance(wanted, ByteRange):
-        if faults.range_200_after is None or index <= faults.range_200_after:
-            return _partial(resource, faults, index, fields, wanted)
-        counts["range_200_after"] += 1
+        if faults.range_200_after is None or turn.index <= faults.range_200_after:
+            return _partial(turn, fields, wanted)
+        turn.count("range_200_after")
     return Plan(200, [*fields, ("Content-Length", str(size))], body=whole)
 
 
-def _partial(
-    resource: Resource,
-    faults: Faults,
-    index: int,
-    fields: list[tuple[str, str]],
-    wanted: ByteRange,
-) -> Plan:
-    """A 206 for ``wanted``, or the lie that ``faults`` asks for."""
-    content = resource.version.content
+def _partial(turn: _Turn, fields: list[tuple[str, str]], wanted: ByteRange) -> Plan:
+    """A 206 for ``wanted``, or the lie that the faults ask for."""
+    content = turn.resource.version.content
     size = content.size
     first, last, total = wanted.first, wanted.last, size
     body = BodyPlan(content, wanted.first, wanted.length)
     close = False
-    lie = faults.lie if _lies_now(resource, faults, index) else None
+    lie = turn.faults.lie if _lies_now(turn) else None
     if lie == "shift":  # honest head, body one byte late
         body.offset += 1
         body.length = min(wanted.length, size - body.offset)
@@ -212,32 +225,29 @@ def _partial(
     else:
         lie = None
     if lie is not None:
-        resource.stats.faults["lie"] += 1
-    declared = last - first + 1
-    fields += [
-        ("Content-Range", f"bytes {first}-{last}/{total}"),
-        ("Content-Length", str(declared)),
-    ]
+        turn.count("lie")
+    fields.append(("Content-Range", f"bytes {first}-{last}/{total}"))
+    fields.append(("Content-Length", str(last - first + 1)))
     return Plan(206, fields, body=body, close=close)
 
 
-def _lies_now(resource: Resource, faults: Faults, index: int) -> bool:
-    if faults.lie is None or index <= faults.lie_after:
+def _lies_now(turn: _Turn) -> bool:
+    faults = turn.faults
+    if faults.lie is None or turn.index <= faults.lie_after:
         return False
-    return faults.lie_rate >= 1.0 or resource.rng(faults.seed).random() < faults.lie_rate
+    return faults.lie_rate >= 1.0 or turn.schedule.rng.random() < faults.lie_rate
 
 
-def _body_faults(resource: Resource, faults: Faults, body: BodyPlan) -> None:
+def _body_faults(turn: _Turn, body: BodyPlan) -> None:
     """Claim a body slot and choose the body's rate and abort, if any."""
-    counts = resource.stats.faults
-    number = resource.start_body()
-    rng = resource.rng(faults.seed)
+    faults, rng = turn.faults, turn.schedule.rng
+    number = turn.resource.start_body(turn.schedule)
     body.rate = faults.rate
     if faults.slow_every and (number - 1) % faults.slow_every == 0:
         body.rate = faults.slow_rate
-        counts["slow"] += 1
+        turn.count("slow")
     if faults.link_rate:
-        body.link = resource.link(faults.link_rate)
+        body.link = turn.resource.link(faults.link_rate)
     if body.total == 0:
         return
     reason: str | None = None
@@ -251,4 +261,4 @@ def _body_faults(resource: Resource, faults: Faults, body: BodyPlan) -> None:
         body.abort, reason = "stall", "stall"
     if reason is not None:
         body.abort_at = rng.randrange(body.total)
-        counts[reason] += 1
+        turn.count(reason)

@@ -18,7 +18,14 @@ from hydra_tui.devserver.faults import Faults
 from hydra_tui.devserver.http import Headers
 from hydra_tui.devserver.throttle import LinkBucket
 
-__all__ = ["RecordedRequest", "Resource", "ResourceStats", "Version", "changed_seed"]
+__all__ = [
+    "RecordedRequest",
+    "Resource",
+    "ResourceStats",
+    "Schedule",
+    "Version",
+    "changed_seed",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +82,22 @@ def changed_seed(faults: Faults) -> int:
     return faults.seed + 1_000_003
 
 
+@dataclass(slots=True)
+class Schedule:
+    """Counters and random source of one fault set: "the first N", "every Nth", "after N"."""
+
+    rng: random.Random
+    requests: int = 0
+    bodies: int = 0
+
+
 class Resource:
-    """One name on the server."""
+    """One name on the server.
+
+    Each distinct effective ``Faults`` (the resource's own, or those a URL query makes)
+    has its own ``Schedule``, so ``/f?reset_first=2`` resets the first two bodies asked
+    for with that URL, whatever other URLs did before.
+    """
 
     def __init__(self, name: str, content: Content, faults: Faults, last_modified: int) -> None:
         self.name = name
@@ -85,22 +106,17 @@ class Resource:
         self._contents = [content]  # old versions may still be mid-body: closed at the end
         self.stats = ResourceStats()
         self.active_bodies = 0
-        self._connections: set[int] = set()
-        self._reset_schedule()
-
-    def _reset_schedule(self) -> None:
-        self.requests_seen = 0
-        self.bodies_seen = 0
         self.changed = False
-        self._rngs: dict[int, random.Random] = {}
+        self._connections: set[int] = set()
+        self._schedules: dict[Faults, Schedule] = {}
         self._links: dict[int, LinkBucket] = {}
 
-    def rng(self, seed: int) -> random.Random:
-        """The resource's random source for ``seed`` (one per seed, so runs repeat)."""
-        rng = self._rngs.get(seed)
-        if rng is None:
-            rng = self._rngs[seed] = random.Random(seed)
-        return rng
+    def schedule(self, faults: Faults) -> Schedule:
+        """The schedule of ``faults``, created on first use with ``Random(faults.seed)``."""
+        schedule = self._schedules.get(faults)
+        if schedule is None:
+            schedule = self._schedules[faults] = Schedule(random.Random(faults.seed))
+        return schedule
 
     def link(self, rate: int) -> LinkBucket:
         """The shared link of ``rate`` bytes/s that all this resource's connections use."""
@@ -109,22 +125,24 @@ class Resource:
             bucket = self._links[rate] = LinkBucket(rate)
         return bucket
 
-    def note_request(self, connection: int, method: str, headers: Headers) -> int:
-        """Count a request; return its number (1-based) in the fault schedule."""
-        self.requests_seen += 1
+    def note_request(
+        self, schedule: Schedule, connection: int, method: str, headers: Headers
+    ) -> int:
+        """Count a request; return its number (1-based) in ``schedule``."""
+        schedule.requests += 1
         self.stats.requests += 1
         self.stats.head_requests += method == "HEAD"
         self.stats.range_requests += "range" in headers
         self._connections.add(connection)
-        return self.requests_seen
+        return schedule.requests
 
-    def start_body(self) -> int:
-        """Claim a body slot; return the body's number (1-based) in the fault schedule."""
-        self.bodies_seen += 1
+    def start_body(self, schedule: Schedule) -> int:
+        """Claim a body slot; return the body's number (1-based) in ``schedule``."""
+        schedule.bodies += 1
         self.active_bodies += 1
         self.stats.bodies += 1
         self.stats.max_concurrent_bodies = max(self.stats.max_concurrent_bodies, self.active_bodies)
-        return self.bodies_seen
+        return schedule.bodies
 
     def end_body(self) -> None:
         """Release the slot taken by ``start_body``."""
@@ -137,17 +155,17 @@ class Resource:
         self.version = _version(content, old.number + 1, last_modified)
         self._contents.append(content)
 
-    def change(self, size: int | None) -> None:
-        """The ``change_after`` switch: deterministic other bytes, of ``size`` or the same size."""
+    def change(self, faults: Faults) -> None:
+        """The ``change_after`` switch: other deterministic bytes (``change_size`` or as big)."""
         if not self.changed:
             self.changed = True
-            new_size = self.version.content.size if size is None else size
-            self.replace(synthetic_content(changed_seed(self.faults), new_size))
+            size = self.version.content.size if faults.change_size is None else faults.change_size
+            self.replace(synthetic_content(changed_seed(faults), size))
 
     def set_faults(self, faults: Faults) -> None:
-        """New faults, with a fresh schedule (request and body numbers start again at 1)."""
+        """New faults, with fresh schedules (request and body numbers start again at 1)."""
         self.faults = faults
-        self._reset_schedule()
+        self._schedules.clear()
 
     def snapshot(self) -> ResourceStats:
         """A copy of the statistics that later requests do not change."""

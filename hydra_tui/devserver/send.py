@@ -60,7 +60,7 @@ async def _send_body(
 ) -> bool:
     """Send the body or its fault; return whether it ended as HTTP says it should."""
     plain = not (body.abort or body.rate or body.link or body.pad or body.chunked)
-    if plain and sendfile_ok and body.content.path is not None:
+    if plain and sendfile_ok and body.content.path is not None and body.length > 0:
         with body.content.open_file() as file:
             loop = asyncio.get_running_loop()
             sent = await loop.sendfile(writer.transport, file, body.offset, body.length)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import itertools
+import logging
 import os
 import ssl
 import threading
@@ -37,6 +38,7 @@ from hydra_tui.devserver.send import send_response
 __all__ = ["DevServer"]
 
 T = TypeVar("T")
+_log = logging.getLogger(__name__)
 #: recorded requests kept (oldest dropped first), so a long benchmark does not grow forever
 MAX_RECORDED = 100_000
 _STOP_TIMEOUT = 10.0
@@ -65,6 +67,7 @@ class DevServer:
         self._stopping: asyncio.Event | None = None
         self._started = threading.Event()
         self._start_error: BaseException | None = None
+        self._errors: list[Exception] = []
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -80,6 +83,11 @@ class DevServer:
             raise self._start_error
         return self
 
+    @property
+    def errors(self) -> list[Exception]:
+        """Exceptions that escaped request handling: bugs in the server, never client faults."""
+        return list(self._errors)
+
     def stop(self) -> None:
         """Close every connection (stalled ones too) and the listener; join the thread."""
         thread, loop, stopping = self._thread, self._loop, self._stopping
@@ -91,7 +99,8 @@ class DevServer:
             raise RuntimeError("DevServer thread did not stop")
 
     def __enter__(self) -> DevServer:
-        return self.start()
+        """Start unless already started (``with start_demo_server() as srv`` works too)."""
+        return self if self._thread is not None else self.start()
 
     def __exit__(
         self,
@@ -99,7 +108,10 @@ class DevServer:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        """Stop; then, if the block went well, fail loudly on any server bug seen meanwhile."""
         self.stop()
+        if exc is None and self._errors:
+            raise RuntimeError(f"DevServer failed while serving: {self._errors[0]!r}")
 
     @property
     def port(self) -> int:
@@ -161,6 +173,11 @@ class DevServer:
         return self._add(name, GeneratedContent(size, generate, ident), faults)
 
     def _add(self, name: str, content: Content, faults: Faults | None) -> str:
+        try:
+            url = self.url(name)  # fails before anything is added if the server is not running
+        except RuntimeError:
+            content.close()
+            raise
         last_modified = int(time.time()) - 3600
         if isinstance(content, FileContent):
             last_modified = min(content.mtime, last_modified)
@@ -173,7 +190,7 @@ class DevServer:
             self._resources[name] = resource
 
         self._call(add)
-        return self.url(name)
+        return url
 
     def set_content(self, name: str, data: bytes) -> None:
         """New bytes for ``name`` with a new ETag and a later Last-Modified."""
@@ -301,6 +318,9 @@ class DevServer:
                     break
         except _GONE:
             pass  # the client hung up or broke the protocol: nothing to answer
+        except Exception as exc:  # a bug in the server: kept for ``errors`` and logged
+            self._errors.append(exc)
+            _log.exception("devserver connection %d failed", connection)
         except asyncio.CancelledError:
             # stop() cancels us; ending normally spares 3.11's stream callback a traceback
             if self._stopping is None or not self._stopping.is_set():

@@ -37,6 +37,7 @@ __all__ = ["DownloadResult", "download_to_disk"]
 
 log = logging.getLogger(__name__)
 CHECKPOINT_SECONDS = 1.0
+CHECKPOINT_BYTES = 1024 * 1024  # per connection
 MAX_RESTARTS = 2
 
 
@@ -173,13 +174,18 @@ async def _fill_ranges(
         saved[0] = key
 
     async def ticker() -> None:
+        """Sample progress; checkpoint every second, or sooner once a few MiB per
+        connection are at stake, so a kill loses little whatever the speed."""
         loop = asyncio.get_running_loop()
-        last = loop.time()
+        last, last_done, ticks = loop.time(), planner.done_bytes, 0
         while True:
-            await asyncio.sleep(0.5)
-            dl.tick()
-            if loop.time() - last >= CHECKPOINT_SECONDS:
-                last = loop.time()
+            await asyncio.sleep(0.25)
+            ticks += 1
+            if ticks % 2 == 0:
+                dl.tick()
+            grown = planner.done_bytes - last_done
+            if loop.time() - last >= CHECKPOINT_SECONDS or grown >= CHECKPOINT_BYTES * dl.threads:
+                last, last_done = loop.time(), planner.done_bytes
                 await loop.run_in_executor(dl.ctx.executor, checkpoint)
 
     run = TransferRun(dl, remote, planner, sink)

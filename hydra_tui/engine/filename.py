@@ -79,6 +79,8 @@ def candidate_paths(output_dir: Path, name: str) -> list[Path]:
     stem, dot, ext = name.rpartition(".")
     if not dot or not stem:
         stem, ext = name, ""
+    elif stem.lower().endswith(".tar"):  # report.tar.gz -> report.1.tar.gz
+        stem, ext = stem[:-4], "tar." + ext
     paths = [output_dir / name]
     for i in range(1, 1000):
         paths.append(output_dir / (f"{stem}.{i}.{ext}" if ext else f"{stem}.{i}"))

@@ -6,6 +6,7 @@ Every message is one line a person can act on; the original exception stays chai
 from __future__ import annotations
 
 import errno
+import socket
 import ssl
 
 import httpx
@@ -34,6 +35,10 @@ def network_error(exc: Exception) -> HydraError:
     while cause is not None:
         if isinstance(cause, ssl.SSLError):
             return TLSFailure(f"TLS error: {_first_line(str(cause))}")
+        if isinstance(cause, socket.gaierror):
+            return NameNotResolved(f"could not resolve host: {_first_line(str(cause))}")
+        if isinstance(cause, ConnectionRefusedError):
+            return NetworkError("connection refused")
         cause = cause.__cause__ or cause.__context__
     lowered = text.lower()
     if any(

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
 from textual import work
 from textual.app import App, SystemCommand
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -32,6 +34,7 @@ from hydra_tui.tui.screens import (
     RateLimitScreen,
 )
 from hydra_tui.tui.screens.add_url import MAX_THREADS, PresetResolver
+from hydra_tui.tui.screens.main import ACTIONS
 
 __all__ = ["HydraApp", "run_tui"]
 
@@ -78,6 +81,7 @@ class HydraApp(App[int]):
         self._limits: dict[str, int | None] = {}
         self._saved_signature: tuple[tuple[str, str], ...] | None = None
         self._save_error: str | None = None
+        self._poll_error: str | None = None
         self._main = MainScreen()
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -98,7 +102,7 @@ class HydraApp(App[int]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         if worker.group == "engine" and event.state is WorkerState.ERROR:
-            self.notify(
+            self._tell(
                 f"The download engine stopped: {worker.error}",
                 title="Engine error",
                 severity="error",
@@ -113,20 +117,19 @@ class HydraApp(App[int]):
                 if entry.finished:
                     self._archive[entry.id] = entry
                     continue
+                paused = entry.state == "paused"
                 added = self._call(
                     f"Restoring {entry.url}",
-                    lambda e=entry: self.backend.add(  # type: ignore[misc]
-                        e.url, e.options, id=e.id, paused=e.state == "paused"
-                    ),
+                    partial(self.backend.add, entry.url, entry.options, id=entry.id, paused=paused),
                 )
                 if added is not None:
                     queued.add((entry.url, entry.options))
             for warning in self.queue_store.warnings:
-                self.notify(warning, title="Queue file", severity="warning", timeout=15)
+                self._tell(warning, title="Queue file", severity="warning", timeout=15)
         for url, options in self._initial:
             if (url, options) in queued:
                 continue  # already in the restored queue: do not download it twice
-            self._call(f"Adding {url}", lambda u=url, o=options: self.backend.add(u, o))  # type: ignore[misc]
+            self._call(f"Adding {url}", partial(self.backend.add, url, options))
 
     def tick(self) -> None:
         """One poll: notify about transitions, save if the queue changed, redraw."""
@@ -146,12 +149,23 @@ class HydraApp(App[int]):
         self._update_subtitle(live)
         self._main.show(rows)
 
+    def _tell(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+    ) -> None:
+        """``notify`` without markup: messages carry URLs and errors like ``[Errno 28]``."""
+        self.notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
     def _announce(self, snap: DownloadSnapshot) -> None:
         name = display_name(snap)
         if snap.state is DownloadState.DONE:
-            self.notify(name, title="Download finished")
+            self._tell(name, title="Download finished")
         elif snap.state is DownloadState.FAILED:
-            self.notify(snap.error or "failed", title=f"{name} failed", severity="error")
+            self._tell(snap.error or "failed", title=f"{name} failed", severity="error")
 
     def _update_subtitle(self, live: Sequence[DownloadSnapshot]) -> None:
         active = [s for s in live if s.state in _ACTIVE]
@@ -195,7 +209,7 @@ class HydraApp(App[int]):
         except OSError as exc:
             message = f"Could not save the queue: {exc}"
             if message != self._save_error:  # once per distinct problem, not every tick
-                self.notify(message, severity="error", timeout=15)
+                self._tell(message, severity="error", timeout=15)
             self._save_error = message
         else:
             self._save_error = None
@@ -212,15 +226,29 @@ class HydraApp(App[int]):
     # --- actions --------------------------------------------------------------------------
 
     def _call(self, what: str, fn: Callable[[], T], *, quiet: bool = False) -> T | None:
-        """Run a backend call; an exception becomes an error notification."""
+        """Run a backend call that returns something; ``None`` means it raised, and the
+        error became a notification (``quiet``: once per distinct message, for polls)."""
         try:
-            return fn()
+            result = fn()
         except Exception as exc:  # anything the backend raises is shown, not a traceback
-            if not quiet or str(exc) != self._save_error:
-                self.notify(f"{what}: {exc}", title="Error", severity="error")
+            message = f"{what}: {exc}"
+            if not quiet or message != self._poll_error:
+                self._tell(message, title="Error", severity="error")
             if quiet:
-                self._save_error = str(exc)
+                self._poll_error = message
             return None
+        if quiet:
+            self._poll_error = None
+        return result
+
+    def _ok(self, what: str, fn: Callable[[], object]) -> bool:
+        """Run a backend command; ``False`` if it raised (and the user was told)."""
+
+        def run() -> bool:
+            fn()
+            return True
+
+        return self._call(what, run) is not None
 
     def on_main_screen_command(self, message: MainScreen.Command) -> None:
         self.execute(message.action, message.download_id)
@@ -237,7 +265,7 @@ class HydraApp(App[int]):
             self.push_screen(LogScreen(self._log_path))
             return
         if download_id is None:
-            self.notify("The queue is empty: press a to add a URL.", severity="warning")
+            self._tell("The queue is empty: press a to add a URL.", severity="warning")
             return
         if download_id in self._archive and download_id not in self._states:
             self._archived_action(action, download_id)
@@ -247,9 +275,9 @@ class HydraApp(App[int]):
             return
         name = display_name(control.snapshot())
         if action in ("pause", "resume", "cancel", "retry"):
-            self._call(f"{action.capitalize()} {name}", getattr(control, action))
+            self._ok(f"{action.capitalize()} {name}", getattr(control, action))
         elif action == "remove":
-            if self._call(f"Removing {name}", lambda: self.backend.remove(download_id)) is None:
+            if self._ok(f"Removing {name}", partial(self.backend.remove, download_id)):
                 self._threads.pop(download_id, None)
                 self._limits.pop(download_id, None)
         elif action in ("more", "fewer"):
@@ -274,7 +302,7 @@ class HydraApp(App[int]):
             if added is not None:
                 del self._archive[download_id]
         else:
-            self.notify(f"{entry.name or entry.url} already {entry.state}: retry (t) to download it again.")
+            self._tell(f"{entry.name or entry.url} is {entry.state}; t downloads it again.")
         self.tick()
 
     def _change_threads(self, control: DownloadControl, step: int) -> None:
@@ -282,11 +310,11 @@ class HydraApp(App[int]):
         current = self._threads.get(control.id) or snap.max_window or control.options.threads
         wanted = min(MAX_THREADS, max(1, current + step))
         if wanted == current:
-            self.notify(f"Already at {current} connection(s).", timeout=2)
+            self._tell(f"Already at {current} connection(s).", timeout=2)
             return
-        if self._call("Changing connections", lambda: control.set_threads(wanted)) is None:
+        if self._ok("Changing connections", partial(control.set_threads, wanted)):
             self._threads[control.id] = wanted
-            self.notify(f"{display_name(snap)}: up to {wanted} connections", timeout=2)
+            self._tell(f"{display_name(snap)}: up to {wanted} connections", timeout=2)
             self.persist()
 
     def _on_add(self, request: AddRequest | None) -> None:
@@ -306,12 +334,12 @@ class HydraApp(App[int]):
         if control is None:
             return
         limit = choice.bytes_per_s
-        if self._call("Setting the rate limit", lambda: control.set_rate_limit(limit)) is None:
+        if self._ok("Setting the rate limit", partial(control.set_rate_limit, limit)):
             self._limits[download_id] = limit
-            self.notify(f"Rate limit: {rate_limit_text(limit)}", timeout=2)
+            self._tell(f"Rate limit: {rate_limit_text(limit)}", timeout=2)
             self.persist()
 
-    def action_quit(self) -> None:  # type: ignore[override]
+    async def action_quit(self) -> None:
         """Save the queue one last time; the engine worker is cancelled with the app."""
         self.persist()
         self.exit(0)
@@ -320,14 +348,11 @@ class HydraApp(App[int]):
         """The footer's actions in the command palette (ctrl+p), next to Textual's own."""
         yield from super().get_system_commands(screen)
         if isinstance(screen, MainScreen):
-            from hydra_tui.tui.screens.main import ACTIONS
-
             for action, (title, help_text) in ACTIONS.items():
-                yield SystemCommand(
-                    title,
-                    help_text,
-                    lambda a=action: self.execute(a, self._main.selected_id),  # type: ignore[misc]
-                )
+                yield SystemCommand(title, help_text, partial(self._palette, action))
+
+    def _palette(self, action: str) -> None:
+        self.execute(action, self._main.selected_id)
 
 
 def run_tui(

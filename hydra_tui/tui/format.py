@@ -84,7 +84,7 @@ def eta_text(snapshot: DownloadSnapshot) -> str:
 
 def connections_text(snapshot: DownloadSnapshot) -> str:
     """``active/window``: how many connections are open out of how many are allowed."""
-    if snapshot.state in _TRANSFERRING:
+    if snapshot.state in (DownloadState.PROBING, DownloadState.DOWNLOADING):
         return f"{snapshot.active}/{snapshot.window}"
     return ""
 

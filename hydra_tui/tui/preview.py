@@ -124,7 +124,9 @@ class PreviewBackend:
         self._entries[id] = control
         return control
 
-    def put(self, url: str, snapshot: DownloadSnapshot, options: DownloadOptions | None = None) -> None:
+    def put(
+        self, url: str, snapshot: DownloadSnapshot, options: DownloadOptions | None = None
+    ) -> None:
         """Install a ready-made entry without logging a call (scene set-up)."""
         opts = options or DownloadOptions(threads=max(1, snapshot.max_window or 8))
         self._entries[snapshot.id] = PreviewControl(self, url, opts, snapshot)
@@ -262,7 +264,10 @@ def _demo_entries() -> list[tuple[str, DownloadSnapshot]]:
         chunks=(
             *_chunks(3, 32 * MiB, 3, {}),
             ChunkView(3 * 32 * MiB, 4 * 32 * MiB, 7 * MiB, ChunkState.FAILED),
-            *(ChunkView(i * 32 * MiB, (i + 1) * 32 * MiB, 0, ChunkState.PENDING) for i in range(4, 8)),
+            *(
+                ChunkView(i * 32 * MiB, (i + 1) * 32 * MiB, 0, ChunkState.PENDING)
+                for i in range(4, 8)
+            ),
         ),
         history=history[:30],
         events=(
@@ -306,9 +311,7 @@ def _demo_entries() -> list[tuple[str, DownloadSnapshot]]:
         state=DownloadState.QUEUED,
         max_window=8,
     )
-    return [
-        (s.url, s) for s in (downloading, paused, failed, done, verifying, probing, queued)
-    ]
+    return [(s.url, s) for s in (downloading, paused, failed, done, verifying, probing, queued)]
 
 
 def demo_backend() -> PreviewBackend:

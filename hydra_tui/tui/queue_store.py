@@ -216,7 +216,10 @@ def _entry_from_json(data: Any) -> QueueEntry:
             raise QueueFileError(f"entry {entry_id!r}: bad {name!r}")
         extra[name] = value
     return QueueEntry(
-        id=entry_id, url=url, options=options_from_json(data.get("options", {})), state=state,
+        id=entry_id,
+        url=url,
+        options=options_from_json(data.get("options", {})),
+        state=state,
         **extra,
     )
 

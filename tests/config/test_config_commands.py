@@ -37,7 +37,7 @@ def test_init_writes_a_starter_that_parses_and_changes_nothing(xdg: Path) -> Non
     text = (xdg / "config.toml").read_text(encoding="utf-8")
     assert text == STARTER_CONFIG
     assert tomllib.loads(text) == {"defaults": {}}
-    settings, sources = presets.resolve({}, preset=None, config_file=None)
+    settings, _ = presets.resolve({}, preset=None, config_file=None)
     assert settings == Settings()
 
 

@@ -24,11 +24,15 @@ def test_every_field_has_a_docstring() -> None:
     source = inspect.getsource(Settings)
     body = ast.parse(source).body[0]
     assert isinstance(body, ast.ClassDef)
-    documented = set()
+    documented: set[str] = set()
     for stmt, following in zip(body.body, body.body[1:], strict=False):
-        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-            if isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant):
-                documented.add(stmt.target.id)
+        if (
+            isinstance(stmt, ast.AnnAssign)
+            and isinstance(stmt.target, ast.Name)
+            and isinstance(following, ast.Expr)
+            and isinstance(following.value, ast.Constant)
+        ):
+            documented.add(stmt.target.id)
     assert documented == set(fields.FIELD_NAMES)
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -114,7 +115,7 @@ def test_presets_file_wins_over_config_file_for_the_same_name(
 def test_save_then_resolve_round_trip(write_config: WriteConfig, xdg: Path) -> None:
     config = write_config("# my notes\n[defaults]\nretries = 8 # keep\n")
     before = config.read_bytes()
-    values = {
+    values: dict[str, Any] = {
         "threads": "auto",
         "output": "~/data/genomics",
         "buffer": "96MiB",
@@ -153,7 +154,7 @@ def test_save_refuses_to_overwrite_a_broken_presets_file(xdg: Path) -> None:
     xdg.mkdir(parents=True)
     broken = xdg / "presets.toml"
     broken.write_text("[presets.x\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="presets.toml: TOML syntax error"):
+    with pytest.raises(ConfigError, match=r"presets\.toml: TOML syntax error"):
         presets.save_preset("y", {"threads": 2})
     assert broken.read_text(encoding="utf-8") == "[presets.x\n"
 
@@ -298,3 +299,8 @@ def test_format_value_examples() -> None:
     assert fmt("insecure", True) == "true"
     assert fmt("headers", (("A", "1"), ("B", "2"))) == "A: 1, B: 2"
     assert fmt("user_agent", None).endswith("(default)")
+
+
+def test_keys_are_case_sensitive_like_toml(write_config: WriteConfig) -> None:
+    write_config("[defaults]\nThreads = 3\n")
+    assert "unknown key 'Threads' (did you mean 'threads'?)" in _error()

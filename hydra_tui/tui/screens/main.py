@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
@@ -45,8 +46,8 @@ class MainScreen(Screen[None]):
         Binding("c,x", "command('cancel')", "Cancel"),
         Binding("t,R", "command('retry')", "Retry"),
         Binding("d,delete", "command('remove')", "Remove"),
-        Binding("plus,equals_sign", "command('more')", "+Conn", key_display="+"),
-        Binding("minus", "command('fewer')", "-Conn", key_display="-"),
+        Binding("plus,equals_sign", "command('more')", "Conns", key_display="+/-"),
+        Binding("minus", "command('fewer')", "Fewer conns", show=False),
         Binding("l", "command('limit')", "Limit"),
         Binding("L", "command('log')", "Log"),
         Binding("q", "app.quit", "Quit"),
@@ -62,15 +63,25 @@ class MainScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._by_id: dict[str, DownloadSnapshot] = {}
+        self._ready = False
+        self._pending: Sequence[DownloadSnapshot] | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield QueueTable(id="queue")
         yield DetailPane(id="detail")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(QueueTable).focus()
+        self._ready = True
+        if self._pending is not None:
+            self.show(self._pending)
+            self._pending = None
+
+    def on_resize(self, event: events.Resize) -> None:
+        # at 80 columns every action key fits only without the palette hint (ctrl+p still works)
+        self.query_one(Footer).show_command_palette = event.size.width >= 90
 
     @property
     def selected_id(self) -> str | None:
@@ -78,6 +89,9 @@ class MainScreen(Screen[None]):
 
     def show(self, snapshots: Sequence[DownloadSnapshot]) -> None:
         """Render a new tick: update rows in place, refresh the selected download's detail."""
+        if not self._ready:  # the app may poll before this screen is composed
+            self._pending = snapshots
+            return
         self._by_id = {s.id: s for s in snapshots}
         table = self.query_one(QueueTable)
         table.sync(snapshots)

@@ -34,8 +34,13 @@ class Cell(NamedTuple):
 _PENDING = Cell("pending", 0)
 _DONE = Cell("done", 8)
 _GLYPHS = {"pending": "░", "done": "█", "retrying": "▒", "failed": "×"}
-_LEGEND = (("done", "█", "done"), ("active", "▅", "active"), ("retrying", "▒", "retry"),
-           ("failed", "×", "failed"), ("pending", "░", "pending"))
+_LEGEND = (
+    ("done", "█", "done"),
+    ("active", "▅", "active"),
+    ("retrying", "▒", "retry"),
+    ("failed", "×", "failed"),
+    ("pending", "░", "pending"),
+)
 
 
 def _level(fraction: float) -> int:
@@ -174,7 +179,7 @@ class ChunkGrid(Widget):
             return Strip([Segment(text.ljust(width)[:width], self._style("legend"))], width)
         row = self._cells[y * width : (y + 1) * width]
         segments: list[Segment] = []
-        run_kind, run_text = "", []
+        run_kind, run_text = "", list[str]()
         for cell in row:
             if cell.kind != run_kind and run_text:
                 segments.append(Segment("".join(run_text), self._style(run_kind)))

@@ -6,6 +6,8 @@ down) and rebuilds text only when it changed.
 
 from __future__ import annotations
 
+from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
@@ -18,49 +20,52 @@ from hydra_tui.tui.widgets.chunk_grid import ChunkGrid
 from hydra_tui.tui.widgets.rate_graph import EVENT_MARKS, RateGraph, RateSeries
 from hydra_tui.units import format_rate, format_size
 
-__all__ = ["DetailPane", "describe", "event_lines"]
+__all__ = ["DetailPane", "describe", "event_lines", "fact_rows"]
 
-_LABEL = "bold"
 _EMPTY = Content.from_markup("No download selected.\nPress [b]a[/b] to add a URL.")
 
 
-def describe(snap: DownloadSnapshot) -> Content:
-    """The facts worth reading: where from, where to, validators, resume and checksum."""
+def fact_rows(snap: DownloadSnapshot) -> list[tuple[str, str, str]]:
+    """(label, value, style) for the facts worth reading, most telling first."""
     rows: list[tuple[str, str, str]] = [("URL", snap.url, "")]
-    if snap.final_url and snap.final_url != snap.url:
-        rows.append(("Final URL", snap.final_url, ""))
     if snap.size is not None:
         fraction = snap.fraction or 0.0
         size = f"{format_size(snap.size)} ({format_size(snap.done)} done, {fraction:.0%})"
     else:
         size = f"unknown ({format_size(snap.done)} done)" if snap.done else "unknown"
     rows.append(("Size", size, ""))
+    if snap.error:
+        rows.append(("Error", snap.error, "bold red"))
     if snap.state is DownloadState.DOWNLOADING:
-        speed = f"{format_rate(snap.speed)} · {snap.active}/{snap.window} connections"
+        speed = f"{format_rate(snap.speed)}, {snap.active}/{snap.window} conns"
         rows.append(("Speed", f"{speed} (max {snap.max_window})", ""))
+    rows.append(("Output", snap.path or "not decided yet", ""))
+    if snap.final_url and snap.final_url != snap.url:
+        rows.append(("Final URL", snap.final_url, ""))
     rows.append(("Rate limit", rate_limit_text(snap.rate_limit), ""))
     if snap.etag:
         rows.append(("ETag", snap.etag, ""))
     if snap.last_modified:
         rows.append(("Modified", snap.last_modified, ""))
     if snap.accepts_ranges is False:
-        rows.append(("Ranges", "not supported: one connection", "$warning"))
-    rows.append(("Output", snap.path or "not decided yet", ""))
+        rows.append(("Ranges", "not supported: one connection", "yellow"))
     if snap.resumed_bytes:
         rows.append(("Resumed", format_size(snap.resumed_bytes), ""))
     if snap.retries:
         rows.append(("Retries", str(snap.retries), ""))
     if snap.checksum:
         rows.append(("Checksum", snap.checksum, ""))
-    if snap.error:
-        rows.append(("Error", snap.error, "$error"))
-    parts: list[str | Content | tuple[str, str]] = []
-    for i, (label, value, style) in enumerate(rows):
-        if i:
-            parts.append("\n")
-        parts.append((f"{label:<11}", _LABEL))
-        parts.append((value, style) if style else value)
-    return Content.assemble(*parts)
+    return rows
+
+
+def describe(rows: list[tuple[str, str, str]]) -> Table:
+    """A two-column grid: long values (URLs) fold under themselves, not under the label."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    for label, value, style in rows:
+        grid.add_row(label, Text(value, style=style))
+    return grid
 
 
 def event_lines(snap: DownloadSnapshot, limit: int = 8) -> Content:
@@ -82,6 +87,10 @@ class DetailPane(Horizontal):
 
     snapshot: reactive[DownloadSnapshot | None] = reactive(None, repaint=False)
 
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._facts: list[tuple[str, str, str]] = []
+
     def compose(self) -> ComposeResult:
         with Vertical(id="detail-facts"):
             yield Static(_EMPTY, id="detail-info")
@@ -102,6 +111,7 @@ class DetailPane(Horizontal):
         grid = self.query_one(ChunkGrid)
         graph = self.query_one(RateGraph)
         if snap is None:
+            self._facts = []
             info.update(_EMPTY)
             events.update("")
             grid.chunks = ()
@@ -109,9 +119,10 @@ class DetailPane(Horizontal):
             info.border_title = "Details"
             return
         info.border_title = f"Details · {display_name(snap)}"
-        facts = describe(snap)
-        if old is None or facts != describe(old):  # Content compares its plain text
-            info.update(facts)
+        facts = fact_rows(snap)
+        if facts != self._facts:
+            self._facts = facts
+            info.update(describe(facts))
         if old is None or old.events != snap.events:
             events.update(event_lines(snap))
         grid.chunks = snap.chunks

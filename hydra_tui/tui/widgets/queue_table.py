@@ -14,7 +14,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey, RowKey
+from textual.widgets.data_table import ColumnKey
 
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
 from hydra_tui.tui.format import (
@@ -118,8 +118,16 @@ class QueueTable(DataTable[Text]):
         if ids != self._order:
             self._reorder(ids)
         for snap in snapshots:
-            key = (snap.state, snap.name, snap.size, snap.done, snap.speed, snap.active,
-                   snap.window, snap.error)
+            key = (
+                snap.state,
+                snap.name,
+                snap.size,
+                snap.done,
+                snap.speed,
+                snap.active,
+                snap.window,
+                snap.error,
+            )
             old_key, old_cells = self._rows.get(snap.id, (None, ()))
             if key == old_key:
                 continue

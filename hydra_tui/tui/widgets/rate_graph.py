@@ -23,7 +23,7 @@ from hydra_tui.tui.format import LEVELS, short_size
 
 __all__ = ["EVENT_MARKS", "RateGraph", "RateSeries", "bucket"]
 
-GUTTER = 7
+GUTTER = 8
 #: one character per event kind on the time axis; kinds not listed show as ``!``
 EVENT_MARKS = {
     "429": "4",
@@ -178,7 +178,7 @@ class RateGraph(Widget):
         rate_rows, window_rows = self._bands(height)
         if y < rate_rows:
             top = max(cols.rate)
-            gutter = f"{short_size(top)}/s" if y == 0 else ("0" if y == rate_rows - 1 else "")
+            gutter = f"{short_size(top).replace(' ', '')}/s" if y == 0 else ("0" if y == rate_rows - 1 else "")
             cells = [LEVELS[_bar(v, top, rate_rows, y)] for v in cols.rate]
             plot = self._plot(cells, cols, "rate")
         elif y < rate_rows + window_rows:

@@ -1,0 +1,51 @@
+"""Starting the TUI from the command line: the real engine behind the Textual app.
+
+Kept apart from ``cli.py`` so that only this path imports Textual.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hydra_tui.config.model import Settings
+from hydra_tui.engine.options import DownloadOptions
+
+__all__ = ["launch_tui"]
+
+
+def launch_tui(
+    urls: list[str],
+    options: DownloadOptions,
+    *,
+    settings: Settings,
+    preset: str | None,
+    log_path: object,
+    persist: bool = True,
+    title: str = "hydra-tui",
+) -> int:
+    """Run the app over a ``DownloadManager``; the queue persists unless ``persist`` is off."""
+    from hydra_tui.cli import use_uvloop
+    from hydra_tui.config import locations
+    from hydra_tui.config.presets import resolve
+    from hydra_tui.engine.manager import DownloadManager
+    from hydra_tui.logsetup import setup_logging
+    from hydra_tui.tui import QueueStore, run_tui
+
+    setup_logging(quiet=True)  # nothing may print over the screen; the log file stays
+    use_uvloop()
+    backend = DownloadManager(options, max_active=settings.max_downloads)
+    store = QueueStore(locations.state_dir() / "queue.json") if persist else None
+
+    def resolve_preset(name: str) -> DownloadOptions:
+        resolved, _ = resolve({}, preset=name, config_file=None)
+        return resolved.download_options()
+
+    return run_tui(
+        backend,
+        queue_store=store,
+        initial=[(url, options) for url in urls],
+        title=title,
+        resolve_preset=resolve_preset,
+        default_options=options,
+        log_path=log_path if isinstance(log_path, Path) else None,
+    )
