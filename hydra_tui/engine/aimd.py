@@ -43,7 +43,8 @@ class AimdController:
         rng: random.Random | None = None,
         backoff_base: float = 0.25,
         backoff_max: float = 30.0,
-        epoch: float = 1.0,
+        epoch: float = 0.5,
+        probe_every: int = 20,
         history: int = 600,
     ) -> None:
         self.ceiling = max(1, ceiling)
@@ -56,6 +57,8 @@ class AimdController:
         self.window = min(2, self.ceiling) if auto else self.ceiling
         self.pause_until = 0.0
         self.active = 0
+        #: requests whose body is flowing (answered 206/200 and being read)
+        self.streaming = 0
         self.started_at = clock()
         self.events: deque[WindowEvent] = deque(maxlen=200)
         self.history: deque[RateSample] = deque(maxlen=history)
@@ -64,7 +67,12 @@ class AimdController:
         self._last_decrease = -1e18
         self._consecutive_backoffs = 0
         # auto mode: throughput per epoch and the best seen
-        self._growing = auto
+        self.probe_every = probe_every
+        self._mode = "growing" if auto else "fixed"
+        self._probe_epochs = 0
+        self._probe_base = 0.0
+        self._quiet_epochs = 0
+        self._recent = 0.0
         self._epoch_start = self.started_at
         self._epoch_bytes = 0
         self._best_rate = 0.0
@@ -88,6 +96,12 @@ class AimdController:
         self.active = max(0, self.active - 1)
 
     # -- feedback ----------------------------------------------------------------------
+    def body_started(self) -> None:
+        self.streaming += 1
+
+    def body_ended(self) -> None:
+        self.streaming = max(0, self.streaming - 1)
+
     def on_bytes(self, n: int) -> None:
         """Count transferred bytes (for auto mode and the rate history)."""
         self._epoch_bytes += n
@@ -111,9 +125,14 @@ class AimdController:
         self._clean = 0
         if slot is None or slot.started >= self._last_decrease:
             self._last_decrease = now
-            self._set_window(max(1, self.window // 2), kind)
+            # halve, but not below what the server demonstrably sustains right now
+            # (the bodies still flowing), so a K-connection server settles at K
+            target = max(self.window // 2, min(self.streaming, self.window - 1))
+            self._set_window(max(1, target), kind)
             if self.auto:
-                self._growing = False
+                self._best_window = self.window
+                self._mode = "steady"
+                self._quiet_epochs = 0
         if retry_after is not None:
             delay = retry_after
             self.events.append(
@@ -122,7 +141,9 @@ class AimdController:
         else:
             delay = self.backoff_delay(self._consecutive_backoffs)
         self._consecutive_backoffs += 1
-        if kind in ("429", "503"):
+        # the whole host waits when the server said how long, or on 429 (a rate limit);
+        # a bare 503 or a reset only delays the request that got it
+        if retry_after is not None or kind == "429":
             self.pause_until = max(self.pause_until, now + delay)
         return delay
 
@@ -157,28 +178,51 @@ class AimdController:
         self._epoch_bytes = 0
         if not self.auto:
             return
-        if self._growing:
+        self._steer_auto(rate, now)
+
+    def _steer_auto(self, rate: float, now: float) -> None:
+        """Auto mode: double while throughput grows >10%, settle on the best window,
+        and every ``probe_every`` quiet epochs try one more connection, keeping it only
+        if throughput rose >5%."""
+        if self._mode == "growing":
             if rate > self._best_rate * 1.10:
-                self._best_rate = rate
-                self._best_window = self.window
-                self._flat_epochs = 0
+                self._best_rate, self._best_window, self._flat_epochs = rate, self.window, 0
                 if self.window < self.ceiling:
                     self._set_window(min(self.ceiling, self.window * 2), "grow", "throughput up")
+                return
+            self._flat_epochs += 1
+            if self._flat_epochs >= 2:
+                self._best_rate = max(self._best_rate, rate)
+                self._enter_steady(self._best_window, "settle", "throughput flat")
+            return
+        if self._mode == "probing":
+            self._probe_epochs += 1
+            if self._probe_epochs < 2:
+                return
+            if rate > self._probe_base * 1.05:
+                self._best_rate, self._best_window = rate, self.window
+                self._enter_steady(self.window, "settle", "more connections helped")
             else:
-                self._flat_epochs += 1
-                if self._flat_epochs >= 2:
-                    self._growing = False
-                    self._best_rate = max(self._best_rate, rate)
-                    self._set_window(self._best_window, "settle", "throughput flat")
-        elif rate > self._best_rate * 1.25 and self.window < self.ceiling:
-            self._best_rate = rate
-        elif self.window < self.ceiling and self.clock() - self._last_decrease > 10 * self.epoch:
-            # probe upward again slowly once the server stopped pushing back
-            self._clean += 1
-            if self._clean >= 5:
-                self._clean = 0
-                self._best_window = self.window + 1
-                self._set_window(self.window + 1, "grow", "probe")
+                self._enter_steady(self._best_window, "settle", "probe did not help")
+            return
+        # steady
+        self._quiet_epochs += 1
+        self._recent = 0.7 * self._recent + 0.3 * rate if self._recent else rate
+        if (
+            self._quiet_epochs >= self.probe_every
+            and self.window < self.ceiling
+            and now - self._last_decrease > self.probe_every * self.epoch
+        ):
+            self._mode = "probing"
+            self._probe_epochs = 0
+            self._probe_base = self._recent
+            self._set_window(self.window + 1, "grow", "probe")
+
+    def _enter_steady(self, window: int, kind: str, detail: str) -> None:
+        self._mode = "steady"
+        self._quiet_epochs = 0
+        self._recent = 0.0
+        self._set_window(window, kind, detail)
 
     # -- helpers -----------------------------------------------------------------------
     def _t(self) -> float:

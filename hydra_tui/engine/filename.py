@@ -33,7 +33,8 @@ def sanitize_filename(raw: str | None) -> str:
     name = re.split(r"[/\\]", name)[-1]
     name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp"))
     name = _BAD_CHARS.sub("_", name)
-    name = name.strip().strip(".").strip()
+    # dots and spaces in any mix (". .bashrc" must not become ".bashrc")
+    name = re.sub(r"^[\s.]+|[\s.]+$", "", name)
     if not name or name in (".", ".."):
         return _FALLBACK
     stem = name.split(".", 1)[0].lower()

@@ -85,7 +85,7 @@ def parse_content_disposition(value: str | None) -> str | None:
                 charset = "utf-8"
             try:
                 extended = unquote(encoded, encoding=charset or "utf-8", errors="strict")
-            except (LookupError, UnicodeDecodeError):
+            except (LookupError, ValueError):  # any UnicodeError; NUL in the charset name
                 extended = None
         else:
             plain = raw
@@ -101,8 +101,10 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(min(int(value), 3600))
+    if value.isascii() and value.isdigit():
+        # ASCII only ("²".isdigit() is true); huge values would overflow int()'s digit limit
+        digits = value.lstrip("0") or "0"
+        return 3600.0 if len(digits) > 4 else float(min(int(digits), 3600))
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):

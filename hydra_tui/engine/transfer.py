@@ -174,9 +174,12 @@ class TransferRun:
         offset = start
         controller = dl.gate.controller
         bucket = dl.bucket
+        streaming = False
         try:
             async with dl.ctx.client.stream("GET", dl.transfer_url, headers=headers) as resp:
                 stop = self._check_response(resp, start, req_end)
+                controller.body_started()
+                streaming = True
                 async for piece in resp.aiter_raw():
                     n = len(piece)
                     room = min(a.end, stop) - a.pos
@@ -207,6 +210,8 @@ class TransferRun:
         except httpx.HTTPError as exc:
             raise network_error(exc) from exc
         finally:
+            if streaming:
+                controller.body_ended()
             if pieces:
                 await self.sink.write(offset, pieces)
                 planner.commit(a, offset + buffered)

@@ -18,24 +18,25 @@ def test_stop_closes_stalled_connections_promptly() -> None:
     srv = DevServer().start()
     srv.add("f", DATA, Faults(stall=1.0))
     srv.add("slow", DATA, Faults(rate=1024, latency=30))
-    clients = []
-    for target in (b"/f", b"/slow"):
-        sock = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
-        sock.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n\r\n")
-        clients.append(sock)
-    assert clients[0].recv(12) == b"HTTP/1.1 200"  # headers out, then silence
-    assert srv.open_connections >= 1
-    start = time.monotonic()
-    srv.stop()
-    assert time.monotonic() - start < 2.0
-    for sock in clients:
-        with sock:
+    clients = [socket.create_connection(("127.0.0.1", srv.port), timeout=5) for _ in range(2)]
+    try:
+        for sock, target in zip(clients, (b"/f", b"/slow"), strict=True):
+            sock.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert clients[0].recv(12) == b"HTTP/1.1 200"  # headers out, then silence
+        assert srv.open_connections >= 1
+        start = time.monotonic()
+        srv.stop()
+        assert time.monotonic() - start < 2.0
+        for sock in clients:
             try:
                 while sock.recv(65536):
                     pass
             except ConnectionResetError:
                 pass  # closed either way: EOF or RST
-    srv.stop()  # a second stop is harmless
+    finally:
+        for sock in clients:
+            sock.close()
+        srv.stop()  # a second stop is harmless
 
 
 def test_port_in_use_fails_start() -> None:

@@ -1,0 +1,56 @@
+"""The engine and the stream path are headless: importing them never loads Textual."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+HEADLESS = [
+    "hydra_tui",
+    "hydra_tui.client",
+    "hydra_tui.cli",
+    "hydra_tui.headless",
+    "hydra_tui.progress",
+    "hydra_tui.engine.aimd",
+    "hydra_tui.engine.context",
+    "hydra_tui.engine.disk",
+    "hydra_tui.engine.download",
+    "hydra_tui.engine.filename",
+    "hydra_tui.engine.headers",
+    "hydra_tui.engine.manager",
+    "hydra_tui.engine.planner",
+    "hydra_tui.engine.probe",
+    "hydra_tui.engine.ranges",
+    "hydra_tui.engine.ratelimit",
+    "hydra_tui.engine.reorder",
+    "hydra_tui.engine.resume",
+    "hydra_tui.engine.single",
+    "hydra_tui.engine.sinks",
+    "hydra_tui.engine.snapshot",
+    "hydra_tui.engine.stream",
+    "hydra_tui.engine.transfer",
+    "hydra_tui.devserver",
+]
+
+
+@pytest.mark.parametrize("module", HEADLESS)
+def test_headless_modules_do_not_import_textual(module: str) -> None:
+    code = (
+        f"import sys, {module}\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich'))\n"
+        "assert not bad, bad\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_devserver_never_imports_the_engine() -> None:
+    code = (
+        "import sys, hydra_tui.devserver, hydra_tui.devserver.demo\n"
+        "bad = sorted(m for m in sys.modules if m.startswith('hydra_tui.engine'))\n"
+        "assert not bad, bad\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr

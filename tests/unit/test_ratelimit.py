@@ -1,0 +1,100 @@
+"""TokenBucket with a fake clock: readers that sleep off their debt get exactly the rate."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hydra_tui.engine.ratelimit import TokenBucket
+
+
+class Reader:
+    """Reads random sizes, "sleeps" the returned debt, and spends a little time per read."""
+
+    def __init__(self, bucket: TokenBucket, t: list[float], rng: random.Random) -> None:
+        self.bucket = bucket
+        self.t = t
+        self.rng = rng
+        self.total = 0
+
+    def run_until(self, end: float, max_read: int) -> None:
+        while self.t[0] < end:
+            n = self.rng.randint(1, max_read)
+            delay = self.bucket.take(n)
+            assert delay >= 0.0
+            self.total += n
+            self.t[0] += delay + self.rng.uniform(0.0, 1e-4)  # sleep + a little processing
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(50_000, 200_000_000),
+    st.integers(1, 256 * 1024),
+    st.integers(0, 2**32),
+)
+def test_achieved_rate_is_within_5_percent(rate: int, max_read: int, seed: int) -> None:
+    t = [0.0]
+    bucket = TokenBucket(rate, clock=lambda: t[0])
+    reader = Reader(bucket, t, random.Random(seed))
+    reader.run_until(10.0, max_read)
+    achieved = reader.total / t[0]
+    assert achieved == pytest.approx(rate, rel=0.05)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(100_000, 10_000_000), st.integers(100_000, 10_000_000), st.integers(0, 2**32))
+def test_set_rate_takes_effect_at_run_time(before: int, after: int, seed: int) -> None:
+    t = [0.0]
+    bucket = TokenBucket(before, clock=lambda: t[0])
+    reader = Reader(bucket, t, random.Random(seed))
+    reader.run_until(5.0, 64 * 1024)
+    first, t_first = reader.total, t[0]
+    assert first / t_first == pytest.approx(before, rel=0.05)
+    bucket.set_rate(after)
+    assert bucket.rate == after
+    reader.run_until(15.0, 64 * 1024)
+    second = reader.total - first
+    assert second / (t[0] - t_first) == pytest.approx(after, rel=0.05)
+
+
+@pytest.mark.parametrize("rate", [None, 0, -5])
+def test_none_or_non_positive_is_unlimited(rate: int | None) -> None:
+    t = [0.0]
+    bucket = TokenBucket(rate, clock=lambda: t[0])
+    assert bucket.rate is None
+    assert all(bucket.take(1 << 30) == 0.0 for _ in range(100))
+
+
+def test_switching_between_limited_and_unlimited() -> None:
+    t = [0.0]
+    bucket = TokenBucket(1000, clock=lambda: t[0])
+    assert bucket.take(1000) == pytest.approx(1.0)  # the bucket starts empty
+    t[0] = 1.0
+    bucket.set_rate(None)
+    assert bucket.rate is None
+    assert bucket.take(10**9) == 0.0
+    t[0] = 2.0
+    bucket.set_rate(4000)
+    assert bucket.rate == 4000
+    assert bucket.take(2000) == pytest.approx(0.5)
+
+
+def test_debt_is_exact_and_idle_time_saves_only_a_burst() -> None:
+    t = [0.0]
+    bucket = TokenBucket(100_000, clock=lambda: t[0], burst=0.5)
+    assert bucket.take(100_000) == pytest.approx(1.0)
+    t[0] = 1.0  # debt paid
+    assert bucket.take(50_000) == pytest.approx(0.5)
+    t[0] = 100.0  # long idle: only 0.5 s (50 000 bytes) worth of tokens were kept
+    assert bucket.take(50_000) == 0.0
+    assert bucket.take(100_000) == pytest.approx(1.0)
+
+
+def test_consume_unlimited_returns_at_once() -> None:
+    t = [0.0]
+    bucket = TokenBucket(None, clock=lambda: t[0])
+    asyncio.run(bucket.consume(10**6))
