@@ -1,8 +1,13 @@
 """Run one command (or a producer | consumer pipeline) and measure it.
 
-Every child is reaped with ``os.wait4``, so its own rusage gives CPU seconds (user + sys) and
-peak RSS without counting the benchmark process. In a pipeline the *producer* is the tool
-under test: its numbers are the row's numbers, the consumer's CPU is reported beside them.
+Every child is reaped with ``os.wait4``, so its own rusage gives CPU seconds (user + sys)
+without counting the benchmark process. In a pipeline the *producer* is the tool under test:
+its numbers are the row's numbers, the consumer's CPU is reported beside them.
+
+Peak RSS needs care: Linux folds the high-water mark of the address space a child had
+*before* exec (with vfork, the benchmark's own) into its ``ru_maxrss``. So a ``ru_maxrss``
+that does not exceed the benchmark's own peak is not trusted; the peak is then taken from
+``VmHWM`` in ``/proc/PID/status``, polled every 10 ms while the child runs.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import resource
 import signal
 import statistics
 import subprocess
@@ -31,7 +37,8 @@ __all__ = [
     "sha256_file",
 ]
 
-_HASH_BLOCK = 4 * 1024 * 1024
+_HASH_BLOCK = 1024 * 1024
+_POLL_S = 0.01
 _STDERR_TAIL = 600
 
 
@@ -80,14 +87,47 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _reap(proc: subprocess.Popen[bytes]) -> _Reaped:
+def _own_peak_kib() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+class _HighWater:
+    """Poll a running child's ``VmHWM`` (its own address space's peak RSS, in KiB)."""
+
+    def __init__(self, pid: int) -> None:
+        self.kib = 0
+        self._path = Path(f"/proc/{pid}/status")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            try:
+                text = self._path.read_text()
+            except OSError:
+                return
+            for line in text.splitlines():
+                if line.startswith("VmHWM:"):
+                    self.kib = max(self.kib, int(line.split()[1]))
+                    break
+            self._stop.wait(_POLL_S)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _reap(proc: subprocess.Popen[bytes], high: _HighWater, floor_kib: int) -> _Reaped:
     """``wait4`` the child: exit status and its own CPU and peak RSS."""
     _, status, usage = os.wait4(proc.pid, 0)
+    high.stop()
     proc.returncode = os.waitstatus_to_exitcode(status)
+    peak = usage.ru_maxrss if usage.ru_maxrss > floor_kib else high.kib  # KiB on Linux
     return _Reaped(
         status=proc.returncode,
         cpu_s=usage.ru_utime + usage.ru_stime,
-        rss_mib=usage.ru_maxrss / 1024,  # KiB on Linux
+        rss_mib=peak / 1024,
     )
 
 
@@ -137,7 +177,9 @@ def run_command(
     return _run(argv, env=env, timeout=timeout, cwd=cwd, stdout=None)
 
 
-def run_captured(argv: Sequence[str], *, env: Mapping[str, str], timeout: float) -> tuple[Sample, str]:
+def run_captured(
+    argv: Sequence[str], *, env: Mapping[str, str], timeout: float
+) -> tuple[Sample, str]:
     """Run ``argv`` and return its sample and (small) stdout."""
     with tempfile.TemporaryFile() as out:
         sample = _run(argv, env=env, timeout=timeout, cwd=None, stdout=out)
@@ -154,6 +196,7 @@ def _run(
     stdout: IO[bytes] | None,
 ) -> Sample:
     with tempfile.TemporaryFile() as err:
+        floor = _own_peak_kib()
         start = time.perf_counter()
         proc = subprocess.Popen(
             argv,
@@ -164,8 +207,9 @@ def _run(
             cwd=cwd,
             start_new_session=True,
         )
+        high = _HighWater(proc.pid)
         with _Deadline([proc], timeout) as deadline:
-            reaped = _reap(proc)
+            reaped = _reap(proc, high, floor)
         wall = time.perf_counter() - start
         sample = Sample(wall_s=wall, cpu_s=reaped.cpu_s, rss_mib=reaped.rss_mib)
         if reaped.status != 0:
@@ -182,6 +226,7 @@ def run_piped(
 ) -> tuple[Sample, str]:
     """Time ``producer | consumer``; return the sample and the consumer's stdout."""
     with tempfile.TemporaryFile() as err:
+        floor = _own_peak_kib()
         start = time.perf_counter()
         first = subprocess.Popen(
             producer,
@@ -202,11 +247,12 @@ def run_piped(
         )
         first.stdout.close()  # the consumer holds the only read end now
         assert second.stdout is not None
+        high_first, high_second = _HighWater(first.pid), _HighWater(second.pid)
         with _Deadline([first, second], timeout) as deadline:
             output = second.stdout.read().decode(errors="replace")
             second.stdout.close()
-            a = _reap(first)
-            b = _reap(second)
+            a = _reap(first, high_first, floor)
+            b = _reap(second, high_second, floor)
         wall = time.perf_counter() - start
         sample = Sample(wall_s=wall, cpu_s=a.cpu_s, rss_mib=a.rss_mib, aux_cpu_s=b.cpu_s)
         if a.status != 0:

@@ -66,27 +66,6 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.0f} %"
 
 
-Column = tuple[str, Callable[[Stats], str]]
-
-_WALL: Column = ("wall s", lambda s: _num(s.wall_s, 2))
-_RATE: Column = ("MiB/s", lambda s: _num(s.mib_s))
-_CPU: Column = ("CPU s", lambda s: _num(s.cpu_s, 2))
-_AUX: Column = ("sha256sum CPU s", lambda s: _num(s.aux_cpu_s, 2) if s.aux_cpu_s else "-")
-_RSS: Column = ("peak RSS MiB", lambda s: _num(s.rss_mib))
-_IDEAL: Column = ("of ideal", lambda s: _pct(s.of_ideal))
-_FILES: Column = ("files/s", lambda s: _num(s.files_s, 0))
-_MS: Column = ("median ms", lambda s: _num(s.ttfb_ms if s.ttfb_ms is not None else _ms(s.wall_s), 0))
-_RANGE: Column = ("min–max ms", lambda s: _range(s))
-
-_COLUMNS: dict[str, list[Column]] = {
-    "a": [_WALL, _RATE, _CPU, _RSS],
-    "b": [_WALL, _RATE, _IDEAL, _CPU, _RSS],
-    "c": [_WALL, _RATE, _CPU, _AUX, _RSS],
-    "d": [_MS, _RANGE, _RSS],
-    "e": [_WALL, _FILES, _RATE, _CPU, _RSS],
-}
-
-
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else seconds * 1000
 
@@ -95,6 +74,30 @@ def _range(stats: Stats) -> str:
     if stats.ttfb_min_ms is not None:
         return f"{stats.ttfb_min_ms:.0f}–{stats.ttfb_max_ms:.0f}"
     return "-"
+
+
+Column = tuple[str, Callable[[Stats], str]]
+
+_WALL: Column = ("wall s", lambda s: _num(s.wall_s, 2))
+_RATE: Column = ("MiB/s", lambda s: _num(s.mib_s))
+_CPU: Column = ("CPU s", lambda s: _num(s.cpu_s, 2))
+_AUX: Column = ("sha256sum CPU s", lambda s: _num(s.aux_cpu_s, 2) if s.aux_cpu_s else "-")
+_RSS: Column = ("peak RSS MiB", lambda s: _num(s.rss_mib) if s.rss_mib else "-")
+_IDEAL: Column = ("of ideal", lambda s: _pct(s.of_ideal))
+_FILES: Column = ("files/s", lambda s: _num(s.files_s, 0))
+_MS: Column = (
+    "median ms",
+    lambda s: _num(s.ttfb_ms if s.ttfb_ms is not None else _ms(s.wall_s), 0),
+)
+_RANGE: Column = ("min–max ms", _range)
+
+_COLUMNS: dict[str, list[Column]] = {
+    "a": [_WALL, _RATE, _CPU, _RSS],
+    "b": [_WALL, _RATE, _IDEAL, _CPU, _RSS],
+    "c": [_WALL, _RATE, _CPU, _AUX, _RSS],
+    "d": [_MS, _RANGE, _RSS],
+    "e": [_WALL, _FILES, _RATE, _CPU, _RSS],
+}
 
 
 def _rows(scenario: Scenario) -> tuple[list[str], list[list[str]]]:
@@ -118,7 +121,10 @@ def terminal_table(scenarios: list[Scenario]) -> str:
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
         out.append(f"\n{scenario.title}")
         for row in [header, *rows]:
-            cells = [c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))]
+            cells = [
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            ]
             out.append("  " + "  ".join(cells))
         out.extend(f"  ! {case}: {err}" for case, err in _failures(scenario))
     return "\n".join(out) + "\n"
@@ -136,7 +142,7 @@ def _failures(scenario: Scenario) -> list[tuple[str, str]]:
 def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
     align = ["---", *("---:" for _ in header[1:-1]), "---"]
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
     return lines
 
 
@@ -151,7 +157,8 @@ def markdown(meta: dict[str, Any], scenarios: list[Scenario], reproduce: str) ->
         "## Machine",
         "",
         f"- CPU: {machine['cpu']} — {machine['nproc']} cores (nproc)",
-        f"- RAM: {machine['ram_gib']:.1f} GiB; kernel {machine['kernel']}; Python {machine['python']}",
+        f"- RAM: {machine['ram_gib']:.1f} GiB; kernel {machine['kernel']}; "
+        f"Python {machine['python']}",
         f"- Server: **{meta['server']}** on 127.0.0.1; temp dir on `{meta['tmp_fs']}`",
         f"- Files: {meta['files']}",
         "",

@@ -172,7 +172,13 @@ def hydra_stream(
         return _check_digest(sample, output, want)
 
     missing = sha and sha256sum is None
-    return Case(label, command, None if missing else go, want.size, skipped="no sha256sum" if missing else "")
+    return Case(
+        label,
+        command,
+        None if missing else go,
+        want.size,
+        skipped="no sha256sum" if missing else "",
+    )
 
 
 def hydra_many(bench: Bench, jobs: int) -> Case:
@@ -234,7 +240,9 @@ def curl_disk(bench: Bench, want: TestFile) -> Case:
 
     def go(work: Path) -> Sample:
         path = work / want.basename
-        sample = run_command([curl, "-s", "-f", "-o", str(path), url], env=bench.env, timeout=bench.timeout)
+        sample = run_command(
+            [curl, "-s", "-f", "-o", str(path), url], env=bench.env, timeout=bench.timeout
+        )
         return _check_file(sample, path, want)
 
     return Case(label, command, go, want.size)
@@ -253,7 +261,9 @@ def curl_stream(bench: Bench, want: TestFile, *, sha: bool) -> Case:
             argv = [curl, "-s", "-f", "-o", os.devnull, url]
             return _exit_only(run_command(argv, env=bench.env, timeout=bench.timeout))
         assert sha256sum is not None
-        sample, output = run_piped([curl, "-s", "-f", url], [sha256sum], env=bench.env, timeout=bench.timeout)
+        sample, output = run_piped(
+            [curl, "-s", "-f", url], [sha256sum], env=bench.env, timeout=bench.timeout
+        )
         return _check_digest(sample, output, want)
 
     return Case(label, command, go, want.size)
@@ -267,7 +277,9 @@ def curl_first_byte(bench: Bench, want: TestFile) -> Case:
     url = bench.server.url(want.name)
 
     def go(work: Path) -> Sample:
-        return run_first_byte([curl, "-s", url], env=bench.env, timeout=bench.timeout, expect=want.head)
+        return run_first_byte(
+            [curl, "-s", url], env=bench.env, timeout=bench.timeout, expect=want.head
+        )
 
     return Case(label, command, go, 0)
 
@@ -285,7 +297,9 @@ def curl_many(bench: Bench, jobs: int) -> Case:
         out = work / "out"
         out.mkdir()
         argv = [curl, "-s", "-f", "-Z", "--parallel-max", str(jobs), "--output-dir", str(out)]
-        sample = run_command([*argv, "--remote-name-all", *urls], env=bench.env, timeout=bench.timeout)
+        sample = run_command(
+            [*argv, "--remote-name-all", *urls], env=bench.env, timeout=bench.timeout
+        )
         return _check_many(sample, out, bench.many)
 
     return Case(label, command, go, total, files=len(bench.many))
@@ -335,7 +349,9 @@ def axel_disk(bench: Bench, want: TestFile, *, capped: bool = False) -> Case:
 
     def go(work: Path) -> Sample:
         path = work / want.basename
-        sample = run_command([axel, "-n", "16", "-q", "-o", str(path), url], env=bench.env, timeout=bench.timeout)
+        sample = run_command(
+            [axel, "-n", "16", "-q", "-o", str(path), url], env=bench.env, timeout=bench.timeout
+        )
         return _check_file(sample, path, want)
 
     return Case(label, command, go, want.size)
@@ -349,7 +365,9 @@ def sha256sum_file(bench: Bench, want: TestFile, source: Path) -> Case:
         return _missing(label, command, "sha256sum", want.size)
 
     def go(work: Path) -> Sample:
-        sample, output = run_captured([sha256sum, str(source)], env=bench.env, timeout=bench.timeout)
+        sample, output = run_captured(
+            [sha256sum, str(source)], env=bench.env, timeout=bench.timeout
+        )
         return _check_digest(sample, output, want)
 
     return Case(label, command, go, want.size)
@@ -400,7 +418,7 @@ def build_scenarios(bench: Bench, source: Path, only: Sequence[str]) -> list[Sce
         Scenario(
             "c",
             f"(c) stream {big.size // MIB} MiB to a pipe, unthrottled",
-            "RSS and CPU are the downloader's own (hydra-tui or curl); `aux CPU` is sha256sum's. "
+            "RSS and CPU are the downloader's own (hydra-tui or curl); sha256sum's CPU is apart. "
             "`> /dev/null` rows are checked by exit status only; `| sha256sum` rows by digest.",
             [
                 hydra_stream(bench, big, 16, sha=False),

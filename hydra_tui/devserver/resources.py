@@ -75,6 +75,8 @@ class RecordedRequest:
     """``time.monotonic()`` when the head had been read."""
     connection: int
     """Server-wide connection number (1, 2, ...): equal numbers mean one kept-alive socket."""
+    status: int
+    """The status the server answered with."""
 
 
 def changed_seed(faults: Faults) -> int:

@@ -337,17 +337,7 @@ class DevServer:
         writer: asyncio.StreamWriter,
     ) -> bool:
         """Answer one request; return whether the connection lives on."""
-        self._requests.append(
-            RecordedRequest(
-                request.method,
-                request.target,
-                request.path,
-                request.query,
-                request.headers,
-                time.monotonic(),
-                connection,
-            )
-        )
+        received = time.monotonic()
         resource = self._resources.get(request.path.removeprefix("/"))
         plan: Plan
         if request.method not in ("GET", "HEAD"):
@@ -362,6 +352,18 @@ class DevServer:
                 plan = plan_page(400, f"{exc}\n")
             else:
                 plan = plan_response(resource, request, faults, connection)
+        self._requests.append(
+            RecordedRequest(
+                request.method,
+                request.target,
+                request.path,
+                request.query,
+                request.headers,
+                received,
+                connection,
+                plan.status,
+            )
+        )
         try:
             return await send_response(
                 plan,

@@ -77,7 +77,7 @@ class Planner:
         clock: Callable[[], float],
         min_split: int = 512 * KiB,
         done: Iterable[tuple[int, int]] = (),
-        takeover_age: float = 2.0,
+        takeover_age: float = 0.5,
         takeover_ratio: float = 0.35,
     ) -> None:
         self.size = size
@@ -90,6 +90,8 @@ class Planner:
         self.done.remove(size, 1 << 62)
         self.active: list[Assignment] = []
         self.failed = RangeSet()
+        #: smoothed per-connection rate of finished requests (bytes/s), for takeovers
+        self.typical_rate = 0.0
 
     # -- state -------------------------------------------------------------------------
     @property
@@ -147,20 +149,23 @@ class Planner:
         return self._add(mid, new_end, now)
 
     def _takeover(self, now: float) -> Assignment | None:
-        """Take the whole remainder of a connection far slower than its peers."""
+        """Take the whole remainder of a connection far slower than its peers.
+
+        Peers are the other running connections and, since at the stream's cursor the
+        slow one may be the only one left running, recently finished ones too.
+        """
         old = [a for a in self.active if now - a.started >= self.takeover_age and a.remaining]
-        if len(self.active) < 2 or not old:
+        if not old:
             return None
-        rates = [a.rate(now) for a in self.active if now - a.started >= self.takeover_age]
-        if not rates:
+        rates = [a.rate(now) for a in old]
+        reference = max(statistics.median(rates), max(rates) / 2, self.typical_rate)
+        if reference <= 0:
             return None
-        median = statistics.median(rates)
-        best = max(rates)
         slow = [
             a
             for a in old
-            if a.rate(now) < self.takeover_ratio * max(median, best / 2)
-            and a.remaining / max(1.0, a.rate(now)) > 1.0
+            if a.rate(now) < self.takeover_ratio * reference
+            and a.remaining / max(1.0, a.rate(now)) > 2 * a.remaining / reference + 0.25
         ]
         if not slow:
             return None
@@ -186,6 +191,10 @@ class Planner:
         """The worker is finished with ``a``; whatever it did not commit is work again."""
         if a in self.active:
             self.active.remove(a)
+            moved = a.pos - a.start
+            if moved >= 64 * KiB:
+                rate = a.rate(self.clock())
+                self.typical_rate = rate if not self.typical_rate else 0.7 * self.typical_rate + 0.3 * rate
         a.end = min(a.end, a.committed)
         a.pos = a.committed
 

@@ -173,6 +173,7 @@ def test_requests_are_recorded_with_case_insensitive_headers(srv: DevServer) -> 
     (recorded,) = srv.requests
     assert (recorded.method, recorded.path, recorded.query) == ("GET", "/data.bin", "rate=1G")
     assert recorded.target == "/data.bin?rate=1G"
+    assert recorded.status == 206
     assert recorded.headers["x-probe"] == recorded.headers["X-PROBE"] == "yes"
     assert "RANGE" in recorded.headers
 

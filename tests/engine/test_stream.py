@@ -165,3 +165,26 @@ def test_two_clients_in_one_process(server: DevServer) -> None:
     ra, rb = run(go())
     assert ra[0][1] == sha256(a)
     assert rb[0][1] == sha256(b)
+
+
+def test_one_slow_connection_does_not_drag_the_stream(server: DevServer) -> None:
+    # 8 × 4 MiB/s; every 7th body crawls at 256 KiB/s: alone, one 2 MiB chunk on that
+    # connection would take 8 s; the stream must not wait behind it
+    data = payload(32 * MiB, seed=13)
+    url = server.add("hol.bin", data, Faults(rate=4 * MiB, slow_every=7, slow_rate=256 * 1024))
+
+    async def go() -> tuple[str, float, int]:
+        opts = DownloadOptions(threads=8, buffer=16 * MiB, chunk_size=2 * MiB, **FAST)  # type: ignore[arg-type]
+        async with EngineContext(opts, resume=False) as ctx:
+            dl = Download(ctx, url, opts)
+            h = hashlib.sha256()
+            t0 = ctx.clock()
+            async for block in stream_blocks(dl):
+                for piece in block:
+                    h.update(piece)
+            return h.hexdigest(), ctx.clock() - t0, server.stats("hol.bin").bodies
+
+    digest, elapsed, bodies = run(go())
+    assert digest == sha256(data)
+    assert bodies >= 8  # slow bodies really happened (every 7th)
+    assert elapsed < 5.0, f"stream took {elapsed:.1f}s"
