@@ -69,13 +69,21 @@ def _main(argv: list[str] | None) -> int:
         from hydra_tui.headless import run_stream
 
         options = settings.download_options(md5=args.md5, sha256=args.sha256)
-        return run_async(run_stream(args.urls, options, progress=progress_for(settings), err=sys.stderr))
+        return run_async(
+            run_stream(args.urls, options, progress=progress_for(settings), err=sys.stderr)
+        )
     if args.command == "download" and (settings.no_ui or not _interactive()):
         from hydra_tui.headless import run_disk
 
         options = settings.download_options(md5=args.md5, sha256=args.sha256)
         return run_async(
-            run_disk(args.urls, options, jobs=settings.max_downloads, progress=progress_for(settings), err=sys.stderr)
+            run_disk(
+                args.urls,
+                options,
+                jobs=settings.max_downloads,
+                progress=progress_for(settings),
+                err=sys.stderr,
+            )
         )
     return _run_tui(args, settings, log_path)
 

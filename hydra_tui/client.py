@@ -16,7 +16,7 @@ loop) closes every connection the client opened.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -128,7 +128,7 @@ class HydraClient:
                 await chunks.aclose()
 
 
-async def _pieces(blocks: AsyncIterator[list[bytes]]) -> AsyncIterator[bytes]:
+async def _pieces(blocks: AsyncIterator[list[bytes]]) -> AsyncGenerator[bytes, None]:
     try:
         async for block in blocks:
             for piece in block:

@@ -57,7 +57,13 @@ def run_demo(settings: Settings, *, headless: bool, log_path: object, small: boo
         from hydra_tui.headless import run_disk
 
         status = run_async(
-            run_disk(urls, options, jobs=settings.max_downloads, progress=progress_for(settings), err=sys.stderr)
+            run_disk(
+                urls,
+                options,
+                jobs=settings.max_downloads,
+                progress=progress_for(settings),
+                err=sys.stderr,
+            )
         )
         if status == 0:
             for f in files:

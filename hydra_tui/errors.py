@@ -7,7 +7,7 @@
     │   └── ConfigError             broken config/presets file (names file and key)
     ├── NetworkError                connect/read failures, resets, timeouts, stalls (after retries)
     ├── HTTPStatusError             4xx/5xx the engine cannot recover from
-    ├── ProtocolViolation           the server lied: wrong Content-Range, body too long/short, HTML page
+    ├── ProtocolViolation           the server lied: bad Content-Range, wrong length, HTML page
     ├── RemoteChangedError          the remote file changed under us (validator or size differs)
     ├── ChecksumMismatch            --md5/--sha256 did not match (exit 3)
     ├── LocalIOError                disk full, file size limit, permissions (the .part is kept)

@@ -143,7 +143,7 @@ async def run_stream(
             for url in urls:
                 dl = Download(ctx, url, options)
                 hashers = {a: hashlib.new(a) for a in ("md5", "sha256") if getattr(options, a)}
-                ticker = asyncio.create_task(_progress_loop(progress, lambda d=dl: [d]))
+                ticker = asyncio.create_task(_progress_loop(progress, _just(dl)))
                 try:
                     async for block in stream_blocks(dl, verify=False):
                         await loop.run_in_executor(
@@ -174,6 +174,10 @@ async def run_stream(
         writer.shutdown(wait=False)
         progress.close()
     return status
+
+
+def _just(dl: Download) -> Callable[[], list[Download]]:
+    return lambda: [dl]
 
 
 def _silence_stdout(fd: int) -> None:

@@ -92,7 +92,7 @@ class JsonlProgress(Progress):
         self.stream = stream
         self.clock = clock
         self._chunks: dict[str, dict[int, ChunkState]] = {}
-        self._events: dict[str, int] = {}
+        self._events: dict[str, float] = {}
         self._started: set[str] = set()
 
     def _emit(self, event: str, snap: DownloadSnapshot, **fields: Any) -> None:
@@ -124,18 +124,15 @@ class JsonlProgress(Progress):
                 self._emit(
                     "chunk", s, index=i, start=c.start, end=c.end, done=c.done, state=c.state.value
                 )
-        seen = self._events.get(s.id, 0)
-        for e in s.events[seen:] if len(s.events) >= seen else s.events:
-            self._emit(
-                "window",
-                s,
-                kind=e.kind,
-                before=e.before,
-                after=e.after,
-                detail=e.detail,
-                t=round(e.t, 3),
-            )
-        self._events[s.id] = len(s.events)
+        last = self._events.get(s.id, -1.0)
+        for e in s.events:
+            if e.t > last:
+                self._emit(
+                    "window", s, kind=e.kind, before=e.before, after=e.after, detail=e.detail,
+                    t=round(e.t, 3),
+                )  # fmt: skip
+                last = e.t
+        self._events[s.id] = last
 
     def finished(self, snap: DownloadSnapshot) -> None:
         self._diff(snap)

@@ -6,6 +6,7 @@ Sizes follow the convention of curl and aria2c: a bare ``K``/``M``/``G`` is bina
 
 from __future__ import annotations
 
+import math
 import re
 
 from hydra_tui.errors import UsageError
@@ -79,7 +80,7 @@ def format_rate(bytes_per_s: float) -> str:
 
 def format_duration(seconds: float | None) -> str:
     """Compact duration for ETAs: ``42s``, ``3m05s``, ``2h10m``; ``--`` when unknown."""
-    if seconds is None or seconds != seconds or seconds < 0 or seconds > 99 * 3600:
+    if seconds is None or math.isnan(seconds) or seconds < 0 or seconds > 99 * 3600:
         return "--"
     s = int(seconds)
     if s < 60:

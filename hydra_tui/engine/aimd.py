@@ -12,6 +12,7 @@ without I/O; ``HostGate`` wraps it for asyncio workers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections import deque
 from collections.abc import Callable
@@ -247,10 +248,8 @@ class HostGate:
         while not ctl.can_start():
             self._changed.clear()
             wait = ctl.wait_time()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), timeout=wait if wait > 0 else 0.5)
-            except TimeoutError:
-                pass
         return ctl.start()
 
     def release(self) -> None:

@@ -265,6 +265,6 @@ def _publish(part: Path, final: Path) -> None:
     except OSError:
         if final.exists():
             raise LocalIOError(f"{final} appeared while downloading; kept {part}") from None
-        os.replace(part, final)  # a filesystem without hard links
+        part.replace(final)  # a filesystem without hard links
         return
     part.unlink()

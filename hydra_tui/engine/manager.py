@@ -15,6 +15,7 @@ import itertools
 import logging
 from pathlib import Path
 
+from hydra_tui.engine.backend import DownloadControl
 from hydra_tui.engine.context import EngineContext
 from hydra_tui.engine.disk import download_to_disk
 from hydra_tui.engine.download import Download
@@ -166,8 +167,8 @@ class DownloadManager:
     def get(self, id: str) -> ManagedDownload:
         return self._entries[id]
 
-    def controls(self) -> list[ManagedDownload]:
-        return list(self._entries.values())
+    def controls(self) -> list[DownloadControl]:
+        return [*self._entries.values()]
 
     def snapshots(self) -> list[DownloadSnapshot]:
         return [e.snapshot() for e in self._entries.values()]
@@ -194,12 +195,16 @@ class DownloadManager:
                     if len(running) >= self.max_active:
                         break
                     if entry.state is DownloadState.QUEUED and not entry.running:
-                        entry.task = asyncio.create_task(entry._run(ctx), name=f"download {entry.id}")
+                        entry.task = asyncio.create_task(
+                            entry._run(ctx), name=f"download {entry.id}"
+                        )
                         running.append(entry)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=1.0)
         finally:
-            tasks = [e.task for e in self._entries.values() if e.task is not None and not e.task.done()]
+            tasks = [
+                e.task for e in self._entries.values() if e.task is not None and not e.task.done()
+            ]
             for t in tasks:
                 t.cancel()
             if tasks:

@@ -194,7 +194,9 @@ class Planner:
             moved = a.pos - a.start
             if moved >= 64 * KiB:
                 rate = a.rate(self.clock())
-                self.typical_rate = rate if not self.typical_rate else 0.7 * self.typical_rate + 0.3 * rate
+                self.typical_rate = (
+                    rate if not self.typical_rate else 0.7 * self.typical_rate + 0.3 * rate
+                )
         a.end = min(a.end, a.committed)
         a.pos = a.committed
 

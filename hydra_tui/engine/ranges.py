@@ -29,6 +29,8 @@ class RangeSet:
     def __len__(self) -> int:
         return len(self._starts)
 
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, RangeSet) and list(self) == list(other)
 

@@ -8,6 +8,7 @@ batches, and on failure back off (full jitter) and retry the same remaining rang
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -90,10 +91,8 @@ class TransferRun:
 
     async def _wait_change(self, timeout: float) -> None:
         self.changed.clear()
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.changed.wait(), timeout)
-        except TimeoutError:
-            pass
 
     async def _worker(self, index: int) -> None:
         planner, gate, dl = self.planner, self.dl.gate, self.dl
@@ -104,7 +103,7 @@ class TransferRun:
             while True:
                 if index >= dl.threads and a is None:
                     return
-                slot = await gate.acquire()
+                slot: Slot | None = await gate.acquire()
                 try:
                     if a is None:
                         a = planner.next(self.limit())

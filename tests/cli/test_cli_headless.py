@@ -62,7 +62,9 @@ def test_partial_failure_reports_each_url_in_one_line(server: DevServer, out_dir
         (["http://no-such-host.invalid/x", "--no-ui", "--retries", "0"], 1, "resolve"),
     ],
 )
-def test_bad_input_is_one_line_and_non_zero(args: list[str], code: int, needle: str, out_dir: Path) -> None:
+def test_bad_input_is_one_line_and_non_zero(
+    args: list[str], code: int, needle: str, out_dir: Path
+) -> None:
     proc = cli(*args, "-o", str(out_dir))
     err = proc.stderr.decode()
     assert proc.returncode == code, err
@@ -121,7 +123,7 @@ def test_kill_9_then_resume_is_byte_identical(server: DevServer, out_dir: Path) 
         proc.stderr.close()  # type: ignore[union-attr]
     sent_before = server.stats("k.bin").bytes_sent
     proc = _start(url, out_dir)
-    out, err = proc.communicate(timeout=120)
+    _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert file_sha256(out_dir / "k.bin") == sha256(data)
     assert not part.exists()
@@ -147,7 +149,9 @@ def test_sigterm_saves_state_and_exits_143(server: DevServer, out_dir: Path) -> 
     assert server.stats("t.bin").bytes_sent - sent < len(data) - MiB
 
 
-def test_remote_changed_between_kill_and_resume_starts_over(server: DevServer, out_dir: Path) -> None:
+def test_remote_changed_between_kill_and_resume_starts_over(
+    server: DevServer, out_dir: Path
+) -> None:
     old = payload(12 * MiB, seed=7)
     url = server.add("v.bin", old, Faults(rate=2 * MiB))
     proc = _start(url, out_dir)
@@ -167,7 +171,18 @@ def test_input_file_and_headers(server: DevServer, out_dir: Path, tmp_path: Path
     urls = [server.add(name, data) for name, data in files.items()]
     listing = tmp_path / "list.txt"
     listing.write_text("# my files\n\n" + "\n".join(urls) + "\n")
-    proc = cli("-i", str(listing), "-o", str(out_dir), "--no-ui", "-q", "-H", "X-Token: abc", "-A", "probe/1")
+    proc = cli(
+        "-i",
+        str(listing),
+        "-o",
+        str(out_dir),
+        "--no-ui",
+        "-q",
+        "-H",
+        "X-Token: abc",
+        "-A",
+        "probe/1",
+    )
     assert proc.returncode == 0, proc.stderr
     for name, data in files.items():
         assert file_sha256(out_dir / name) == sha256(data)
@@ -188,3 +203,22 @@ def test_two_processes_same_output_never_both_write(server: DevServer, out_dir: 
     assert first.returncode == 0, err
     assert file_sha256(out_dir / "l.bin") == sha256(data)
     assert sorted(p.name for p in out_dir.iterdir()) == ["l.bin"]
+
+
+def test_progress_jsonl_is_machine_readable(server: DevServer, out_dir: Path) -> None:
+    import json
+
+    data = payload(6 * MiB, seed=10)
+    url = server.add("j.bin", data, Faults(rate=3 * MiB, status_first=2, status_code=429, retry_after=0))
+    proc = cli(url, "-o", str(out_dir), "--no-ui", "--progress", "jsonl", "-t", "4", "--chunk-size", "1M")
+    assert proc.returncode == 0, proc.stderr
+    records = [json.loads(line) for line in proc.stderr.decode().splitlines() if line.startswith("{")]
+    kinds = {r["event"] for r in records}
+    assert {"start", "chunk", "progress", "done", "window"} <= kinds, kinds
+    done = next(r for r in records if r["event"] == "done")
+    assert done["size"] == len(data) and done["path"].endswith("j.bin")
+    assert any(r["event"] == "window" and r["kind"] == "429" for r in records)
+    chunks = [r for r in records if r["event"] == "chunk" and r["state"] == "done"]
+    assert chunks and max(c["end"] for c in chunks) == len(data)
+    assert all(isinstance(r["time"], float | int) and r["url"] == url for r in records)
+    assert file_sha256(out_dir / "j.bin") == sha256(data)

@@ -49,7 +49,9 @@ def test_k_connection_server_with_16_threads(server: DevServer, tmp_path: Path) 
 
 def test_429_storm_honours_retry_after(server: DevServer, out_dir: Path) -> None:
     data = payload(4 * MiB, seed=2)
-    url = server.add("st.bin", data, Faults(status_rate=0.33, status_code=429, retry_after=1, seed=2))
+    url = server.add(
+        "st.bin", data, Faults(status_rate=0.33, status_code=429, retry_after=1, seed=2)
+    )
     _, dl = timed_download(url, out_dir, threads=8, chunk_size=512 * 1024)
     assert file_sha256(out_dir / "st.bin") == sha256(data)
     reqs = [r for r in server.requests if r.path == "/st.bin"]
@@ -69,14 +71,16 @@ def _times_of_status(server: DevServer, path: str, status: int) -> list[float]:
     answered = getattr(server, "responses", None)
     if answered is not None:
         return [r.time for r in answered if r.path == path and r.status == status]
-    return [r.time for r in server.requests if r.path == path and getattr(r, "status", None) == status]
+    return [
+        r.time for r in server.requests if r.path == path and getattr(r, "status", None) == status
+    ]
 
 
 def test_auto_threads_finds_a_shared_link(server: DevServer, out_dir: Path) -> None:
     # 4 MiB/s per connection on a 16 MiB/s link: 4 connections are enough
     data = payload(96 * MiB, seed=3)
     url = server.add("link.bin", data, Faults(rate=4 * MiB, link_rate=16 * MiB))
-    elapsed, dl = timed_download(url, out_dir, threads=16, auto_threads=True, chunk_size=2 * MiB)
+    _, dl = timed_download(url, out_dir, threads=16, auto_threads=True, chunk_size=2 * MiB)
     assert file_sha256(out_dir / "link.bin") == sha256(data)
     ctl = dl.gate.controller
     peak_window = max([s.window for s in ctl.history] + [ctl.window])

@@ -71,7 +71,9 @@ def test_plain_multi_connection(server: DevServer, out_dir: Path) -> None:
         if x.name != "seed" and getattr(f, x.name) != getattr(Faults(), x.name)
     ),
 )
-def test_faults_still_give_identical_bytes(server: DevServer, out_dir: Path, faults: Faults) -> None:
+def test_faults_still_give_identical_bytes(
+    server: DevServer, out_dir: Path, faults: Faults
+) -> None:
     data = payload(6 * MiB + 5, seed=faults.seed)
     url = server.add("f.bin", data, faults)
     result = fetch(url, out_dir, chunk_size=512 * 1024, retries=20)
@@ -88,7 +90,9 @@ def test_stall_is_detected_and_redispatched(server: DevServer, out_dir: Path) ->
     assert server.stats("stall.bin").faults["stall"] > 0
 
 
-@pytest.mark.parametrize("faults", [Faults(ignore_range=True), Faults(no_length=True)], ids=["ignore-range", "chunked"])
+@pytest.mark.parametrize(
+    "faults", [Faults(ignore_range=True), Faults(no_length=True)], ids=["ignore-range", "chunked"]
+)
 def test_single_connection_fallbacks(server: DevServer, out_dir: Path, faults: Faults) -> None:
     data = payload(3 * MiB + 3, seed=12)
     url = server.add("one.bin", data, faults)
@@ -106,7 +110,9 @@ def test_server_stops_honouring_range_midway(server: DevServer, out_dir: Path) -
     assert file_sha256(result.path) == sha256(data)
 
 
-def test_remote_change_mid_download_restarts_with_new_version(server: DevServer, out_dir: Path) -> None:
+def test_remote_change_mid_download_restarts_with_new_version(
+    server: DevServer, out_dir: Path
+) -> None:
     data = payload(5 * MiB, seed=14)
     url = server.add("chg.bin", data, Faults(change_after=3))
     result = fetch(url, out_dir, chunk_size=512 * 1024)
@@ -181,7 +187,9 @@ def test_existing_file_is_not_overwritten(server: DevServer, out_dir: Path) -> N
         'attachment; filename="\x1b[31mred"',
     ],
 )
-def test_hostile_names_stay_inside_output(server: DevServer, out_dir: Path, disposition: str) -> None:
+def test_hostile_names_stay_inside_output(
+    server: DevServer, out_dir: Path, disposition: str
+) -> None:
     data = payload(1000, seed=18)
     url = server.add("cd.bin", data, Faults(content_disposition=disposition))
     result = fetch(url, out_dir)
@@ -200,7 +208,7 @@ def test_cross_host_redirect_drops_authorization(server: DevServer, out_dir: Pat
     assert result.path.name == "target.bin"
     to_target = [r for r in server.requests if r.path.endswith("target.bin")]
     assert to_target
-    assert all("authorization" not in {k.lower() for k in r.headers.keys()} for r in to_target)
+    assert all("authorization" not in {k.lower() for k in r.headers} for r in to_target)
     to_start = [r for r in server.requests if r.path.endswith("start.bin")]
     assert any(r.headers.get("authorization") == "Bearer secret" for r in to_start)
 

@@ -45,7 +45,16 @@ async def stream_digest(urls: list[str], **kw: object) -> list[tuple[str, str, i
         Faults(no_length=True),
         Faults(range_200_after=4),
     ],
-    ids=["clean", "resets", "429s", "slow-conn", "truncate", "ignore-range", "chunked", "range-200-later"],
+    ids=[
+        "clean",
+        "resets",
+        "429s",
+        "slow-conn",
+        "truncate",
+        "ignore-range",
+        "chunked",
+        "range-200-later",
+    ],
 )
 def test_stream_bytes_identical(server: DevServer, faults: Faults) -> None:
     data = payload(12 * MiB + 11, seed=faults.seed + 100)
@@ -160,7 +169,9 @@ def test_two_clients_in_one_process(server: DevServer) -> None:
     ua, ub = server.add("a.bin", a), server.add("b.bin", b)
 
     async def go() -> list[list[tuple[str, str, int]]]:
-        return list(await asyncio.gather(stream_digest([ua], threads=4), stream_digest([ub], threads=4)))
+        return list(
+            await asyncio.gather(stream_digest([ua], threads=4), stream_digest([ub], threads=4))
+        )
 
     ra, rb = run(go())
     assert ra[0][1] == sha256(a)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header
@@ -92,8 +93,11 @@ class MainScreen(Screen[None]):
         if not self._ready:  # the app may poll before this screen is composed
             self._pending = snapshots
             return
+        try:
+            table = self.query_one(QueueTable)
+        except NoMatches:  # shutting down: a last poll arrived after our children left
+            return
         self._by_id = {s.id: s for s in snapshots}
-        table = self.query_one(QueueTable)
         table.sync(snapshots)
         self._show_detail(table.selected_id)
 
@@ -101,8 +105,8 @@ class MainScreen(Screen[None]):
         self.query_one(QueueTable).select(download_id)
 
     def _show_detail(self, download_id: str | None) -> None:
-        pane = self.query_one(DetailPane)
-        pane.snapshot = self._by_id.get(download_id) if download_id else None
+        for pane in self.query(DetailPane):
+            pane.snapshot = self._by_id.get(download_id) if download_id else None
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_detail(event.row_key.value)
