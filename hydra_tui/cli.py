@@ -8,7 +8,6 @@ that needs them: ``--version`` loads nothing, ``--stream`` never loads Textual.
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import sys
 from collections.abc import Coroutine
@@ -113,6 +112,8 @@ def _run_tui(args: ParsedArgs, settings: Settings, log_path: object) -> int:
 
 def use_uvloop() -> None:
     """uvloop as the event loop, chosen once at start-up (stdlib asyncio without it)."""
+    import asyncio
+
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
@@ -122,6 +123,8 @@ def use_uvloop() -> None:
 
 def run_async(coro: Coroutine[Any, Any, int]) -> int:
     """Run ``coro`` on uvloop; SIGINT/SIGTERM cancel it and become ``Interrupted``."""
+    import asyncio
+
     use_uvloop()
     received: list[int] = []
 

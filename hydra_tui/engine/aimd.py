@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 from collections import deque
 from collections.abc import Callable
@@ -20,9 +21,19 @@ from dataclasses import dataclass
 
 from hydra_tui.engine.snapshot import RateSample, WindowEvent
 
+log = logging.getLogger(__name__)
+
 __all__ = ["AimdController", "HostGate", "Slot"]
 
 _PUSHBACK = ("429", "503", "refused", "reset")
+
+
+class _LoggedEvents(deque[WindowEvent]):
+    """The controller's event history; each event also goes to the log file."""
+
+    def append(self, event: WindowEvent) -> None:
+        super().append(event)
+        log.info("concurrency: %s (t=%.1fs)", event.describe(), event.t)
 
 
 @dataclass(slots=True)
@@ -61,7 +72,7 @@ class AimdController:
         #: requests whose body is flowing (answered 206/200 and being read)
         self.streaming = 0
         self.started_at = clock()
-        self.events: deque[WindowEvent] = deque(maxlen=200)
+        self.events: _LoggedEvents = _LoggedEvents(maxlen=200)
         self.history: deque[RateSample] = deque(maxlen=history)
         self.pushbacks = 0
         self._clean = 0

@@ -115,6 +115,12 @@ class TransferRun:
                             await self._wait_change(0.25)
                             continue
                         failures = 0
+                    elif a.remaining == 0:
+                        # while this worker backed off, others took the rest of its range
+                        planner.release(a)
+                        a = None
+                        self.wake()
+                        continue
                     before = a.committed
                     await self._fetch(a, slot)
                 except (Pushback, HydraError) as exc:
@@ -164,6 +170,8 @@ class TransferRun:
     async def _fetch(self, a: Assignment, slot: Slot | None) -> None:
         remote, dl, planner = self.remote, self.dl, self.planner
         start, req_end = a.pos, a.end
+        if req_end <= start:
+            return  # nothing left (taken by another worker): never send an empty range
         headers = dict(dl.request_headers)
         headers["Range"] = f"bytes={start}-{req_end - 1}"
         if remote.validator:

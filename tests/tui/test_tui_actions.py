@@ -209,7 +209,6 @@ async def test_command_palette_runs_actions() -> None:
         await pilot.pause()
         assert CommandPalette.is_open(app)
         await pilot.press(*"Pause download")
-        await app.workers.wait_for_complete()
         await pilot.pause()
         await pilot.press("enter")
         await pilot.pause()
