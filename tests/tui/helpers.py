@@ -19,5 +19,6 @@ async def select(pilot: Pilot[int], app: HydraApp, download_id: str) -> None:
     """Put the cursor on ``download_id`` the way a user would (arrow keys)."""
     table = app.screen.query_one(QueueTable)
     target = table.get_row_index(download_id)
-    await pilot.press(*(["down"] * (target - table.cursor_row)))
+    steps = target - table.cursor_row
+    await pilot.press(*(["down"] * steps if steps > 0 else ["up"] * -steps))
     assert table.selected_id == download_id

@@ -24,30 +24,33 @@ def control_calls(backend: PreviewBackend) -> list[tuple[object, ...]]:
     return [c for c in backend.calls if c[0] != "add"]
 
 
-@pytest.mark.parametrize(
-    ("key", "target", "call"),
-    [
-        ("p", "ubuntu", ("pause", "ubuntu")),
-        ("r", "dataset", ("resume", "dataset")),
-        ("c", "ubuntu", ("cancel", "ubuntu")),
-        ("x", "ubuntu", ("cancel", "ubuntu")),
-        ("t", "missing", ("retry", "missing")),
-        ("R", "missing", ("retry", "missing")),
-        ("d", "notes", ("remove", "notes")),
-        ("delete", "notes", ("remove", "notes")),
-        ("plus", "ubuntu", ("set_threads", "ubuntu", 9)),
-        ("equals_sign", "ubuntu", ("set_threads", "ubuntu", 9)),
-        ("minus", "ubuntu", ("set_threads", "ubuntu", 7)),
-    ],
-)
-async def test_key_calls_backend(key: str, target: str, call: tuple[object, ...]) -> None:
+#: (key, selected download, the call the backend must receive)
+KEY_CASES = [
+    ("p", "ubuntu", ("pause", "ubuntu")),
+    ("r", "dataset", ("resume", "dataset")),
+    ("c", "ubuntu", ("cancel", "ubuntu")),
+    ("x", "video", ("cancel", "video")),
+    ("t", "missing", ("retry", "missing")),
+    ("R", "missing", ("retry", "missing")),
+    ("plus", "dataset", ("set_threads", "dataset", 5)),
+    ("equals_sign", "dataset", ("set_threads", "dataset", 6)),
+    ("minus", "debian", ("set_threads", "debian", 7)),
+    ("d", "notes", ("remove", "notes")),
+    ("delete", "firmware", ("remove", "firmware")),
+]
+
+
+async def test_each_key_calls_backend() -> None:
+    """One session walks through every steering key (cheaper than an app per key)."""
     backend = demo_backend()
     app = HydraApp(backend)
     async with app.run_test(size=SIZE) as pilot:
-        await select(pilot, app, target)
-        await pilot.press(key)
-        await pilot.pause()
-        assert control_calls(backend) == [call]
+        for key, target, call in KEY_CASES:
+            await select(pilot, app, target)
+            before = len(backend.calls)
+            await pilot.press(key)
+            await pilot.pause()
+            assert backend.calls[before:] == [call], key
 
 
 async def test_pause_shows_in_queue_and_remove_drops_row() -> None:
@@ -270,8 +273,10 @@ async def test_notifies_on_finish_and_failure() -> None:
         backend.update("ubuntu", state=DownloadState.DONE, done=backend.get("ubuntu").snap.size)
         backend.update("debian", state=DownloadState.FAILED, error="HTTP 404 Not Found")
         app.tick()
+        await pilot.pause()
         shown = notifications(app)
         assert ("information", "Download finished", "ubuntu-24.04-desktop-amd64.iso") in shown
         assert ("error", "debian-12.5.0-amd64-netinst.iso failed", "HTTP 404 Not Found") in shown
         app.tick()  # no repeats
+        await pilot.pause()
         assert len(notifications(app)) == 2
