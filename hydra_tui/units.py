@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
 
 from hydra_tui.errors import UsageError
 
@@ -48,10 +49,10 @@ def parse_size(text: str | int, *, what: str = "size") -> int:
     factor = _UNITS.get(unit.lower())
     if factor is None:
         raise UsageError(f"invalid {what}: {text!r} (unknown unit {unit!r})")
-    value = int(float(number) * factor)
-    if value > MAX_SIZE:
+    exact = Decimal(number) * factor  # float() would round above 2**53 and overflow to inf
+    if exact > MAX_SIZE:
         raise UsageError(f"invalid {what}: {text!r} (too large)")
-    return value
+    return int(exact)
 
 
 def parse_rate(text: str | int, *, what: str = "rate") -> int:
