@@ -163,7 +163,14 @@ def _tail(fh: IO[bytes]) -> str:
 def _status_error(name: str, status: int, stderr: str, deadline: _Deadline) -> str:
     if deadline.fired:
         return f"{name}: timed out and was killed"
-    return f"{name}: exit status {status}" + (f": {stderr}" if stderr else "")
+    if status < 0:
+        try:
+            what = f"killed by {signal.Signals(-status).name}"
+        except ValueError:
+            what = f"killed by signal {-status}"
+    else:
+        what = f"exit status {status}"
+    return f"{name}: {what}" + (f": {stderr}" if stderr else "")
 
 
 def run_command(

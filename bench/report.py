@@ -30,15 +30,30 @@ class Stats:
     ttfb_max_ms: float | None
     files_s: float | None
     of_ideal: float | None
+    vs_ref: float | None
+    """MiB/s relative to the scenario's reference peer (2.0 = twice as fast)."""
     verified: str
     errors: list[str]
+
+
+def _rate(scenario: Scenario, case: Case) -> float | None:
+    wall = median(s.wall_s for s in scenario.samples.get(case.label, []) if s.ok)
+    return case.nbytes / MIB / wall if wall and case.nbytes else None
+
+
+def _reference_rate(scenario: Scenario) -> float | None:
+    for case in scenario.cases:
+        if case.label == scenario.reference and case.go is not None:
+            return _rate(scenario, case)
+    return None
 
 
 def stats_for(scenario: Scenario, case: Case) -> Stats:
     samples = scenario.samples.get(case.label, [])
     good = [s for s in samples if s.ok]
     wall = median(s.wall_s for s in good)
-    rate = case.nbytes / MIB / wall if wall and case.nbytes else None
+    rate = _rate(scenario, case)
+    ref = _reference_rate(scenario)
     ttfbs = [s.ttfb_s * 1000 for s in good if s.ttfb_s is not None]
     return Stats(
         runs=len(samples),
@@ -53,6 +68,7 @@ def stats_for(scenario: Scenario, case: Case) -> Stats:
         ttfb_max_ms=max(ttfbs) if ttfbs else None,
         files_s=case.files / wall if wall and case.files > 1 else None,
         of_ideal=rate / scenario.ideal_mib_s if rate and scenario.ideal_mib_s else None,
+        vs_ref=rate / ref if rate and ref else None,
         verified=", ".join(sorted({s.verified for s in good})) or "-",
         errors=sorted({s.error for s in samples if not s.ok}),
     )
@@ -83,6 +99,7 @@ _RATE: Column = ("MiB/s", lambda s: _num(s.mib_s))
 _CPU: Column = ("CPU s", lambda s: _num(s.cpu_s, 2))
 _AUX: Column = ("sha256sum CPU s", lambda s: _num(s.aux_cpu_s, 2) if s.aux_cpu_s else "-")
 _RSS: Column = ("peak RSS MiB", lambda s: _num(s.rss_mib) if s.rss_mib else "-")
+_REF: Column = ("× ref", lambda s: "-" if s.vs_ref is None else f"{s.vs_ref:.2f}")
 _IDEAL: Column = ("of ideal", lambda s: _pct(s.of_ideal))
 _FILES: Column = ("files/s", lambda s: _num(s.files_s, 0))
 _MS: Column = (
@@ -92,11 +109,11 @@ _MS: Column = (
 _RANGE: Column = ("min–max ms", _range)
 
 _COLUMNS: dict[str, list[Column]] = {
-    "a": [_WALL, _RATE, _CPU, _RSS],
+    "a": [_WALL, _RATE, _REF, _CPU, _RSS],
     "b": [_WALL, _RATE, _IDEAL, _CPU, _RSS],
-    "c": [_WALL, _RATE, _CPU, _AUX, _RSS],
+    "c": [_WALL, _RATE, _REF, _CPU, _AUX, _RSS],
     "d": [_MS, _RANGE, _RSS],
-    "e": [_WALL, _FILES, _RATE, _CPU, _RSS],
+    "e": [_WALL, _FILES, _REF, _CPU, _RSS],
 }
 
 
@@ -174,14 +191,25 @@ def markdown(meta: dict[str, Any], scenarios: list[Scenario], reproduce: str) ->
     ]
     for scenario in scenarios:
         header, rows = _rows(scenario)
-        lines += ["", f"### {scenario.title}", "", scenario.notes, "", *_md_table(header, rows)]
+        notes = scenario.notes
+        if scenario.reference:
+            notes += f" `× ref` = speed relative to {scenario.reference} (above 1 is faster)."
+        lines += ["", f"### {scenario.title}", "", notes, "", *_md_table(header, rows)]
         commands = [f"- {case.label}: `{case.command}`" for case in scenario.cases]
         lines += ["", "Commands:", "", *commands]
         failures = _failures(scenario)
         if failures:
             lines += ["", "Failures:", ""]
             lines += [f"- **{case}**: `{err}`" for case, err in failures]
-    lines += ["", "## Reproduce", "", reproduce, ""]
+    lines += [
+        "",
+        "Where hydra-tui spends its CPU, and why stream mode is slow: see `PROFILE.md`.",
+        "",
+        "## Reproduce",
+        "",
+        reproduce,
+        "",
+    ]
     return "\n".join(lines)
 
 

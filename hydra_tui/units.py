@@ -49,10 +49,10 @@ def parse_size(text: str | int, *, what: str = "size") -> int:
     factor = _UNITS.get(unit.lower())
     if factor is None:
         raise UsageError(f"invalid {what}: {text!r} (unknown unit {unit!r})")
-    exact = Decimal(number) * factor  # float() would round above 2**53 and overflow to inf
-    if exact > MAX_SIZE:
+    amount = Decimal(number)  # exact: float() would round above 2**53 and overflow to inf
+    if amount > MAX_SIZE or amount * factor > MAX_SIZE:
         raise UsageError(f"invalid {what}: {text!r} (too large)")
-    return int(exact)
+    return int(amount * factor)
 
 
 def parse_rate(text: str | int, *, what: str = "rate") -> int:

@@ -54,6 +54,7 @@ def parse_content_range(value: str | None) -> ContentRange | None:
     return ContentRange(first, last, total)
 
 
+_CHARSETS = ("utf-8", "utf8", "iso-8859-1", "latin-1", "latin1", "us-ascii", "ascii")
 _TOKEN_RE = re.compile(
     r"""(?ix)
     ;\s*(?P<key>filename\*?)\s*=\s*
@@ -84,7 +85,10 @@ def parse_content_disposition(value: str | None) -> str | None:
                 encoded = raw
                 charset = "utf-8"
             try:
-                extended = unquote(encoded, encoding=charset or "utf-8", errors="strict")
+                charset = (charset or "utf-8").strip().lower()
+                if charset not in _CHARSETS:  # RFC 8187 names only these; no codec games
+                    raise LookupError(charset)
+                extended = unquote(encoded, encoding=charset, errors="strict")
             except (LookupError, ValueError):  # any UnicodeError; NUL in the charset name
                 extended = None
         else:

@@ -57,9 +57,10 @@ class Reorderer:
 
     def pop_ready_block(self) -> list[bytes]:
         """The one block that continues the stream now (call only when ``ready()``)."""
+        if not self.ready():
+            first = self._heap[0].offset if self._heap else None
+            raise ValueError(f"no block continues cursor {self.emitted} (next: {first})")
         block = heapq.heappop(self._heap)
-        if block.offset != self.emitted:
-            raise ValueError(f"block at {block.offset} does not continue cursor {self.emitted}")
         self.emitted += block.size
         self.held -= block.size
         return block.pieces

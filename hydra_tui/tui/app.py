@@ -40,8 +40,12 @@ __all__ = ["HydraApp", "run_tui"]
 
 T = TypeVar("T")
 #: seconds between two snapshot polls
-TICK = 0.1
+POLL_INTERVAL = 0.1
 _ACTIVE = (DownloadState.PROBING, DownloadState.DOWNLOADING, DownloadState.VERIFYING)
+
+
+def _target(url: str, options: DownloadOptions) -> tuple[str, Path, str | None]:
+    return url, options.output_dir, options.filename
 
 
 class HydraApp(App[int]):
@@ -62,7 +66,7 @@ class HydraApp(App[int]):
         resolve_preset: PresetResolver | None = None,
         default_options: DownloadOptions | None = None,
         log_path: Path | None = None,
-        tick: float = TICK,
+        poll_interval: float = POLL_INTERVAL,
     ) -> None:
         super().__init__()
         self.backend = backend
@@ -72,10 +76,11 @@ class HydraApp(App[int]):
         self._resolve_preset = resolve_preset
         self._defaults = default_options or DownloadOptions()
         self._log_path = log_path
-        self._tick_interval = tick
+        self._poll_interval = poll_interval
         #: finished entries restored from the queue file; the engine never sees them
         self._archive: dict[str, QueueEntry] = {}
         self._states: dict[str, DownloadState] = {}
+        self._polled = False
         #: connection ceilings and rate limits the user set here (kept across restarts)
         self._threads: dict[str, int] = {}
         self._limits: dict[str, int | None] = {}
@@ -93,7 +98,7 @@ class HydraApp(App[int]):
         self._restore()
         self._run_engine()
         self.tick()
-        self.set_interval(self._tick_interval, self.tick)
+        self.set_interval(self._poll_interval, self.tick)
 
     @work(exclusive=True, group="engine", exit_on_error=False)
     async def _run_engine(self) -> None:
@@ -111,7 +116,9 @@ class HydraApp(App[int]):
 
     def _restore(self) -> None:
         """Re-add the saved queue (same ids), then the URLs given on the command line."""
-        queued: set[tuple[str, DownloadOptions]] = set()
+        # a URL saved in the queue and given again on the command line is one download if it
+        # goes to the same file (threads or limits may differ: the saved ones win)
+        queued: set[tuple[str, Path, str | None]] = set()
         if self.queue_store is not None:
             for entry in self.queue_store.load():
                 if entry.finished:
@@ -123,12 +130,12 @@ class HydraApp(App[int]):
                     partial(self.backend.add, entry.url, entry.options, id=entry.id, paused=paused),
                 )
                 if added is not None:
-                    queued.add((entry.url, entry.options))
+                    queued.add(_target(entry.url, entry.options))
             for warning in self.queue_store.warnings:
                 self._tell(warning, title="Queue file", severity="warning", timeout=15)
         for url, options in self._initial:
-            if (url, options) in queued:
-                continue  # already in the restored queue: do not download it twice
+            if _target(url, options) in queued:
+                continue
             self._call(f"Adding {url}", partial(self.backend.add, url, options))
 
     def tick(self) -> None:
@@ -139,10 +146,16 @@ class HydraApp(App[int]):
         states: dict[str, DownloadState] = {}
         for snap in live:
             before = self._states.get(snap.id)
-            if before is not None and before is not snap.state:
+            if before is None:
+                # new since the last poll: only worth a word if it already finished
+                # (a quick download), and never for what was there at start-up
+                if self._polled and snap.state.finished:
+                    self._announce(snap)
+            elif before is not snap.state:
                 self._announce(snap)
             states[snap.id] = snap.state
         self._states = states
+        self._polled = True
         rows = list(live)
         rows.extend(e.to_snapshot() for i, e in self._archive.items() if i not in states)
         self._persist_if_changed(live)
@@ -250,6 +263,13 @@ class HydraApp(App[int]):
 
         return self._call(what, run) is not None
 
+    def _control(self, download_id: str) -> DownloadControl | None:
+        try:
+            return self.backend.get(download_id)
+        except KeyError:  # removed between the key press and now
+            self._tell("That download is no longer in the queue.", severity="warning")
+            return None
+
     def on_main_screen_command(self, message: MainScreen.Command) -> None:
         self.execute(message.action, message.download_id)
 
@@ -270,7 +290,7 @@ class HydraApp(App[int]):
         if download_id in self._archive and download_id not in self._states:
             self._archived_action(action, download_id)
             return
-        control = self._call("Selecting", lambda: self.backend.get(download_id))
+        control = self._control(download_id)
         if control is None:
             return
         name = display_name(control.snapshot())
@@ -330,7 +350,7 @@ class HydraApp(App[int]):
     def _on_limit(self, download_id: str, choice: RateLimitChoice | None) -> None:
         if choice is None:
             return
-        control = self._call("Selecting", lambda: self.backend.get(download_id))
+        control = self._control(download_id)
         if control is None:
             return
         limit = choice.bytes_per_s

@@ -247,7 +247,7 @@ def _demo_entries() -> list[tuple[str, DownloadSnapshot]]:
         max_window=4,
         rate_limit=5 * MiB,
         etag='W/"a1b2c3"',
-        chunks=_chunks(24, 16 * MiB, 9, {9: 5 / 16}),
+        chunks=_chunks(24, 16 * MiB, 9, {9: 5 / 16}, c9=ChunkState.PENDING),
         history=history[:40],
         events=events[:3],
     )

@@ -21,8 +21,8 @@ import signal
 from pathlib import Path
 
 from hydra_tui.devserver import DevServer, Faults
-from hydra_tui.engine.resume import ResumeStore
 from hydra_tui.engine.context import default_state_dir
+from hydra_tui.engine.resume import ResumeStore
 from tests.helpers import file_sha256, payload, sha256
 
 from ._support import MiB, files_under, popen_cli, run_cli, wait_until
@@ -46,9 +46,25 @@ def _recorded(part: Path, data: bytes) -> int:
         for start, stop in record.ranges:
             assert 0 <= start < stop <= len(data), (start, stop)
             f.seek(start)
-            assert f.read(stop - start) == data[start:stop], f"store claims bad bytes {start}-{stop}"
+            got = f.read(stop - start)
+            assert got == data[start:stop], f"the store claims wrong bytes {start}-{stop}"
             total += stop - start
     return total
+
+
+def _kill_when_sent(server: DevServer, args: tuple[str, ...], target: int) -> tuple[int, bytes]:
+    """Run the CLI and SIGKILL it once the server has sent ``target`` bytes in all."""
+    proc = popen_cli(*args)
+    try:
+        wait_until(
+            lambda: proc.poll() is not None or server.stats("k.bin").bytes_sent >= target,
+            timeout=30,
+            what=f"the server to reach {target} bytes sent",
+        )
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        _, err = proc.communicate()
+    return proc.returncode, err
 
 
 def test_kill_9_at_random_moments(server: DevServer, out_dir: Path) -> None:
@@ -61,17 +77,8 @@ def test_kill_9_at_random_moments(server: DevServer, out_dir: Path) -> None:
     for kill in range(KILLS):
         start = server.stats("k.bin").bytes_sent
         target = start + int(rng.uniform(1.5, 7.0) * MiB)
-        proc = popen_cli(*args)
-        try:
-            wait_until(
-                lambda: proc.poll() is not None or server.stats("k.bin").bytes_sent >= target,
-                timeout=30,
-                what=f"kill {kill}: the server to send {target - start} more bytes",
-            )
-        finally:
-            proc.send_signal(signal.SIGKILL)
-            _, err = proc.communicate()
-        assert proc.returncode == -signal.SIGKILL, f"run {kill} ended by itself: {err!r}"
+        code, err = _kill_when_sent(server, args, target)
+        assert code == -signal.SIGKILL, f"run {kill} ended by itself: {err!r}"
         assert not (out_dir / "k.bin").exists()
         now = _recorded(part, data)
         assert now >= recorded[-1], f"kill {kill}: recorded progress went back"

@@ -14,8 +14,15 @@ import pytest
 from hydra_tui.devserver import DevServer, Faults
 from tests.helpers import file_sha256, payload, sha256
 
-from ._support import MiB, assert_one_line_error, files_under, is_prefix, popen_cli, run_cli
-from ._support import wait_until
+from ._support import (
+    MiB,
+    assert_one_line_error,
+    files_under,
+    is_prefix,
+    popen_cli,
+    run_cli,
+    wait_until,
+)
 
 DATA = payload(16 * MiB, seed=501)
 
@@ -74,4 +81,3 @@ def test_sigint_stream_does_not_promise_a_resume(server: DevServer) -> None:
     proc = _interrupt(server, "i.bin", "-s", url, "-t", "4", "--chunk-size", "1M")
     line = assert_one_line_error(proc, 130, "interrupted")
     assert "resume" not in line and "kept" not in line
-

@@ -55,7 +55,7 @@ def test_untrusted_certificate_fails_cleanly(
     assert "t.bin" in line
     assert proc.stdout == b""
     assert files_under(out_dir) == []
-    # a certificate failure is final: one attempt, not a retry loop
+    # the handshake failed: no HTTP request ever reached the server
     assert tls_server.stats("t.bin").requests == 0
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import SIZE, notifications, select
 from textual.command import CommandPalette
 from textual.widgets import Input, Label, Log
+from tui_helpers import SIZE, notifications, select
 
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.snapshot import DownloadState
@@ -91,7 +91,10 @@ async def test_add_modal_adds_with_options(tmp_path: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("a")
         assert isinstance(app.screen, AddUrlScreen)
-        await pilot.press(*"https://example.org/f.iso")
+        await pilot.press(*"https://")  # typing reaches the focused URL field
+        url = app.screen.query_one("#url", Input)
+        assert url.value == "https://"
+        url.value += "example.org/f.iso"
         app.screen.query_one("#output", Input).value = str(tmp_path)
         app.screen.query_one("#threads", Input).value = "4"
         await pilot.press("enter")
@@ -280,3 +283,26 @@ async def test_notifies_on_finish_and_failure() -> None:
         app.tick()  # no repeats
         await pilot.pause()
         assert len(notifications(app)) == 2
+
+
+async def test_notifies_quick_download_seen_first_as_done() -> None:
+    backend = PreviewBackend()
+    app = HydraApp(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        backend.add("https://example.org/tiny.txt", DownloadOptions())
+        backend.update("dl1", state=DownloadState.DONE)
+        app.tick()
+        await pilot.pause()
+        assert ("information", "Download finished", "tiny.txt") in notifications(app)
+
+
+async def test_theme_change_recolours_queue() -> None:
+    app = HydraApp(demo_backend())
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(QueueTable)
+        before = table.get_cell("ubuntu", "state").style
+        app.theme = "textual-light"
+        await pilot.pause()
+        after = table.get_cell("ubuntu", "state")
+        assert str(after) == "downloading"
+        assert after.style != before or after.spans != table.get_cell("ubuntu", "name").spans

@@ -34,12 +34,10 @@ hostile_pieces = st.sampled_from(
     ["..", ".", "/", "\\", "\x00", "\n", "\r", "\x1b[31m", " ", "\u202e", "\u2028", "CON",
      "nul", ":", "*", "?", '"', "<", ">", "|", "~", "é", "e\u0301", "😀", "\ufeff", "\x85"]
 )  # fmt: skip
-hostile_names = st.text() | st.lists(hostile_pieces | st.text(max_size=3), max_size=12).map(
-    "".join
-)
+hostile_names = st.text() | st.lists(hostile_pieces | st.text(max_size=3), max_size=12).map("".join)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(hostile_names)
 def test_any_text_sanitizes_to_a_safe_name(raw: str) -> None:
     folder = Path("/tmp/hydra-unit-folder")  # resolve() needs no real folder

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -43,7 +45,7 @@ def check_shape(rs: RangeSet, model: set[int]) -> None:
     intervals = list(rs)
     for s, e in intervals:
         assert s < e, "no empty intervals"
-    for (_, e1), (s2, _) in zip(intervals, intervals[1:], strict=False):
+    for (_, e1), (s2, _) in pairwise(intervals):
         assert e1 < s2, "sorted, disjoint and never merely touching"
     assert intervals == model_ranges(model)
     assert len(rs) == len(intervals)

@@ -38,7 +38,7 @@ def read_sizes(rate: int) -> st.SearchStrategy[int]:
     return st.integers(min(rate // 1000 + 1, 256 * 1024), 256 * 1024)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(
     st.integers(50_000, 200_000_000).flatmap(lambda r: st.tuples(st.just(r), read_sizes(r))),
     st.integers(0, 2**32),

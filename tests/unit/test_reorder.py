@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,12 +24,12 @@ def partitions(draw: st.DrawFn, max_block: int | None = None) -> tuple[bytes, li
         cuts |= set(range(max_block, len(data), max_block))
     edges = [0, *sorted(cuts), len(data)]
     blocks: list[Block] = []
-    for s, e in zip(edges, edges[1:], strict=False):
+    for s, e in pairwise(edges):
         chunk = data[s:e]
         inner = sorted(set(draw(st.lists(st.integers(0, len(chunk)), max_size=3))))
         marks = [0, *inner, len(chunk)]
         # pieces may be empty: they must not confuse the accounting
-        blocks.append((s, [chunk[a:b] for a, b in zip(marks, marks[1:], strict=False)]))
+        blocks.append((s, [chunk[a:b] for a, b in pairwise(marks)]))
     return data, draw(st.permutations(blocks))
 
 
@@ -70,7 +72,7 @@ def test_any_arrival_order_yields_the_original_bytes(
     assert r.pop_ready() == []
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.integers(1, 64).flatmap(lambda w: st.tuples(st.just(w), partitions(max_block=w))))
 def test_windowed_producer_keeps_peak_within_the_window(
     case: tuple[int, tuple[bytes, list[Block]]],

@@ -111,7 +111,10 @@ class AddUrlScreen(ModalScreen[AddRequest | None]):
             yield Input(placeholder="https://example.org/file.iso", id="url")
             yield Label("", id="url-error", classes="error")
             yield Label("Output folder")
-            yield Input(placeholder=str(self._defaults.output_dir), id="output")
+            folder = self._defaults.output_dir
+            yield Input(
+                placeholder=str(folder) if folder != Path() else "current folder", id="output"
+            )
             yield Label("", id="output-error", classes="error")
             with Horizontal(classes="pair"):
                 with Vertical():

@@ -191,9 +191,16 @@ class ChunkGrid(Widget):
         return Strip(segments).adjust_cell_length(width)
 
     def _legend(self, width: int) -> Strip:
-        segments: list[Segment] = []
+        """The roomiest spacing that fits: ``█ done  ▅ active`` down to ``█done ▅active``."""
         muted = self._style("legend")
-        for kind, glyph, label in _LEGEND:
+        for glyph_gap, gap in ((" ", "  "), (" ", " "), ("", " ")):
+            if sum(len(glyph_gap) + len(label) + 1 + len(gap) for _, _, label in _LEGEND) <= (
+                width + len(gap)
+            ):
+                break
+        segments: list[Segment] = []
+        for i, (kind, glyph, label) in enumerate(_LEGEND):
             segments.append(Segment(glyph, self._style(kind)))
-            segments.append(Segment(f" {label}  ", muted))
+            tail = gap if i < len(_LEGEND) - 1 else ""
+            segments.append(Segment(f"{glyph_gap}{label}{tail}", muted))
         return Strip(segments).crop(0, width).adjust_cell_length(width, muted)

@@ -127,8 +127,8 @@ class DetailPane(Horizontal):
             events.update(event_lines(snap))
         grid.chunks = snap.chunks
         graph.series = RateSeries(snap.history, snap.events, snap.max_window)
-        latest = snap.history[-1] if snap.history else None
         title = "Throughput · window"
-        if latest is not None:
-            title = f"{short_rate(latest.bytes_per_s)} · window {latest.window}"
+        if snap.state is DownloadState.DOWNLOADING and snap.history:
+            latest = snap.history[-1]
+            title = f"Throughput {short_rate(latest.bytes_per_s)} · window {latest.window}"
         graph.border_title = title

@@ -13,6 +13,7 @@ from typing import Any
 from rich.style import Style
 from rich.text import Text
 from textual import events
+from textual.binding import Binding
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
@@ -79,6 +80,12 @@ class QueueTable(DataTable[Text]):
         "queue-table--bar",
     }
 
+    #: rows are what matters here: home/end jump to the first/last download
+    BINDINGS = [
+        Binding("home", "scroll_top", "First", show=False),
+        Binding("end", "scroll_bottom", "Last", show=False),
+    ]
+
     DEFAULT_CSS = """
     QueueTable {
         & > .queue-table--queued { color: $text-muted; }
@@ -98,6 +105,15 @@ class QueueTable(DataTable[Text]):
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
             self.add_column(label, width=width, key=key)
+        self.app.theme_changed_signal.subscribe(self, self._restyle)
+
+    def _restyle(self, _theme: object) -> None:
+        """Cell colours are baked into ``Text``: rewrite every cell with the new theme's."""
+        for row_id, (key, cells) in list(self._rows.items()):
+            state = key[0] if key else DownloadState.QUEUED
+            snap = DownloadSnapshot(id=row_id, url="", state=state)
+            for i, text in enumerate(self._texts(snap, cells, range(len(cells)))):
+                self.update_cell(row_id, _KEYS[i], text)
 
     @property
     def selected_id(self) -> str | None:

@@ -178,7 +178,11 @@ class RateGraph(Widget):
         rate_rows, window_rows = self._bands(height)
         if y < rate_rows:
             top = max(cols.rate)
-            gutter = f"{short_size(top).replace(' ', '')}/s" if y == 0 else ("0" if y == rate_rows - 1 else "")
+            gutter = (
+                f"{short_size(top).replace(' ', '')}/s"
+                if y == 0
+                else ("0" if y == rate_rows - 1 else "")
+            )
             cells = [LEVELS[_bar(v, top, rate_rows, y)] for v in cols.rate]
             plot = self._plot(cells, cols, "rate")
         elif y < rate_rows + window_rows:
