@@ -1,19 +1,23 @@
 """Case 7: absurd option values are usage errors: exit 2, one line, no traceback, and
 nothing written anywhere (neither the current folder nor the state/log folders).
 
-(Covered elsewhere, not repeated: ``-b 1 -s``, ``--limit-rate -5M``, ``-t 0``,
-``-t 100000`` and ``--preset nope`` in tests/cli/test_cli_headless.py.)
+Every case runs through the console entry point in-process (parsing fails before any
+I/O); a few also run as a real ``python -m hydra_tui`` to hold the process-level
+contract (exit status, stderr, no traceback). (Covered elsewhere, not repeated:
+``-b 1 -s``, ``--limit-rate -5M``, ``-t 0``, ``-t 100000`` and ``--preset nope`` in
+tests/cli/test_cli_headless.py.)
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import cli
 
-from ._support import assert_quiet_one_line_error, files_under
+from ._support import assert_quiet_one_line_error, files_under, main_in_process
 
 URL = "http://127.0.0.1:9/x.bin"  # never contacted: parsing fails first
 
@@ -39,19 +43,32 @@ CASES = [
     (["--no-ui", "-o", ""], "output"),
     (["--no-ui", "--md5", "xyz"], "md5"),
     (["--no-ui", "--progress", "fancy"], "progress"),
+    (["--no-ui", "--bogus"], "unrecognized"),
 ]
+IDS = [" ".join(a).replace("\r\n", "CRLF").replace("\n", "LF") for a, _ in CASES]
+
+
+@pytest.fixture
+def cwd(tmp_path: Path, isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    path = tmp_path / "cwd"
+    path.mkdir()
+    monkeypatch.chdir(path)
+    yield path
+    assert files_under(path) == []
+    assert not isolated_dirs.exists() or files_under(isolated_dirs) == []
+
+
+@pytest.mark.parametrize(("args", "needle"), CASES, ids=IDS)
+def test_absurd_value_is_a_usage_error(args: list[str], needle: str, cwd: Path) -> None:
+    proc = main_in_process(*args, URL)
+    assert_quiet_one_line_error(proc, 2, needle)
+    assert proc.stdout == b""
 
 
 @pytest.mark.parametrize(
-    ("args", "needle"), CASES, ids=[" ".join(a).replace("\r\n", "CRLF") for a, _ in CASES]
+    ("args", "needle"), [CASES[0], CASES[9], CASES[16]], ids=[IDS[0], IDS[9], IDS[16]]
 )
-def test_absurd_value_is_a_usage_error(
-    args: list[str], needle: str, tmp_path: Path, isolated_dirs: Path
-) -> None:
-    cwd = tmp_path / "cwd"
-    cwd.mkdir()
+def test_absurd_value_as_a_process(args: list[str], needle: str, cwd: Path) -> None:
     proc = cli(*args, URL, cwd=cwd)
     assert_quiet_one_line_error(proc, 2, needle)
     assert proc.stdout == b""
-    assert files_under(cwd) == []
-    assert not isolated_dirs.exists() or files_under(isolated_dirs) == []

@@ -300,9 +300,10 @@ async def test_theme_change_recolours_queue() -> None:
     app = HydraApp(demo_backend())
     async with app.run_test(size=SIZE) as pilot:
         table = app.screen.query_one(QueueTable)
-        before = table.get_cell("ubuntu", "state").style
+        before = table.get_cell("ubuntu", "state")
         app.theme = "textual-light"
         await pilot.pause()
         after = table.get_cell("ubuntu", "state")
-        assert str(after) == "downloading"
-        assert after.style != before or after.spans != table.get_cell("ubuntu", "name").spans
+        assert str(after) == str(before) == "downloading"
+        assert before.spans and after.spans
+        assert before.spans[0].style != after.spans[0].style

@@ -124,8 +124,9 @@ def test_pop_ready_block_out_of_turn_raises() -> None:
     r = Reorderer()
     r.push(5, [b"x"])
     assert not r.ready()
-    with pytest.raises(ValueError, match="does not continue"):
+    with pytest.raises(ValueError, match="no block continues"):
         r.pop_ready_block()
+    assert r.held == 1 and not r.ready()  # nothing was dropped
 
 
 def test_empty_pushes_are_ignored_and_start_offsets_work() -> None:
