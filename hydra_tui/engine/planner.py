@@ -208,7 +208,9 @@ class Planner:
             state = ChunkState.DONE if done >= end - start else ChunkState.PENDING
             if state is not ChunkState.DONE:
                 for a in self.active:
-                    if a.committed < end and a.end > start:
+                    # the cell a connection is reading now (not the rest of its range)
+                    head = min(a.end, max(a.pos, a.committed) + 1)
+                    if a.committed < end and head > start:
                         state = ChunkState.RETRYING if a.retrying else ChunkState.ACTIVE
                         break
                 else:

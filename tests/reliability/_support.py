@@ -23,9 +23,9 @@ def stderr_lines(proc: subprocess.CompletedProcess[bytes]) -> list[str]:
 def assert_one_line_error(
     proc: subprocess.CompletedProcess[bytes], code: int, *needles: str
 ) -> str:
-    """Exit ``code``, no traceback, and the error is one ``hydra-tui: ...`` line that
-    contains every needle (case-insensitive). Progress lines before it are allowed
-    unless ``-q`` was given; the error itself must be the last line, alone."""
+    """Exit ``code``, no traceback, and exactly one ``hydra-tui: ...`` error line (warnings
+    aside), containing every needle (case-insensitive); return that line. Progress and
+    warning lines may surround it (see ``assert_quiet_one_line_error`` for ``-q``)."""
     err = proc.stderr.decode(errors="replace")
     assert proc.returncode == code, f"exit {proc.returncode}, stderr:\n{err[-3000:]}"
     assert "Traceback" not in err, err[-3000:]

@@ -1,11 +1,13 @@
 """Cases 9 and 12: answers that can never become the file, through the CLI in both modes.
 
-416 for a non-empty file, a redirect loop, an HTML error page with 200 for ``.iso``: exit
-1, one line, nothing under the final name (nor a ``.part``), nothing on stdout.
+404 (disk mode through the API: tests/engine/test_disk_faults.py), 416 for a non-empty
+file, a redirect loop, an HTML error page with 200 for ``.iso``: exit 1, one line,
+nothing under the final name (nor a ``.part``), nothing on stdout.
 """
 
 from __future__ import annotations
 
+import socket
 import subprocess
 from pathlib import Path
 
@@ -29,6 +31,15 @@ def _loop(server: DevServer) -> str:
     server.add("a.iso", b"", Faults(redirect_to=b))
     server.add("b.iso", b"", Faults(redirect_to=a, redirect_code=307))
     return a
+
+
+@pytest.mark.parametrize("mode", ["disk", "stream"])
+def test_404(server: DevServer, out_dir: Path, mode: str) -> None:
+    url = server.add("gone.iso", payload(MiB, seed=900), Faults(status=404))
+    proc = _run(url, mode, out_dir)
+    assert_one_line_error(proc, 1, "404", "gone.iso")
+    assert files_under(out_dir) == []
+    assert len(server.requests) == 1  # final, not retried
 
 
 @pytest.mark.parametrize("mode", ["disk", "stream"])
@@ -76,3 +87,13 @@ def test_deterministic_failures_are_not_retried(
     proc = _run(url, "disk", out_dir, "--retries", "2")
     assert proc.returncode == 1
     assert len(server.requests) <= most, f"{len(server.requests)} requests"
+
+
+def test_connection_refused_stream() -> None:
+    """(Disk mode: tests/cli/test_cli_headless.py.)"""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = cli("-s", f"http://127.0.0.1:{port}/x.bin", "--retries", "0")
+    assert_one_line_error(proc, 1, "refused")
+    assert proc.stdout == b""

@@ -28,8 +28,20 @@ COMMON = ("-t", "8", "--chunk-size", "512K", "-b", "4M")
         (Faults(max_bodies=2, rate=4 * MiB, seed=3), [], None),
         (Faults(no_length=True), [], "no_length"),
         (Faults(lie="total", lie_rate=0.3, seed=5), [], "lie"),
+        (Faults(lie="short", lie_rate=0.3, seed=6), [], "lie"),
+        (Faults(lie="long", lie_rate=0.3, seed=7), [], "lie"),
+        (Faults(no_accept_ranges=True, seed=8), [], None),
     ],
-    ids=["stall", "503-storm-no-retry-after", "max-bodies-2-t8", "no-length", "lie-total-30%"],
+    ids=[
+        "stall",
+        "503-storm-no-retry-after",
+        "max-bodies-2-t8",
+        "no-length",
+        "lie-total-30%",
+        "lie-short-30%",
+        "lie-long-30%",
+        "no-accept-ranges",
+    ],
 )
 def test_stream_survives(
     server: DevServer, faults: Faults, extra: list[str], counted: str | None

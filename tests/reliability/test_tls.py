@@ -16,6 +16,7 @@ import trustme
 
 from hydra_tui import HydraClient
 from hydra_tui.devserver import DevServer
+from hydra_tui.errors import NetworkError
 from tests.helpers import cli, file_sha256, payload, run, sha256
 
 from ._support import MiB, assert_one_line_error, files_under
@@ -115,8 +116,6 @@ def test_certificate_for_another_host_is_refused(
         async def go() -> None:
             async with HydraClient(threads=2, ca_file=ca_pem, retries=3) as client:
                 await client.download(url, out_dir)
-
-        from hydra_tui.errors import NetworkError
 
         with pytest.raises(NetworkError, match="TLS") as info:
             run(go())

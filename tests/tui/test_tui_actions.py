@@ -301,7 +301,7 @@ async def test_theme_change_recolours_queue() -> None:
     async with app.run_test(size=SIZE) as pilot:
         table = app.screen.query_one(QueueTable)
         before = table.get_cell("ubuntu", "state")
-        app.theme = "textual-light"
+        app.theme = "nord"
         await pilot.pause()
         after = table.get_cell("ubuntu", "state")
         assert str(after) == str(before) == "downloading"

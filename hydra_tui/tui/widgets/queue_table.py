@@ -8,7 +8,6 @@ few active downloads costs a handful of ``update_cell`` calls per tick, not a re
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from rich.style import Style
 from rich.text import Text
@@ -53,6 +52,7 @@ _STATE_CLASS = {
     DownloadState.CANCELLED: "paused",
 }
 Cells = tuple[str, ...]
+ChangeKey = tuple[DownloadState, str | None, int | None, int, float, int, int, str | None]
 
 
 def row_texts(snap: DownloadSnapshot) -> Cells:
@@ -99,7 +99,8 @@ class QueueTable(DataTable[Text]):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=False)
-        self._rows: dict[str, tuple[Any, Cells]] = {}
+        #: per id: what the row was drawn from (compared cheaply each tick), and its texts
+        self._rows: dict[str, tuple[ChangeKey, Cells]] = {}
         self._order: list[str] = []
 
     def on_mount(self) -> None:
@@ -109,10 +110,8 @@ class QueueTable(DataTable[Text]):
 
     def _restyle(self, _theme: object) -> None:
         """Cell colours are baked into ``Text``: rewrite every cell with the new theme's."""
-        for row_id, (key, cells) in list(self._rows.items()):
-            state = key[0] if key else DownloadState.QUEUED
-            snap = DownloadSnapshot(id=row_id, url="", state=state)
-            for i, text in enumerate(self._texts(snap, cells, range(len(cells)))):
+        for row_id, (key, cells) in self._rows.items():
+            for i, text in enumerate(self._texts(key[0], cells, range(len(cells)))):
                 self.update_cell(row_id, _KEYS[i], text)
 
     @property
@@ -144,15 +143,16 @@ class QueueTable(DataTable[Text]):
                 snap.window,
                 snap.error,
             )
-            old_key, old_cells = self._rows.get(snap.id, (None, ()))
-            if key == old_key:
+            old = self._rows.get(snap.id)
+            if old is not None and key == old[0]:
                 continue
+            old_cells = old[1] if old is not None else ()
             cells = row_texts(snap)
             if not old_cells:
-                self.add_row(*self._texts(snap, cells, range(len(cells))), key=snap.id)
+                self.add_row(*self._texts(snap.state, cells, range(len(cells))), key=snap.id)
             else:
                 changed = [i for i, text in enumerate(cells) if text != old_cells[i]]
-                for i, text in zip(changed, self._texts(snap, cells, changed), strict=True):
+                for i, text in zip(changed, self._texts(snap.state, cells, changed), strict=True):
                     self.update_cell(snap.id, _KEYS[i], text)
             self._rows[snap.id] = (key, cells)
 
@@ -172,14 +172,14 @@ class QueueTable(DataTable[Text]):
                 self.call_after_refresh(self.select, selected)
         self._order = ids
 
-    def _texts(self, snap: DownloadSnapshot, cells: Cells, which: Sequence[int]) -> list[Text]:
+    def _texts(self, state: DownloadState, cells: Cells, which: Sequence[int]) -> list[Text]:
         out = []
         for i in which:
             text = Text(cells[i], no_wrap=True, overflow="ellipsis", end="")
             if i == 2:
                 text.stylize(self._style("bar"), 0, BAR_WIDTH)
             elif i == 6:
-                text.stylize(self._style(_STATE_CLASS[snap.state]))
+                text.stylize(self._style(_STATE_CLASS[state]))
             out.append(text)
         return out
 
