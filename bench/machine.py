@@ -39,8 +39,27 @@ def _first_line(argv: list[str]) -> str:
     return text.splitlines()[0] if text else ""
 
 
+def _source_state() -> str:
+    """The commit of the checkout this file is in, and whether hydra_tui/ has local edits."""
+    repo = Path(__file__).resolve().parent.parent
+    git = shutil.which("git")
+    if git is None:
+        return ""
+    head = _first_line([git, "-C", str(repo), "rev-parse", "--short", "HEAD"])
+    if not head or " " in head:
+        return ""
+    status = subprocess.run(
+        [git, "-C", str(repo), "status", "--porcelain", "--", "hydra_tui"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    dirty = ", hydra_tui/ has uncommitted edits" if status.stdout.strip() else ""
+    return f" (checkout {head}{dirty})"
+
+
 def tool_versions(hydra: list[str], tools: dict[str, str | None], server: str) -> dict[str, str]:
-    versions = {"hydra-tui": _first_line([*hydra, "--version"])}
+    versions = {"hydra-tui": _first_line([*hydra, "--version"]) + _source_state()}
     for name, path in tools.items():
         # curl's first line goes on to list every library it links: keep the head.
         versions[name] = " ".join(_first_line([path, "--version"]).split()[:4]) if path else ""

@@ -176,6 +176,9 @@ def markdown(meta: dict[str, Any], scenarios: list[Scenario], reproduce: str) ->
         f"- CPU: {machine['cpu']} — {machine['nproc']} cores (nproc)",
         f"- RAM: {machine['ram_gib']:.1f} GiB; kernel {machine['kernel']}; "
         f"Python {machine['python']}",
+        f"- Load average (1 min) at start / end: {meta['loadavg_1m']['start']:.2f} / "
+        f"{meta['loadavg_1m']['end']:.2f} — anything else running shares the "
+        f"{machine['nproc']} cores, so compare rows within a table (`× ref`)",
         f"- Server: **{meta['server']}** on 127.0.0.1; temp dir on `{meta['tmp_fs']}`",
         f"- Files: {meta['files']}",
         "",
@@ -186,8 +189,8 @@ def markdown(meta: dict[str, Any], scenarios: list[Scenario], reproduce: str) ->
         "## Results",
         "",
         "MiB/s = file size / median wall time. CPU = user + sys of the measured process "
-        "(wait4 rusage); peak RSS = its ru_maxrss. Every output is checked; a run whose bytes "
-        "differ is counted as FAILED and left out of the medians.",
+        "(wait4 rusage); peak RSS = its own high-water mark (bench/README.md). Every output is "
+        "checked; a run whose bytes differ is counted as FAILED and left out of the medians.",
     ]
     for scenario in scenarios:
         header, rows = _rows(scenario)

@@ -156,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     tools = find_tools()
     only = [k.strip() for k in args.only.split(",") if k.strip()]
 
+    load_before = os.getloadavg()
     root = Path(tempfile.mkdtemp(prefix="hydra-bench-", dir=args.tmpdir))
     root.chmod(0o755)  # nginx workers (user nobody) read the data under it
     try:
@@ -183,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
                 "files": f"{big.size // MIB} MiB big.bin, {capped.size // MIB} MiB capped.bin, "
                 f"{len(many)} × {args.many_size // 1024} KiB",
                 "machine": machine_info(),
+                "loadavg_1m": {"start": load_before[0], "end": os.getloadavg()[0]},
                 "tools": tool_versions(hydra, tools, server.describe()),
                 "argv": argv,
             }

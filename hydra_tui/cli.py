@@ -69,7 +69,8 @@ def _main(argv: list[str] | None) -> int:
 
         options = settings.download_options(md5=args.md5, sha256=args.sha256)
         return run_async(
-            run_stream(args.urls, options, progress=progress_for(settings), err=sys.stderr)
+            run_stream(args.urls, options, progress=progress_for(settings), err=sys.stderr),
+            resumable=False,
         )
     if args.command == "download" and (settings.no_ui or not _interactive()):
         from hydra_tui.headless import run_disk
@@ -121,7 +122,7 @@ def use_uvloop() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
-def run_async(coro: Coroutine[Any, Any, int]) -> int:
+def run_async(coro: Coroutine[Any, Any, int], *, resumable: bool = True) -> int:
     """Run ``coro`` on uvloop; SIGINT/SIGTERM cancel it and become ``Interrupted``."""
     import asyncio
 
@@ -144,7 +145,7 @@ def run_async(coro: Coroutine[Any, Any, int]) -> int:
             return await coro
         except asyncio.CancelledError:
             if received:
-                raise Interrupted(received[0]) from None
+                raise Interrupted(received[0], resumable=resumable) from None
             raise
 
     return asyncio.run(runner())

@@ -278,6 +278,14 @@ def validate_url(text: str) -> str:
         raise UsageError(f"URL has no host: {url!r}")
     if any(c.isspace() for c in url):
         raise UsageError(f"URL contains whitespace: {url!r}")
+    if any(ord(c) < 32 or ord(c) == 127 for c in url):
+        raise UsageError(f"URL contains control characters: {url!r}")
+    import httpx  # only when there are URLs: --version stays fast
+
+    try:
+        httpx.URL(url)
+    except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
+        raise UsageError(f"invalid URL {url!r}: {exc}") from None
     return url
 
 
@@ -334,6 +342,7 @@ def _parse_main(args: list[str], stdin: TextIO) -> ParsedArgs:
         if not from_file and not urls:
             raise UsageError(f"no URLs in {'<stdin>' if ns.input_file == '-' else ns.input_file}")
         urls += from_file
+    urls = list(dict.fromkeys(urls))  # the same URL twice would race for one file
     cli = _settings_from(ns)
     headless = ns.stream or cli.get("no_ui") is True
     command: Command = "download" if urls or ns.input_file is not None or headless else "tui"

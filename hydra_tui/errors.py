@@ -97,6 +97,10 @@ class AlreadyRunningError(HydraError):
 class Interrupted(HydraError):
     """Stopped by a signal; the resume state was saved."""
 
-    def __init__(self, signum: int) -> None:
-        super().__init__("interrupted; partial download kept, run the same command to resume")
+    def __init__(self, signum: int, *, resumable: bool = True) -> None:
+        super().__init__(
+            "interrupted; partial download kept, run the same command to resume"
+            if resumable
+            else "interrupted"
+        )
         self.exit_code = 128 + signum

@@ -22,6 +22,7 @@ from hydra_tui.engine.disk import download_to_disk
 from hydra_tui.engine.download import Download
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.stream import stream_blocks
+from hydra_tui.engine.translate import local_error
 from hydra_tui.errors import ChecksumMismatch, HydraError
 from hydra_tui.progress import Progress
 
@@ -158,6 +159,9 @@ async def run_stream(
                 except BrokenPipeError:
                     _silence_stdout(fd)
                     return EXIT_SIGPIPE
+                except OSError as exc:
+                    _report(err, url, local_error(exc, "standard output"))
+                    return 1
                 except HydraError as exc:
                     # bytes already on stdout cannot be taken back: stop here rather
                     # than splice the next file onto a truncated one

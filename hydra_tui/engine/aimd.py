@@ -85,6 +85,7 @@ class AimdController:
         self._probe_base = 0.0
         self._quiet_epochs = 0
         self._recent = 0.0
+        self._settling = auto  # the first epoch includes connecting
         self._epoch_start = self.started_at
         self._epoch_bytes = 0
         self._best_rate = 0.0
@@ -169,11 +170,14 @@ class AimdController:
         self.events.append(WindowEvent(self._t(), kind, self.window, self.window, detail))
 
     def set_ceiling(self, ceiling: int) -> None:
+        """A new most-connections-at-once; a fixed window follows it up and down."""
         ceiling = max(1, ceiling)
         before = self.window
+        grown = ceiling - self.ceiling
         self.ceiling = ceiling
-        if not self.auto or self.window > ceiling:
-            self.window = min(ceiling, max(self.window, ceiling if not self.auto else 1))
+        if grown > 0 and not self.auto:
+            self.window = min(ceiling, self.window + grown)
+        self.window = min(self.window, ceiling)
         if self.window != before:
             self.events.append(WindowEvent(self._t(), "limit", before, self.window, "set"))
 
@@ -193,14 +197,22 @@ class AimdController:
         self._steer_auto(rate, now)
 
     def _steer_auto(self, rate: float, now: float) -> None:
-        """Auto mode: double while throughput grows >10%, settle on the best window,
+        """Auto mode: double while throughput scales, then add one connection at a time
+        while it grows >10%, settle on the best window,
         and every ``probe_every`` quiet epochs try one more connection, keeping it only
         if throughput rose >5%."""
         if self._mode == "growing":
+            if self._settling:
+                self._settling = False  # the epoch after a change mixes two windows
+                return
             if rate > self._best_rate * 1.10:
+                # near-linear gains (x1.6 per doubling): keep doubling; smaller gains mean
+                # the bottleneck is close: creep up one connection at a time
+                linear = not self._best_rate or rate >= self._best_rate * 1.6
                 self._best_rate, self._best_window, self._flat_epochs = rate, self.window, 0
                 if self.window < self.ceiling:
-                    self._set_window(min(self.ceiling, self.window * 2), "grow", "throughput up")
+                    target = self.window * 2 if linear else self.window + 1
+                    self._set_window(min(self.ceiling, target), "grow", "throughput up")
                 return
             self._flat_epochs += 1
             if self._flat_epochs >= 2:
@@ -243,6 +255,7 @@ class AimdController:
     def _set_window(self, window: int, kind: str, detail: str = "") -> None:
         window = max(1, min(self.ceiling, window))
         if window != self.window:
+            self._settling = True
             self.events.append(WindowEvent(self._t(), kind, self.window, window, detail))
             self.window = window
 
@@ -253,6 +266,22 @@ class HostGate:
     def __init__(self, controller: AimdController) -> None:
         self.controller = controller
         self._changed = asyncio.Event()
+        self._leases: dict[int, int] = {}
+
+    def lease(self, owner: object, threads: int) -> None:
+        """``owner`` (a running download) may use up to ``threads`` connections; the
+        host's ceiling is the sum over running downloads, each still capped by its own."""
+        self._leases[id(owner)] = max(1, threads)
+        self._apply()
+
+    def unlease(self, owner: object) -> None:
+        if self._leases.pop(id(owner), None) is not None:
+            self._apply()
+
+    def _apply(self) -> None:
+        if self._leases:
+            self.controller.set_ceiling(sum(self._leases.values()))
+        self.poke()
 
     async def acquire(self) -> Slot:
         ctl = self.controller

@@ -111,8 +111,6 @@ class EngineContext:
             )
             gate = HostGate(controller)
             self._gates[key] = gate
-        elif gate.controller.ceiling < options.threads:
-            gate.controller.set_ceiling(options.threads)
         return gate
 
 

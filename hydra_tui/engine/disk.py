@@ -56,6 +56,7 @@ class DownloadResult:
 async def download_to_disk(dl: Download) -> DownloadResult:
     """Run ``dl`` to completion on disk; raises a ``HydraError`` on failure."""
     restarts = 0
+    dl.begin()
     try:
         while True:
             try:
@@ -77,6 +78,8 @@ async def download_to_disk(dl: Download) -> DownloadResult:
         dl.state = DownloadState.FAILED
         dl.error = str(exc)
         raise
+    finally:
+        dl.end()
 
 
 def _place(dl: Download, probed: Probed) -> tuple[Path, Path]:

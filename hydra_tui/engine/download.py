@@ -51,6 +51,10 @@ class Download:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UsageError(f"not an http(s) URL: {url!r}")
+        try:
+            httpx.URL(url)
+        except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
+            raise UsageError(f"invalid URL {url!r}: {exc}") from None
         self.ctx = ctx
         self.url = url
         self.options = options
@@ -77,17 +81,28 @@ class Download:
         self._samples: deque[tuple[float, int]] = deque(maxlen=64)
         self._history: deque[RateSample] = deque(maxlen=600)
         self._speed = 0.0
+        self._leased = False
 
     # -- control -----------------------------------------------------------------------
     def set_threads(self, threads: int) -> None:
         self.threads = max(1, min(1024, threads))
-        self.gate.controller.set_ceiling(max(self.threads, self.gate.controller.ceiling))
+        if self._leased:
+            self.gate.lease(self, self.threads)
         if self.transfer is not None:
             self.transfer.spawn(self.threads)
         self.gate.poke()
 
     def set_rate_limit(self, bytes_per_s: int | None) -> None:
         self.bucket.set_rate(bytes_per_s)
+
+    def begin(self) -> None:
+        """Count this download's connections into its host's ceiling while it runs."""
+        self._leased = True
+        self.gate.lease(self, self.threads)
+
+    def end(self) -> None:
+        self._leased = False
+        self.gate.unlease(self)
 
     # -- probe -------------------------------------------------------------------------
     async def probe(self) -> Probed:
@@ -128,7 +143,7 @@ class Download:
                     if resp.headers.get("content-range", "").strip().endswith("/0"):
                         self._set_remote(remote, resp)
                         return Probed(remote, b"", True)
-                    raise ProtocolViolation("server refused the first bytes of the file (416)")
+                    raise HTTPStatusError(416, self.url, "the server refuses the first bytes")
                 if status not in (200, 206):
                     raise HTTPStatusError(status, self.url, resp.reason_phrase)
                 remote = remote_from_response(self.url, resp)
@@ -155,6 +170,8 @@ class Download:
                 return Probed(remote, head, complete)
         except httpx.HTTPError as exc:
             raise network_error(exc) from exc
+        except (httpx.InvalidURL, UnicodeError) as exc:
+            raise UsageError(f"invalid URL {self.url!r}: {exc}") from exc
 
     def _check_html(self, remote: RemoteFile) -> None:
         """An HTML page answering a request for a binary-looking name is an error page."""
@@ -165,9 +182,11 @@ class Download:
             and not path.endswith((".html", ".htm", "/"))
             and "." in path.rsplit("/", 1)[-1]
         ):
-            raise ProtocolViolation(
+            error = ProtocolViolation(
                 "server answered with an HTML page instead of the file (an error page?)"
             )
+            error.retryable = False  # asking again gets the same page
+            raise error
 
     def _set_remote(self, remote: RemoteFile, resp: httpx.Response) -> None:
         self.remote = remote

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -75,14 +76,13 @@ def choose_name(content_disposition_name: str | None, final_url: str, original_u
     return _FALLBACK
 
 
-def candidate_paths(output_dir: Path, name: str) -> list[Path]:
+def candidate_paths(output_dir: Path, name: str) -> Iterator[Path]:
     """``name``, then ``name.1``-style alternatives (``stem.1.ext``) for an existing file."""
     stem, dot, ext = name.rpartition(".")
     if not dot or not stem:
         stem, ext = name, ""
     elif stem.lower().endswith(".tar"):  # report.tar.gz -> report.1.tar.gz
         stem, ext = stem[:-4], "tar." + ext
-    paths = [output_dir / name]
+    yield output_dir / name
     for i in range(1, 1000):
-        paths.append(output_dir / (f"{stem}.{i}.{ext}" if ext else f"{stem}.{i}"))
-    return paths
+        yield output_dir / (f"{stem}.{i}.{ext}" if ext else f"{stem}.{i}")

@@ -86,9 +86,12 @@ def parse_content_disposition(value: str | None) -> str | None:
                 charset = "utf-8"
             try:
                 charset = (charset or "utf-8").strip().lower()
-                if charset not in _CHARSETS:  # RFC 8187 names only these; no codec games
-                    raise LookupError(charset)
-                extended = unquote(encoded, encoding=charset, errors="strict")
+                # RFC 8187 names only these charsets; no codec games from a server
+                extended = (
+                    unquote(encoded, encoding=charset, errors="strict")
+                    if charset in _CHARSETS
+                    else None
+                )
             except (LookupError, ValueError):  # any UnicodeError; NUL in the charset name
                 extended = None
         else:

@@ -7,7 +7,8 @@ a failed worker only has to disappear for its unfinished bytes to become work ag
 An idle worker gets, in order of preference:
 1. the lowest unclaimed gap, cut to ``chunk_size`` (and, when streaming, never past
    ``limit_end = emitted + buffer``);
-2. the upper half of the in-flight range with the most bytes left (work stealing);
+2. on disk, the upper half of the in-flight range with the most bytes left (work
+   stealing; a stream's window is full anyway, so streams do not steal);
 3. the whole remainder of a connection far slower than its peers (a takeover: the slow
    one stops at the bytes it already has), so neither the end of the file nor the
    stream's write cursor waits behind one slow connection.
@@ -127,9 +128,12 @@ class Planner:
                 return self._add(start, end, now)
             # the lowest gap lies beyond the stream window: fall through to stealing,
             # which only ever splits ranges already inside the window
-        stolen = self._steal(now)
-        if stolen is not None:
-            return stolen
+        if limit_end is None:
+            # stealing splits a running request and closes its connection: worth it at
+            # the end of a file, not inside a stream window that is full anyway
+            stolen = self._steal(now)
+            if stolen is not None:
+                return stolen
         return self._takeover(now)
 
     def _add(self, start: int, end: int, now: float, *, takeover: bool = False) -> Assignment:

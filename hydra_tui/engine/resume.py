@@ -11,6 +11,7 @@ A corrupt store, or one written by a newer version, is moved aside with a warnin
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -67,6 +68,7 @@ class ResumeStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.disabled = False
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -78,29 +80,46 @@ class ResumeStore:
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=10.0, check_same_thread=False, isolation_level=None)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA foreign_keys=ON")
+            # look before writing anything: a newer version's store is left untouched
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 db.close()
                 self._set_aside(f"written by a newer hydra-tui (schema {version})")
                 return self._open()
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
             db.executescript(_SCHEMA)
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            db.execute("SELECT count(*) FROM downloads").fetchone()
+            # the layout we rely on, and no damaged pages
+            db.execute(
+                "SELECT part_path, url, size, etag, last_modified, updated FROM downloads LIMIT 1"
+            )
+            db.execute("SELECT part_path, start, stop FROM ranges LIMIT 1")
+            check = db.execute("PRAGMA quick_check").fetchone()
         except sqlite3.DatabaseError:
             db.close()
             raise
+        if check is None or check[0] != "ok":
+            db.close()
+            raise sqlite3.DatabaseError(f"integrity check failed: {check}")
         return db
 
     def _set_aside(self, why: str) -> None:
-        aside = self.path.with_name(f"{self.path.name}.bad-{int(time.time())}")
+        aside = self.path.with_name(f"{self.path.name}.bad-{time.time_ns()}")
         log.warning("resume store %s unusable (%s); moved to %s", self.path, why, aside)
         for suffix in ("", "-wal", "-shm"):
             src = Path(str(self.path) + suffix)
             if src.exists():
                 src.replace(Path(str(aside) + suffix))
+
+    def _failed(self, what: str, exc: sqlite3.Error) -> None:
+        """A store that breaks while in use costs resumability, never the download."""
+        if not self.disabled:
+            log.warning(
+                "resume store %s failed (%s: %s); continuing without it", self.path, what, exc
+            )
+        self.disabled = True
 
     def close(self) -> None:
         with self._lock:
@@ -108,6 +127,8 @@ class ResumeStore:
 
     def load(self, part_path: Path) -> ResumeRecord | None:
         key = str(part_path)
+        if self.disabled:
+            return None
         with self._lock:
             try:
                 row = self._db.execute(
@@ -119,8 +140,8 @@ class ResumeStore:
                 ranges = self._db.execute(
                     "SELECT start, stop FROM ranges WHERE part_path=? ORDER BY start", (key,)
                 ).fetchall()
-            except sqlite3.DatabaseError as exc:
-                log.warning("could not read resume state for %s: %s", part_path, exc)
+            except sqlite3.Error as exc:
+                self._failed("load", exc)
                 return None
         clean = RangeSet((int(s), int(e)) for s, e in ranges if 0 <= int(s) < int(e))
         return ResumeRecord(row[0], row[1], row[2], row[3], tuple(clean))
@@ -137,9 +158,15 @@ class ResumeStore:
     ) -> None:
         """Replace the record for ``part_path`` in one transaction."""
         key = str(part_path)
+        if self.disabled:
+            return
         with self._lock:
             db = self._db
-            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                self._failed("save", exc)
+                return
             try:
                 db.execute(
                     "INSERT INTO downloads(part_path, url, size, etag, last_modified, updated) "
@@ -154,10 +181,20 @@ class ResumeStore:
                     [(key, s, e) for s, e in ranges],
                 )
                 db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+                self._failed("save", exc)
             except BaseException:
-                db.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
                 raise
 
     def forget(self, part_path: Path) -> None:
+        if self.disabled:
+            return
         with self._lock:
-            self._db.execute("DELETE FROM downloads WHERE part_path=?", (str(part_path),))
+            try:
+                self._db.execute("DELETE FROM downloads WHERE part_path=?", (str(part_path),))
+            except sqlite3.Error as exc:
+                self._failed("forget", exc)

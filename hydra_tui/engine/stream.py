@@ -44,6 +44,7 @@ async def stream_blocks(
     """
     hashers = _hashers(dl) if verify else {}
     total = 0
+    dl.begin()
     try:
         if probed is None:
             probed = await dl.probe()
@@ -75,6 +76,8 @@ async def stream_blocks(
         if not dl.state.finished:
             dl.state = DownloadState.CANCELLED
         raise
+    finally:
+        dl.end()
 
 
 def _hashers(dl: Download) -> dict[str, hashlib._Hash]:

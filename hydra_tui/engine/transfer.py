@@ -210,8 +210,9 @@ class TransferRun:
                         offset = a.pos
                         pieces = []
                         buffered = 0
-                    if a.pos >= a.end or a.pos >= stop:
-                        break
+                    if a.pos >= a.end and a.end < stop:
+                        break  # the rest was stolen: give up this connection
+                # reading to the end of the body lets the connection be reused
                 if a.pos < min(a.end, stop):
                     raise NetworkError("connection closed early (short body)")
         except httpx.HTTPError as exc:

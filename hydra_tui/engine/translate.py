@@ -11,7 +11,7 @@ import ssl
 
 import httpx
 
-from hydra_tui.errors import HydraError, LocalIOError, NetworkError
+from hydra_tui.errors import HydraError, LocalIOError, NetworkError, UsageError
 
 __all__ = ["NameNotResolved", "TLSFailure", "local_error", "network_error"]
 
@@ -53,6 +53,12 @@ def network_error(exc: Exception) -> HydraError:
         return NameNotResolved(f"could not resolve host: {_first_line(text)}")
     if "certificate" in lowered or "ssl" in lowered:
         return TLSFailure(f"TLS error: {_first_line(text)}")
+    if isinstance(exc, httpx.TooManyRedirects):
+        error = NetworkError(f"too many redirects: {_first_line(text)}")
+        error.retryable = False  # the same chain would loop again
+        return error
+    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
+        return UsageError(f"invalid URL: {_first_line(text)}")
     if isinstance(exc, httpx.ConnectTimeout):
         return NetworkError("connection timed out")
     if isinstance(exc, httpx.ReadTimeout):

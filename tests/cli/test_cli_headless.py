@@ -209,10 +209,16 @@ def test_progress_jsonl_is_machine_readable(server: DevServer, out_dir: Path) ->
     import json
 
     data = payload(6 * MiB, seed=10)
-    url = server.add("j.bin", data, Faults(rate=3 * MiB, status_first=2, status_code=429, retry_after=0))
-    proc = cli(url, "-o", str(out_dir), "--no-ui", "--progress", "jsonl", "-t", "4", "--chunk-size", "1M")
+    url = server.add(
+        "j.bin", data, Faults(rate=3 * MiB, status_first=2, status_code=429, retry_after=0)
+    )
+    proc = cli(
+        url, "-o", str(out_dir), "--no-ui", "--progress", "jsonl", "-t", "4", "--chunk-size", "1M"
+    )
     assert proc.returncode == 0, proc.stderr
-    records = [json.loads(line) for line in proc.stderr.decode().splitlines() if line.startswith("{")]
+    records = [
+        json.loads(line) for line in proc.stderr.decode().splitlines() if line.startswith("{")
+    ]
     kinds = {r["event"] for r in records}
     assert {"start", "chunk", "progress", "done", "window"} <= kinds, kinds
     done = next(r for r in records if r["event"] == "done")

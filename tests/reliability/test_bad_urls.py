@@ -24,13 +24,7 @@ from ._support import (
     main_in_process,
 )
 
-_INVALID_URL_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="BUG: cli_args.validate_url accepts URLs that httpx cannot parse; httpx raises "
-    "httpx.InvalidURL (or idna's UnicodeError) from client.stream() in "
-    "Download._probe_once, which only translates httpx.HTTPError, so the CLI dies with "
-    "an ExceptionGroup traceback and exit 1 instead of a one-line usage error (exit 2)",
-)
+_INVALID_URL_BUG = pytest.mark.regression  # was a bug, fixed
 
 BAD = [
     pytest.param("http://", "no host", id="no-host"),

@@ -66,14 +66,6 @@ def test_html_error_page_for_an_iso(server: DevServer, out_dir: Path, mode: str)
     assert files_under(out_dir) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (minor): failures that cannot change on retry are retried --retries "
-    "times with backoff: httpx.TooManyRedirects becomes a retryable NetworkError "
-    "('network error: Exceeded maximum allowed redirects', engine/translate.py "
-    "network_error), and a 416 for the first bytes a retryable ProtocolViolation "
-    "(engine/download.py _probe_once); each retry replays the whole redirect chain",
-)
 @pytest.mark.parametrize("fault", ["redirect-loop", "416"])
 def test_deterministic_failures_are_not_retried(
     server: DevServer, out_dir: Path, fault: str

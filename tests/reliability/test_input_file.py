@@ -25,12 +25,7 @@ def urls(server: DevServer) -> list[str]:
     return [server.add(name, data) for name, data in FILES.items()]
 
 
-_CONTROL_CHAR_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a URL with a control character passes cli_args.validate_url; httpx then "
-    "raises httpx.InvalidURL (not an httpx.HTTPError) in Download._probe_once, which "
-    "escapes as a traceback with exit 1 instead of exit 2 naming the line",
-)
+_CONTROL_CHAR_BUG = pytest.mark.regression  # was a bug, fixed
 
 
 def _run(*args: str, process: bool, stdin: str = "") -> subprocess.CompletedProcess[bytes]:
@@ -112,13 +107,6 @@ def test_stdin_list_stream(urls: list[str]) -> None:
     assert sha256(proc.stdout) == sha256(FILES["a.bin"] + FILES["b.bin"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the same URL twice in one -i list runs both at once with the same "
-    "NAME.part (the name is picked before either exists); the second fails with "
-    "'is being written by another hydra-tui process' (sinks.DiskSink flock) and the "
-    "run exits 4, though only this one process is involved",
-)
 def test_duplicate_url_in_list(urls: list[str], out_dir: Path, tmp_path: Path) -> None:
     listing = tmp_path / "list.txt"
     listing.write_text(f"{urls[1]}\n{urls[1]}\n", encoding="utf-8")

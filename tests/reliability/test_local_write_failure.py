@@ -45,12 +45,6 @@ def test_file_size_limit_then_resume(server: DevServer, out_dir: Path) -> None:
     assert resent < len(data), f"second run fetched {resent} of {len(data)} bytes: no resume"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: stream mode does not translate a failed stdout write (ENOSPC/EFBIG): "
-    "headless.run_stream catches only BrokenPipeError around _write_all, so the OSError "
-    "escapes as a traceback",
-)
 @pytest.mark.parametrize("how", ["dev-full", "file-size-limit"])
 def test_stream_stdout_write_failure_is_one_line(
     server: DevServer, tmp_path: Path, how: str

@@ -128,13 +128,6 @@ def test_garbage_wal_is_ignored(server: DevServer, out_dir: Path) -> None:
     _download(server, out_dir)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a store that opens but fails later (corrupt B-tree page, or a foreign "
-    "schema at user_version 1) raises sqlite3.DatabaseError out of ResumeStore.save/forget "
-    "(engine/resume.py); disk.py's checkpoint only suppresses OSError/LocalIOError, so the "
-    "CLI dies with a traceback (exit 1) instead of warning and setting the store aside",
-)
 @pytest.mark.parametrize(
     "damage", [_rotten_index, _foreign_schema], ids=["rotten-index-page", "foreign-schema"]
 )

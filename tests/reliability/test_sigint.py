@@ -70,12 +70,6 @@ def test_sigint_stream_stops_cleanly(server: DevServer) -> None:
     assert is_prefix(proc.stdout, DATA)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (minor): in stream mode the interrupt message still says 'partial "
-    "download kept, run the same command to resume' (errors.Interrupted has one fixed "
-    "text): nothing is kept and rerunning restarts the stream from byte 0",
-)
 def test_sigint_stream_does_not_promise_a_resume(server: DevServer) -> None:
     url = server.add("i.bin", DATA, Faults(rate=2 * MiB))
     proc = _interrupt(server, "i.bin", "-s", url, "-t", "4", "--chunk-size", "1M")

@@ -156,14 +156,14 @@ def test_choose_name_is_always_safe(disposition: str | None, final: str, origina
 
 
 def test_candidate_paths(tmp_path: Path) -> None:
-    paths = candidate_paths(tmp_path, "archive.tar.gz")
+    paths = list(candidate_paths(tmp_path, "archive.tar.gz"))
     assert paths[:3] == [
         tmp_path / "archive.tar.gz",
         tmp_path / "archive.1.tar.gz",
         tmp_path / "archive.2.tar.gz",
     ]
-    assert candidate_paths(tmp_path, "photo.jpeg")[1] == tmp_path / "photo.1.jpeg"
+    assert list(candidate_paths(tmp_path, "photo.jpeg"))[1] == tmp_path / "photo.1.jpeg"
     assert len(paths) == 1000
     assert len(set(paths)) == 1000
-    assert candidate_paths(tmp_path, "README")[1] == tmp_path / "README.1"
+    assert list(candidate_paths(tmp_path, "README"))[1] == tmp_path / "README.1"
     assert all(p.parent == tmp_path for p in paths)
