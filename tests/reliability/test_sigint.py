@@ -9,8 +9,6 @@ import signal
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from hydra_tui.devserver import DevServer, Faults
 from tests.helpers import file_sha256, payload, sha256
 
