@@ -20,6 +20,7 @@ from hydra_tui.engine.download import Download, Probed
 from hydra_tui.engine.filename import candidate_paths, choose_name, sanitize_filename
 from hydra_tui.engine.planner import Planner, choose_chunk_size
 from hydra_tui.engine.ranges import RangeSet
+from hydra_tui.engine.resume import boot_id
 from hydra_tui.engine.single import fetch_single
 from hydra_tui.engine.sinks import DiskSink, hash_file
 from hydra_tui.engine.snapshot import DownloadState
@@ -38,6 +39,7 @@ __all__ = ["DownloadResult", "download_to_disk"]
 log = logging.getLogger(__name__)
 CHECKPOINT_SECONDS = 1.0
 CHECKPOINT_BYTES = 1024 * 1024  # per connection
+DURABLE_SECONDS = 10.0
 MAX_RESTARTS = 2
 
 
@@ -163,33 +165,45 @@ async def _fill_ranges(
         sink.write_now(0, [head])
         planner.done.add(0, len(head))
     store = dl.ctx.store
-    saved = [(-1, -1)]
+    can_trust_volatile = boot_id() is not None
+    durable = planner.done.copy()
+    saved = (-1, -1)
 
-    def checkpoint() -> None:
-        """fdatasync, then record (runs on the I/O thread)."""
-        ranges = planner.done.copy()
+    def checkpoint(ranges: RangeSet, sync: bool) -> None:
+        """Record ``ranges`` (copied on the event loop); with ``sync`` fdatasync first,
+        making them durable. Runs on the I/O thread."""
+        nonlocal durable, saved
         key = (ranges.total, len(ranges))
-        if key == saved[0] or store is None:
+        if store is None or (key == saved and not sync):
             return
-        sink.sync()
+        if sync or not can_trust_volatile:
+            sink.sync()
+            durable = ranges
         store.save(part, url=dl.url, size=remote.size, etag=remote.etag,
-                   last_modified=remote.last_modified, ranges=ranges)  # fmt: skip
-        saved[0] = key
+                   last_modified=remote.last_modified, durable=durable,
+                   volatile=ranges)  # fmt: skip
+        saved = key
 
     async def ticker() -> None:
         """Sample progress; checkpoint every second, or sooner once a few MiB per
-        connection are at stake, so a kill loses little whatever the speed."""
+        connection are at stake, so a kill loses little whatever the speed; fdatasync
+        only every DURABLE_SECONDS (what a power loss may cost)."""
         loop = asyncio.get_running_loop()
-        last, last_done, ticks = loop.time(), planner.done_bytes, 0
+        last = last_sync = loop.time()
+        last_done, ticks = planner.done_bytes, 0
         while True:
             await asyncio.sleep(0.25)
             ticks += 1
             if ticks % 2 == 0:
                 dl.tick()
-            grown = planner.done_bytes - last_done
-            if loop.time() - last >= CHECKPOINT_SECONDS or grown >= CHECKPOINT_BYTES * dl.threads:
-                last, last_done = loop.time(), planner.done_bytes
-                await loop.run_in_executor(dl.ctx.executor, checkpoint)
+            now, grown = loop.time(), planner.done_bytes - last_done
+            if now - last >= CHECKPOINT_SECONDS or grown >= CHECKPOINT_BYTES * dl.threads:
+                sync = now - last_sync >= DURABLE_SECONDS
+                last, last_done = now, planner.done_bytes
+                if sync:
+                    last_sync = now
+                ranges = planner.done.copy()
+                await loop.run_in_executor(dl.ctx.executor, checkpoint, ranges, sync)
 
     run = TransferRun(dl, remote, planner, sink)
     dl.transfer = run
@@ -210,9 +224,10 @@ async def _fill_ranges(
         with contextlib.suppress(asyncio.CancelledError):
             await tick_task
         dl.transfer = None
-        # final checkpoint, whatever happened (a kill -9 skips this; the ticker's did not)
+        # final durable checkpoint, whatever happened (a kill -9 skips this; the ticker's
+        # volatile ones did not)
         with contextlib.suppress(OSError, LocalIOError):
-            checkpoint()
+            checkpoint(planner.done.copy(), True)
         dl.tick()
 
 

@@ -1,10 +1,18 @@
-"""The resume store: which byte ranges of which ``.part`` file are durably on disk.
+"""The resume store: which byte ranges of which ``.part`` file are safely on disk.
 
 sqlite3 in WAL mode (stdlib, crash-safe, one file for all downloads, safe to share between
-processes). A range is recorded only after the ``.part`` file was fdatasync'ed, so after a
-crash or power loss the store never claims bytes the disk does not hold. The record also
-keeps the remote identity (size, ETag, Last-Modified): a resume against a changed remote
-starts over instead of splicing two versions.
+processes). Ranges come in two kinds:
+
+* **durable** ranges were recorded after an fdatasync of the ``.part`` file: they survive
+  a power loss or an OS crash;
+* **volatile** ranges were written (the kernel has them) but not yet synced: they survive
+  a killed process, not a reboot, so they are trusted only while the kernel's boot id is
+  the one recorded with them.
+
+This lets a download checkpoint every second (a kill -9 loses little) while paying for
+an fdatasync only every few seconds. The record also keeps the remote identity (size,
+ETag, Last-Modified): a resume against a changed remote starts over instead of splicing
+two versions.
 
 A corrupt store, or one written by a newer version, is moved aside with a warning.
 """
@@ -21,11 +29,11 @@ from pathlib import Path
 
 from hydra_tui.engine.ranges import RangeSet
 
-__all__ = ["ResumeRecord", "ResumeStore"]
+__all__ = ["ResumeRecord", "ResumeStore", "boot_id"]
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS downloads (
     part_path TEXT PRIMARY KEY,
@@ -33,15 +41,26 @@ CREATE TABLE IF NOT EXISTS downloads (
     size INTEGER,
     etag TEXT,
     last_modified TEXT,
+    boot_id TEXT,
     updated REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS ranges (
     part_path TEXT NOT NULL REFERENCES downloads(part_path) ON DELETE CASCADE,
     start INTEGER NOT NULL,
-    stop INTEGER NOT NULL
+    stop INTEGER NOT NULL,
+    durable INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ranges_by_part ON ranges(part_path);
 """
+
+
+def boot_id() -> str | None:
+    """This boot of the kernel (Linux); ``None`` where unknown, so nothing volatile is
+    ever trusted there."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip() or None
+    except OSError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +105,8 @@ class ResumeStore:
                 db.close()
                 self._set_aside(f"written by a newer hydra-tui (schema {version})")
                 return self._open()
+            if 0 < version < SCHEMA_VERSION:  # an older layout: resume data is disposable
+                db.executescript("DROP TABLE IF EXISTS ranges; DROP TABLE IF EXISTS downloads;")
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=ON")
@@ -132,18 +153,25 @@ class ResumeStore:
         with self._lock:
             try:
                 row = self._db.execute(
-                    "SELECT url, size, etag, last_modified FROM downloads WHERE part_path=?",
+                    "SELECT url, size, etag, last_modified, boot_id FROM downloads "
+                    "WHERE part_path=?",
                     (key,),
                 ).fetchone()
                 if row is None:
                     return None
                 ranges = self._db.execute(
-                    "SELECT start, stop FROM ranges WHERE part_path=? ORDER BY start", (key,)
+                    "SELECT start, stop, durable FROM ranges WHERE part_path=? ORDER BY start",
+                    (key,),
                 ).fetchall()
             except sqlite3.Error as exc:
                 self._failed("load", exc)
                 return None
-        clean = RangeSet((int(s), int(e)) for s, e in ranges if 0 <= int(s) < int(e))
+        same_boot = row[4] is not None and row[4] == boot_id()
+        clean = RangeSet(
+            (int(s), int(e))
+            for s, e, durable in ranges
+            if 0 <= int(s) < int(e) and (durable or same_boot)
+        )
         return ResumeRecord(row[0], row[1], row[2], row[3], tuple(clean))
 
     def save(
@@ -154,9 +182,13 @@ class ResumeStore:
         size: int | None,
         etag: str | None,
         last_modified: str | None,
-        ranges: RangeSet,
+        durable: RangeSet,
+        volatile: RangeSet | None = None,
     ) -> None:
-        """Replace the record for ``part_path`` in one transaction."""
+        """Replace the record for ``part_path`` in one transaction.
+
+        ``durable`` ranges must have been fdatasync'ed; ``volatile`` ones only written.
+        """
         key = str(part_path)
         if self.disabled:
             return
@@ -169,16 +201,22 @@ class ResumeStore:
                 return
             try:
                 db.execute(
-                    "INSERT INTO downloads(part_path, url, size, etag, last_modified, updated) "
-                    "VALUES (?,?,?,?,?,?) ON CONFLICT(part_path) DO UPDATE SET url=excluded.url, "
-                    "size=excluded.size, etag=excluded.etag, "
-                    "last_modified=excluded.last_modified, updated=excluded.updated",
-                    (key, url, size, etag, last_modified, time.time()),
+                    "INSERT INTO downloads(part_path, url, size, etag, last_modified, boot_id, "
+                    "updated) VALUES (?,?,?,?,?,?,?) ON CONFLICT(part_path) DO UPDATE SET "
+                    "url=excluded.url, size=excluded.size, etag=excluded.etag, "
+                    "last_modified=excluded.last_modified, boot_id=excluded.boot_id, "
+                    "updated=excluded.updated",
+                    (key, url, size, etag, last_modified, boot_id(), time.time()),
                 )
                 db.execute("DELETE FROM ranges WHERE part_path=?", (key,))
+                rows = [(key, s, e, 1) for s, e in durable]
+                if volatile is not None:
+                    extra = volatile.copy()
+                    for s, e in durable:
+                        extra.remove(s, e)
+                    rows += [(key, s, e, 0) for s, e in extra]
                 db.executemany(
-                    "INSERT INTO ranges(part_path, start, stop) VALUES (?,?,?)",
-                    [(key, s, e) for s, e in ranges],
+                    "INSERT INTO ranges(part_path, start, stop, durable) VALUES (?,?,?,?)", rows
                 )
                 db.execute("COMMIT")
             except sqlite3.Error as exc:

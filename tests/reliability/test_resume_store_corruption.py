@@ -17,7 +17,7 @@ import pytest
 from hydra_tui.devserver import DevServer
 from hydra_tui.engine.context import default_state_dir
 from hydra_tui.engine.ranges import RangeSet
-from hydra_tui.engine.resume import ResumeStore
+from hydra_tui.engine.resume import SCHEMA_VERSION, ResumeStore
 from tests.helpers import cli, file_sha256, payload, sha256
 
 from ._support import MiB, files_under
@@ -56,7 +56,7 @@ def _populated(path: Path) -> None:
     for i in range(40):
         store.save(
             Path(f"/elsewhere/{i}.part"), url="http://x/y", size=1 << 30,
-            etag='"e"', last_modified=None, ranges=ranges,
+            etag='"e"', last_modified=None, durable=ranges,
         )  # fmt: skip
     store.close()
     db = sqlite3.connect(path)
@@ -84,7 +84,7 @@ def _foreign_schema(path: Path) -> None:
     """Current version number, but the tables are not the ones this version writes."""
     db = sqlite3.connect(path)
     db.execute("CREATE TABLE downloads (part_path TEXT PRIMARY KEY)")
-    db.execute("PRAGMA user_version=1")
+    db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
     db.commit()
     db.close()
 
