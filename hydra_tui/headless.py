@@ -14,7 +14,6 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TextIO
 
 from hydra_tui.engine.context import EngineContext
@@ -24,6 +23,7 @@ from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.stream import stream_blocks
 from hydra_tui.engine.translate import local_error
 from hydra_tui.errors import ChecksumMismatch, HydraError
+from hydra_tui.pipe_writer import PipeWriter
 from hydra_tui.progress import Progress
 
 __all__ = ["EXIT_PARTIAL", "EXIT_SIGPIPE", "run_disk", "run_stream"]
@@ -101,23 +101,6 @@ def _combine(codes: list[int]) -> int:
     return failures[0] if len(set(failures)) == 1 else 1
 
 
-def _write_all(fd: int, pieces: list[bytes], hashers: list[hashlib._Hash]) -> None:
-    """Write a block to ``fd`` (blocking; runs on the writer thread) and hash it."""
-    for h in hashers:
-        for p in pieces:
-            h.update(p)
-    views = [memoryview(p) for p in pieces if p]
-    while views:
-        written = os.writev(fd, views[:512])
-        while written and views:
-            if written >= len(views[0]):
-                written -= len(views[0])
-                views.pop(0)
-            else:
-                views[0] = views[0][written:]
-                written = 0
-
-
 async def run_stream(
     urls: list[str],
     options: DownloadOptions,
@@ -131,8 +114,7 @@ async def run_stream(
     from pathlib import Path
 
     fd = sys.stdout.fileno() if out_fd is None else out_fd
-    loop = asyncio.get_running_loop()
-    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hydra-stdout")
+    writer = PipeWriter(fd)
     status = 0
     try:
         async with EngineContext(
@@ -147,9 +129,8 @@ async def run_stream(
                 ticker = asyncio.create_task(_progress_loop(progress, _just(dl)))
                 try:
                     async for block in stream_blocks(dl, verify=False):
-                        await loop.run_in_executor(
-                            writer, _write_all, fd, block, list(hashers.values())
-                        )
+                        await writer.write(block, list(hashers.values()))
+                    await writer.flush()
                     for alg, h in hashers.items():
                         expected = str(getattr(options, alg)).lower()
                         if h.hexdigest() != expected:
@@ -175,7 +156,7 @@ async def run_stream(
                 if status:
                     break
     finally:
-        writer.shutdown(wait=False)
+        writer.close()
         progress.close()
     return status
 

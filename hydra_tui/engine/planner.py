@@ -123,8 +123,13 @@ class Planner:
             end = min(gap_end, start + self.chunk_size)
             if gap_end - end < self.chunk_size // 4:
                 end = gap_end  # do not leave a sliver behind
+            natural = end
             end = min(end, limit)
-            if end > start:
+            # a window that just opened by a sliver waits until half a chunk fits:
+            # many tiny requests cost more than they gain
+            if end > start and (
+                end == natural or end - start >= self.chunk_size // 2 or not self.active
+            ):
                 return self._add(start, end, now)
             # the lowest gap lies beyond the stream window: fall through to stealing,
             # which only ever splits ranges already inside the window
