@@ -58,7 +58,7 @@ async def run_disk(
 
     async with EngineContext(
         options,
-        max_connections=max(16, jobs * options.threads + jobs),
+        max_connections=max(4, jobs * options.threads),
         state_dir=None if state_dir is None else Path(state_dir),
     ) as ctx:
         downloads = [Download(ctx, url, options) for url in urls]

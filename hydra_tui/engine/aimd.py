@@ -172,14 +172,12 @@ class AimdController:
     def set_ceiling(self, ceiling: int) -> None:
         """A new most-connections-at-once; a fixed window follows it up and down."""
         ceiling = max(1, ceiling)
-        before = self.window
         grown = ceiling - self.ceiling
         self.ceiling = ceiling
         if grown > 0 and not self.auto:
             self.window = min(ceiling, self.window + grown)
+        # not an event: downloads starting and ending move the ceiling all the time
         self.window = min(self.window, ceiling)
-        if self.window != before:
-            self.events.append(WindowEvent(self._t(), "limit", before, self.window, "set"))
 
     # -- periodic ----------------------------------------------------------------------
     def tick(self) -> None:

@@ -142,7 +142,7 @@ async def _attempt(dl: Download, *, fresh: bool) -> DownloadResult:
         await asyncio.get_running_loop().run_in_executor(dl.ctx.executor, sink.sync)
         digests = await _verify(dl, part)
         _publish(part, final)
-        if store is not None:
+        if store is not None and (record is not None or dl.planner is not None):
             store.forget(part)
         dl.path = str(final)
         return DownloadResult(
@@ -205,6 +205,8 @@ async def _fill_ranges(
                 ranges = planner.done.copy()
                 await loop.run_in_executor(dl.ctx.executor, checkpoint, ranges, sync)
 
+    if planner.complete:
+        return  # the probe brought the whole (small) file: nothing to checkpoint
     run = TransferRun(dl, remote, planner, sink)
     dl.transfer = run
     tick_task = asyncio.create_task(ticker())

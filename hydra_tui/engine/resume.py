@@ -20,6 +20,7 @@ A corrupt store, or one written by a newer version, is moved aside with a warnin
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import sqlite3
 import threading
@@ -54,6 +55,7 @@ CREATE INDEX IF NOT EXISTS ranges_by_part ON ranges(part_path);
 """
 
 
+@functools.cache
 def boot_id() -> str | None:
     """This boot of the kernel (Linux); ``None`` where unknown, so nothing volatile is
     ever trusted there."""
