@@ -21,8 +21,8 @@ from hydra_tui.engine.disk import download_to_disk
 from hydra_tui.engine.download import Download
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.stream import stream_blocks
-from hydra_tui.engine.translate import local_error
-from hydra_tui.errors import ChecksumMismatch, HydraError
+from hydra_tui.engine.translate import local_reason
+from hydra_tui.errors import ChecksumMismatch, HydraError, LocalIOError
 from hydra_tui.pipe_writer import PipeWriter
 from hydra_tui.progress import Progress
 
@@ -128,8 +128,10 @@ async def run_stream(
                 hashers = {a: hashlib.new(a) for a in ("md5", "sha256") if getattr(options, a)}
                 ticker = asyncio.create_task(_progress_loop(progress, _just(dl)))
                 try:
-                    async for block in stream_blocks(dl, verify=False):
-                        await writer.write(block, list(hashers.values()))
+                    # aclosing: leaving early closes the download now, not at shutdown
+                    async with contextlib.aclosing(stream_blocks(dl, verify=False)) as blocks:
+                        async for block in blocks:
+                            await writer.write(block, list(hashers.values()))
                     await writer.flush()
                     for alg, h in hashers.items():
                         expected = str(getattr(options, alg)).lower()
@@ -141,7 +143,8 @@ async def run_stream(
                     _silence_stdout(fd)
                     return EXIT_SIGPIPE
                 except OSError as exc:
-                    _report(err, url, local_error(exc, "standard output"))
+                    why = local_reason(exc)
+                    _report(err, url, LocalIOError(f"cannot write to standard output: {why}"))
                     return 1
                 except HydraError as exc:
                     # bytes already on stdout cannot be taken back: stop here rather

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 from hydra_tui.engine.download import Download, Probed
 from hydra_tui.engine.planner import Planner
@@ -36,7 +36,7 @@ def stream_chunk_size(buffer: int, threads: int) -> int:
 
 async def stream_blocks(
     dl: Download, *, verify: bool = True, probed: Probed | None = None
-) -> AsyncIterator[list[bytes]]:
+) -> AsyncGenerator[list[bytes], None]:
     """Yield the file as in-order lists of ``bytes`` (each list a contiguous run).
 
     Checksums in ``dl.options`` are verified at the end when ``verify`` is true (the CLI

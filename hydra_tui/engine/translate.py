@@ -13,7 +13,7 @@ import httpx
 
 from hydra_tui.errors import HydraError, LocalIOError, NetworkError, UsageError
 
-__all__ = ["NameNotResolved", "TLSFailure", "local_error", "network_error"]
+__all__ = ["NameNotResolved", "TLSFailure", "local_error", "local_reason", "network_error"]
 
 
 class NameNotResolved(NetworkError):
@@ -76,6 +76,13 @@ def network_error(exc: Exception) -> HydraError:
 
 def local_error(exc: OSError, path: object) -> LocalIOError:
     """Classify a failed local write."""
+    return LocalIOError(
+        f"cannot write {path}: {local_reason(exc)}; partial data kept, run again to resume"
+    )
+
+
+def local_reason(exc: OSError) -> str:
+    """Why a local write failed, in words."""
     if exc.errno == errno.ENOSPC:
         why = "no space left on device"
     elif exc.errno == errno.EFBIG:
@@ -84,7 +91,7 @@ def local_error(exc: OSError, path: object) -> LocalIOError:
         why = "permission denied"
     else:
         why = exc.strerror or str(exc)
-    return LocalIOError(f"cannot write {path}: {why}; partial data kept, run again to resume")
+    return why
 
 
 def _first_line(text: str) -> str:
