@@ -111,12 +111,13 @@ def _start(url: str, out: Path, *extra: str) -> subprocess.Popen[bytes]:
 
 
 def test_kill_9_then_resume_is_byte_identical(server: DevServer, out_dir: Path) -> None:
-    data = payload(24 * MiB, seed=5)
+    data = payload(40 * MiB, seed=5)
     url = server.add("k.bin", data, Faults(rate=2 * MiB))
     part = out_dir / "k.bin.part"
     for _ in range(3):
         proc = _start(url, out_dir)
-        _wait_for_sent(server, "k.bin", server.stats("k.bin").bytes_sent + 6 * MiB)
+        # past the first checkpoint (a second, or a MiB per connection committed)
+        _wait_for_sent(server, "k.bin", server.stats("k.bin").bytes_sent + 10 * MiB)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         proc.stdout.close()  # type: ignore[union-attr]
