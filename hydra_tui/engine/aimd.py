@@ -265,6 +265,7 @@ class HostGate:
         self.controller = controller
         self._changed = asyncio.Event()
         self._leases: dict[int, int] = {}
+        self._queue: deque[object] = deque()
 
     def lease(self, owner: object, threads: int) -> None:
         """``owner`` (a running download) may use up to ``threads`` connections; the
@@ -282,12 +283,23 @@ class HostGate:
         self.poke()
 
     async def acquire(self) -> Slot:
+        """A slot, first come first served: one download's workers cannot starve
+        another's by grabbing every slot that frees up."""
         ctl = self.controller
-        while not ctl.can_start():
-            self._changed.clear()
-            wait = ctl.wait_time()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), timeout=wait if wait > 0 else 0.5)
+        me = object()
+        self._queue.append(me)
+        try:
+            while not (self._queue[0] is me and ctl.can_start()):
+                self._changed.clear()
+                wait = ctl.wait_time()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), timeout=wait if wait > 0 else 0.5)
+        except BaseException:
+            self._queue.remove(me)
+            self.poke()
+            raise
+        self._queue.popleft()
+        self.poke()  # the next in line may fit too
         return ctl.start()
 
     def release(self) -> None:
