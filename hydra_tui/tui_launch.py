@@ -10,7 +10,29 @@ from pathlib import Path
 from hydra_tui.config.model import Settings
 from hydra_tui.engine.options import DownloadOptions
 
-__all__ = ["launch_tui"]
+__all__ = ["launch_tui", "preset_values"]
+
+
+def preset_values(options: DownloadOptions) -> dict[str, object]:
+    """The settings of a download worth keeping in a preset (``Settings`` field names)."""
+    values: dict[str, object] = {
+        "threads": "auto" if options.auto_threads else options.threads,
+        "output": str(options.output_dir),
+        "retries": options.retries,
+        "timeout": options.connect_timeout,
+        "stall_timeout": options.stall_timeout,
+    }
+    if options.limit_rate:
+        values["limit_rate"] = options.limit_rate
+    if options.buffer:
+        values["buffer"] = options.buffer
+    if options.chunk_size:
+        values["chunk_size"] = options.chunk_size
+    if options.headers:
+        values["headers"] = [f"{k}: {v}" for k, v in options.headers]
+    if options.user_agent and not options.user_agent.startswith("hydra-tui/"):
+        values["user_agent"] = options.user_agent
+    return values
 
 
 def launch_tui(
@@ -40,8 +62,14 @@ def launch_tui(
         resolved, _ = resolve({}, preset=name, config_file=None)
         return resolved.download_options()
 
+    def save_preset(name: str, options: DownloadOptions) -> None:
+        from hydra_tui.config.presets import save_preset as write_preset
+
+        write_preset(name, preset_values(options))
+
     return run_tui(
         backend,
+        save_preset=save_preset,
         queue_store=store,
         initial=[(url, options) for url in urls],
         title=title,

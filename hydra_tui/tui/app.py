@@ -32,6 +32,7 @@ from hydra_tui.tui.screens import (
     MainScreen,
     RateLimitChoice,
     RateLimitScreen,
+    SavePresetScreen,
 )
 from hydra_tui.tui.screens.add_url import MAX_THREADS, PresetResolver
 from hydra_tui.tui.screens.main import ACTIONS
@@ -39,8 +40,10 @@ from hydra_tui.tui.screens.main import ACTIONS
 __all__ = ["HydraApp", "run_tui"]
 
 T = TypeVar("T")
+#: saves a download's options as a named preset (presets.toml, written with tomli-w)
+PresetSaver = Callable[[str, DownloadOptions], None]
 #: seconds between two snapshot polls
-POLL_INTERVAL = 0.1
+POLL_INTERVAL = 0.2
 _ACTIVE = (DownloadState.PROBING, DownloadState.DOWNLOADING, DownloadState.VERIFYING)
 
 
@@ -64,6 +67,7 @@ class HydraApp(App[int]):
         initial: Iterable[tuple[str, DownloadOptions]] = (),
         title: str = "hydra-tui",
         resolve_preset: PresetResolver | None = None,
+        save_preset: PresetSaver | None = None,
         default_options: DownloadOptions | None = None,
         log_path: Path | None = None,
         poll_interval: float = POLL_INTERVAL,
@@ -74,6 +78,7 @@ class HydraApp(App[int]):
         self.title = title
         self._initial = list(initial)
         self._resolve_preset = resolve_preset
+        self._save_preset = save_preset
         self._defaults = default_options or DownloadOptions()
         self._log_path = log_path
         self._poll_interval = poll_interval
@@ -302,6 +307,15 @@ class HydraApp(App[int]):
                 self._limits.pop(download_id, None)
         elif action in ("more", "fewer"):
             self._change_threads(control, +1 if action == "more" else -1)
+        elif action == "save_preset":
+            if self._save_preset is None:
+                self._tell("Saving presets is not available here.", severity="warning")
+            else:
+                options = control.options
+                self.push_screen(
+                    SavePresetScreen(name=name),
+                    lambda preset: self._on_save_preset(preset, options),
+                )
         elif action == "limit":
             current = self._limits.get(download_id, control.snapshot().rate_limit)
             self.push_screen(
@@ -347,6 +361,13 @@ class HydraApp(App[int]):
             self.tick()
             self._main.select(control.id)
 
+    def _on_save_preset(self, preset: str | None, options: DownloadOptions) -> None:
+        if preset is None or self._save_preset is None:
+            return
+        save = self._save_preset
+        if self._ok(f"Saving preset {preset}", partial(save, preset, options)):
+            self._tell(f"Saved preset {preset}: hydra-tui --preset {preset} URL", timeout=4)
+
     def _on_limit(self, download_id: str, choice: RateLimitChoice | None) -> None:
         if choice is None:
             return
@@ -382,6 +403,7 @@ def run_tui(
     initial: Iterable[tuple[str, DownloadOptions]] = (),
     title: str = "hydra-tui",
     resolve_preset: PresetResolver | None = None,
+    save_preset: PresetSaver | None = None,
     default_options: DownloadOptions | None = None,
     log_path: Path | None = None,
 ) -> int:
@@ -392,6 +414,7 @@ def run_tui(
         initial=initial,
         title=title,
         resolve_preset=resolve_preset,
+        save_preset=save_preset,
         default_options=default_options,
         log_path=log_path,
     )

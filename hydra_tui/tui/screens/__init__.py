@@ -4,6 +4,7 @@ from hydra_tui.tui.screens.add_url import AddRequest, AddUrlScreen
 from hydra_tui.tui.screens.log import LogScreen
 from hydra_tui.tui.screens.main import MainScreen
 from hydra_tui.tui.screens.rate_limit import RateLimitChoice, RateLimitScreen
+from hydra_tui.tui.screens.save_preset import SavePresetScreen
 
 __all__ = [
     "AddRequest",
@@ -12,4 +13,5 @@ __all__ = [
     "MainScreen",
     "RateLimitChoice",
     "RateLimitScreen",
+    "SavePresetScreen",
 ]

@@ -20,7 +20,10 @@ from textual.widgets import DataTable, Footer, Header
 from hydra_tui.engine.snapshot import DownloadSnapshot
 from hydra_tui.tui.widgets import DetailPane, QueueTable
 
-__all__ = ["ACTIONS", "MainScreen"]
+__all__ = ["ACTIONS", "DETAIL_EVERY", "MainScreen"]
+
+#: the detail pane follows every DETAIL_EVERY-th tick (the queue table every tick)
+DETAIL_EVERY = 2
 
 #: action name → (title, help) for the command palette; the keys are in ``BINDINGS``
 ACTIONS: dict[str, tuple[str, str]] = {
@@ -33,6 +36,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "more": ("More connections", "Raise the selected download's connection ceiling"),
     "fewer": ("Fewer connections", "Lower the selected download's connection ceiling"),
     "limit": ("Set rate limit", "Limit the selected download's bytes per second"),
+    "save_preset": ("Save as preset", "Save the selected download's settings as a preset (s)"),
     "log": ("Open log", "Show the tail of the log file"),
 }
 
@@ -50,6 +54,7 @@ class MainScreen(Screen[None]):
         Binding("plus,equals_sign", "command('more')", "Conns", key_display="+/-"),
         Binding("minus", "command('fewer')", "Fewer conns", show=False),
         Binding("l", "command('limit')", "Limit"),
+        Binding("s", "command('save_preset')", "Preset", show=False),
         Binding("L", "command('log')", "Log"),
         Binding("q", "app.quit", "Quit"),
     ]
@@ -66,6 +71,8 @@ class MainScreen(Screen[None]):
         self._by_id: dict[str, DownloadSnapshot] = {}
         self._ready = False
         self._pending: Sequence[DownloadSnapshot] | None = None
+        self._ticks = 0
+        self._detail_id: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -99,12 +106,18 @@ class MainScreen(Screen[None]):
             return
         self._by_id = {s.id: s for s in snapshots}
         table.sync(snapshots)
-        self._show_detail(table.selected_id)
+        # the detail pane (grid, graphs) is the costly part to lay out and paint: a third
+        # of the ticks is plenty for the eye and leaves the CPU to the downloads
+        self._ticks += 1
+        selected = table.selected_id
+        if selected != self._detail_id or self._ticks % DETAIL_EVERY == 0:
+            self._show_detail(selected)
 
     def select(self, download_id: str) -> None:
         self.query_one(QueueTable).select(download_id)
 
     def _show_detail(self, download_id: str | None) -> None:
+        self._detail_id = download_id
         for pane in self.query(DetailPane):
             pane.snapshot = self._by_id.get(download_id) if download_id else None
 
