@@ -167,7 +167,7 @@ class Planner:
         if not old:
             return None
         rates = [a.rate(now) for a in old]
-        reference = max(statistics.median(rates), max(rates) / 2, self.typical_rate)
+        reference = max(statistics.median(rates), max(rates) / 2, self.typical_rate / 2)
         if reference <= 0:
             return None
         slow = [
@@ -201,7 +201,9 @@ class Planner:
         if a in self.active:
             self.active.remove(a)
             moved = a.pos - a.start
-            if moved >= 64 * KiB:
+            # small requests (the probe, slivers) finish in a burst and would make
+            # every running connection look slow
+            if moved >= max(MiB, self.chunk_size // 4):
                 rate = a.rate(self.clock())
                 self.typical_rate = (
                     rate if not self.typical_rate else 0.7 * self.typical_rate + 0.3 * rate

@@ -30,8 +30,9 @@ MiB = 1024 * 1024
 
 
 def stream_chunk_size(buffer: int, threads: int) -> int:
-    """Requests small enough that every connection fits in the window at once."""
-    return max(256 * 1024, min(16 * MiB, buffer // max(1, threads)))
+    """Requests small enough that the window holds two per connection: one finishing
+    connection need not wait for the slowest before it can start the next."""
+    return max(256 * 1024, min(16 * MiB, buffer // max(1, 2 * threads)))
 
 
 async def stream_blocks(

@@ -352,7 +352,8 @@ def test_no_takeover_of_an_almost_finished_connection() -> None:
 
 
 def test_a_lone_slow_connection_is_taken_over_when_finished_ones_were_fast() -> None:
-    p, t = clocked(1 * MiB, chunk_size=256 * KiB, min_split=1 << 30, takeover_age=0.5)
+    # chunks of 1 MiB: big enough to count as peers' rates (small ones finish in a burst)
+    p, t = clocked(4 * MiB, chunk_size=1 * MiB, min_split=1 << 30, takeover_age=0.5)
     slow, *others = [p.next() for _ in range(4)]
     assert slow is not None
     t[0] = 1.0
@@ -366,8 +367,24 @@ def test_a_lone_slow_connection_is_taken_over_when_finished_ones_were_fast() -> 
     new = p.next()
     assert new is not None
     assert new.takeover
-    assert (new.start, new.end) == (1000, 256 * KiB)
+    assert (new.start, new.end) == (1000, 1 * MiB)
     assert slow.end == 1000
+
+
+def test_a_burst_of_small_finished_requests_does_not_set_the_pace() -> None:
+    p, t = clocked(4 * MiB, chunk_size=1 * MiB, min_split=1 << 30, takeover_age=0.5)
+    a, b = p.next(), p.next()
+    assert a is not None and b is not None
+    t[0] = 0.001
+    small = p._add(3 * MiB, 3 * MiB + 4096, 0.0)  # a tiny request, finished at once
+    p.receive(small, small.remaining)
+    p.commit(small, small.pos)
+    p.release(small)
+    assert p.typical_rate == 0.0
+    t[0] = 1.0
+    p.receive(a, 300 * KiB)
+    p.receive(b, 300 * KiB)
+    assert not any(x.takeover for x in [p.next()] if x is not None)
 
 
 # -- views and helpers -------------------------------------------------------------------
