@@ -114,7 +114,6 @@ class TransferRun:
                             slot = None
                             await self._wait_change(0.25)
                             continue
-                        failures = 0
                     elif a.remaining == 0:
                         # while this worker backed off, others took the rest of its range
                         planner.release(a)
@@ -144,10 +143,14 @@ class TransferRun:
                     if slot is not None:
                         gate.release()
                         slot = None
-                    if a.remaining == 0:
+                    if a.remaining == 0 or isinstance(exc, Pushback):
+                        # push-back is about the server, not this range: let a worker
+                        # that does get a slot take it rather than park it here
                         planner.release(a)
                         a = None
                         self.wake()
+                        if isinstance(exc, Pushback):
+                            await asyncio.sleep(delay)
                         continue
                     a.retrying = True
                     await asyncio.sleep(delay)
@@ -157,6 +160,7 @@ class TransferRun:
                     if slot is not None:
                         gate.release()
                 # success (or a shorter 206): keep the assignment while bytes remain
+                failures = 0
                 controller.on_success()
                 if a.remaining == 0:
                     planner.release(a)
