@@ -17,6 +17,8 @@ import stat
 import threading
 from typing import Any
 
+from hydra_tui.engine.sinks import drop_written
+
 __all__ = ["PipeWriter", "write_all"]
 
 _F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
@@ -29,14 +31,7 @@ def write_all(fd: int, pieces: list[bytes], hashers: list[Any]) -> None:
             h.update(p)
     views = [memoryview(p) for p in pieces if p]
     while views:
-        written = os.writev(fd, views[:512])
-        while written and views:
-            if written >= len(views[0]):
-                written -= len(views[0])
-                views.pop(0)
-            else:
-                views[0] = views[0][written:]
-                written = 0
+        drop_written(views, os.writev(fd, views[:512]))
 
 
 def _widen_pipe(fd: int) -> None:

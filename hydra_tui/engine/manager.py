@@ -211,9 +211,3 @@ class DownloadManager:
                 await asyncio.gather(*tasks, return_exceptions=True)
             self.ctx = None
             await ctx.aclose()
-
-    async def wait_idle(self) -> None:
-        """Until nothing is queued or running (for tests and scripts)."""
-        while any(e.running or e.state is DownloadState.QUEUED for e in self._entries.values()):
-            self._wake = self._wake or asyncio.Event()
-            await asyncio.sleep(0.05)

@@ -90,6 +90,7 @@ class Planner:
         self.done = RangeSet(done)
         self.done.remove(size, 1 << 62)
         self.active: list[Assignment] = []
+        #: ranges whose worker gave up (shown as failed in the chunk map)
         self.failed = RangeSet()
         #: smoothed per-connection rate of finished requests (bytes/s), for takeovers
         self.typical_rate = 0.0

@@ -19,7 +19,7 @@ from hydra_tui.engine.reorder import Reorderer
 from hydra_tui.engine.translate import local_error
 from hydra_tui.errors import AlreadyRunningError
 
-__all__ = ["DiskSink", "Sink", "StreamSink", "hash_file"]
+__all__ = ["DiskSink", "Sink", "StreamSink", "drop_written", "hash_file"]
 
 _IOV_MAX = 512
 
@@ -28,21 +28,25 @@ class Sink(Protocol):
     async def write(self, offset: int, pieces: list[bytes]) -> None: ...
 
 
+def drop_written(views: list[memoryview], written: int) -> None:
+    """Remove the first ``written`` bytes from ``views`` after a partial (p)writev."""
+    while written and views:
+        first = views[0]
+        if written >= len(first):
+            written -= len(first)
+            views.pop(0)
+        else:
+            views[0] = first[written:]
+            written = 0
+
+
 def _pwritev_all(fd: int, pieces: list[bytes], offset: int) -> None:
     """Write every piece at ``offset`` onwards, retrying partial writes."""
     views = [memoryview(p) for p in pieces if p]
     while views:
-        batch = views[:_IOV_MAX]
-        written = os.pwritev(fd, batch, offset)
+        written = os.pwritev(fd, views[:_IOV_MAX], offset)
         offset += written
-        while written and views:
-            first = views[0]
-            if written >= len(first):
-                written -= len(first)
-                views.pop(0)
-            else:
-                views[0] = first[written:]
-                written = 0
+        drop_written(views, written)
 
 
 class DiskSink:

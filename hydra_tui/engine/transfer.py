@@ -125,12 +125,14 @@ class TransferRun:
                 except (Pushback, HydraError) as exc:
                     assert a is not None
                     if not exc.retryable:
+                        planner.failed.add(a.committed, a.end)
                         raise
                     if a.committed > before:
                         failures = 0
                     failures += 1
                     dl.retries += 1
                     if failures > dl.options.retries:
+                        planner.failed.add(a.committed, a.end)
                         raise
                     if isinstance(exc, Pushback):
                         delay = controller.on_pushback(exc.kind, slot, exc.retry_after)
@@ -192,16 +194,15 @@ class TransferRun:
                 controller.body_started()
                 streaming = True
                 async for piece in resp.aiter_raw():
-                    n = len(piece)
-                    room = min(a.end, stop) - a.pos
-                    if n > room:
-                        if room <= 0:
-                            break
-                        piece = piece[:room]
-                        n = room
+                    # clip to this response's end and to what is still ours (a steal
+                    # or a takeover may have shortened the range)
+                    n = planner.receive(a, min(len(piece), stop - a.pos))
+                    if n <= 0:
+                        break
+                    if n < len(piece):
+                        piece = piece[:n]
                     pieces.append(piece)
                     buffered += n
-                    a.pos += n
                     dl.received += n
                     controller.on_bytes(n)
                     if bucket.rate is not None:

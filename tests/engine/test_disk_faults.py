@@ -220,3 +220,27 @@ def test_small_and_empty_files(server: DevServer, out_dir: Path, size: int) -> N
     result = fetch(url, out_dir)
     assert result.size == size
     assert file_sha256(result.path) == sha256(data)
+
+
+def test_given_up_ranges_show_as_failed_in_the_chunk_map(server: DevServer, out_dir: Path) -> None:
+    from hydra_tui.engine.context import EngineContext
+    from hydra_tui.engine.disk import download_to_disk
+    from hydra_tui.engine.download import Download
+    from hydra_tui.engine.options import DownloadOptions
+    from hydra_tui.engine.snapshot import ChunkState, DownloadState
+
+    url = server.add("gone-midway.bin", payload(2 * MiB, seed=21), Faults(lie="total"))
+    opts = DownloadOptions(output_dir=out_dir, threads=2, retries=1, backoff_base=0.01)
+
+    async def go() -> Download:
+        async with EngineContext(opts, state_dir=out_dir / ".s") as ctx:
+            dl = Download(ctx, url, opts)
+            with pytest.raises(HydraError):
+                await download_to_disk(dl)
+            return dl
+
+    dl = run(go())
+    snap = dl.snapshot()
+    assert snap.state is DownloadState.FAILED
+    assert any(c.state is ChunkState.FAILED for c in snap.chunks)
+    assert not (out_dir / "gone-midway.bin").exists()
