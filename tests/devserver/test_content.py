@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import time
 from pathlib import Path
 
 import pytest
@@ -68,7 +69,13 @@ def test_file_resource_with_and_without_sendfile(
     reply = fetch(srv, f"/disk.bin{query}", {"Range": "bytes=1000-2099999"})
     shift = 1 if "shift" in query else 0
     assert reply.body == data[1000 + shift : 2100000 + shift]
-    assert srv.stats("disk.bin").bytes_sent == len(data) + 2099000
+    # the server thread books bytes once its send returns, which may be just after the
+    # client has read them: wait (bounded) for the counter, then check it exactly
+    expected = len(data) + 2099000
+    deadline = time.monotonic() + 5
+    while srv.stats("disk.bin").bytes_sent < expected and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert srv.stats("disk.bin").bytes_sent == expected
 
 
 def test_demo_files_are_big_synthetic_and_troubled() -> None:
