@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 
 from hydra_tui.engine.download import Download, Probed
 from hydra_tui.engine.planner import Planner
@@ -52,16 +52,16 @@ async def stream_blocks(
         remote = probed.remote
         dl.name = remote.final_url.rsplit("/", 1)[-1] or remote.url
         dl.state = DownloadState.DOWNLOADING
-        if remote.multi_connection:
-            source = _ranged(dl, probed)
-        else:
-            source = _single(dl, probed)
-        async for block in source:
-            for piece in block:
-                for h in hashers.values():
-                    h.update(piece)
-                total += len(piece)
-            yield block
+        source = _ranged(dl, probed) if remote.multi_connection else _single(dl, probed)
+        # aclosing: when our reader stops early, the inner generator (and its workers)
+        # are closed right now, not later by the loop's finalizer after the client closed
+        async with contextlib.aclosing(source):
+            async for block in source:
+                for piece in block:
+                    for h in hashers.values():
+                        h.update(piece)
+                    total += len(piece)
+                yield block
         if remote.size is not None and total != remote.size:
             raise ProtocolViolation(f"stream ended after {total} of {remote.size} bytes")
         for alg, h in hashers.items():
@@ -85,7 +85,7 @@ def _hashers(dl: Download) -> dict[str, hashlib._Hash]:
     return {alg: hashlib.new(alg) for alg in ("md5", "sha256") if getattr(dl.options, alg)}
 
 
-async def _ranged(dl: Download, probed: Probed) -> AsyncIterator[list[bytes]]:
+async def _ranged(dl: Download, probed: Probed) -> AsyncGenerator[list[bytes], None]:
     remote = probed.remote
     assert remote.size is not None
     buffer = max(FLUSH_BYTES * 2, dl.options.stream_buffer)
@@ -137,8 +137,9 @@ async def _ranged(dl: Download, probed: Probed) -> AsyncIterator[list[bytes]]:
         dl.planner = None
         dl.single_done = reorderer.emitted
         reorderer.clear()
-        async for block in _single_from(dl, probed, dl.single_done):
-            yield block
+        async with contextlib.aclosing(_single_from(dl, probed, dl.single_done)) as rest:
+            async for block in rest:
+                yield block
 
 
 async def _run(run: TransferRun) -> None:
@@ -154,17 +155,20 @@ async def _tick(dl: Download) -> None:
         dl.tick()
 
 
-async def _single(dl: Download, probed: Probed) -> AsyncIterator[list[bytes]]:
+async def _single(dl: Download, probed: Probed) -> AsyncGenerator[list[bytes], None]:
     if probed.head_complete:
         dl.single_done = len(probed.head)
         if probed.head:
             yield [probed.head]
         return
-    async for block in _single_from(dl, probed, 0):
-        yield block
+    async with contextlib.aclosing(_single_from(dl, probed, 0)) as whole:
+        async for block in whole:
+            yield block
 
 
-async def _single_from(dl: Download, probed: Probed, skip: int) -> AsyncIterator[list[bytes]]:
+async def _single_from(
+    dl: Download, probed: Probed, skip: int
+) -> AsyncGenerator[list[bytes], None]:
     """One connection through a bounded queue (the reader's pace is the download's)."""
     remote = probed.remote
     if skip and not (remote.etag or remote.last_modified):
