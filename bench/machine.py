@@ -12,7 +12,7 @@ from typing import Any
 
 __all__ = ["PEERS", "find_hydra", "find_tools", "machine_info", "tool_versions"]
 
-PEERS = ("curl", "aria2c", "axel", "sha256sum")
+PEERS = ("curl", "aria2c", "axel", "openssl")
 
 
 def find_hydra() -> list[str]:
@@ -62,7 +62,8 @@ def tool_versions(hydra: list[str], tools: dict[str, str | None], server: str) -
     versions = {"hydra-tui": _first_line([*hydra, "--version"]) + _source_state()}
     for name, path in tools.items():
         # curl's first line goes on to list every library it links: keep the head.
-        versions[name] = " ".join(_first_line([path, "--version"]).split()[:4]) if path else ""
+        flag = "version" if name == "openssl" else "--version"
+        versions[name] = " ".join(_first_line([path, flag]).split()[:4]) if path else ""
     versions["server"] = server
     versions["python (bench)"] = sys.version.split()[0]
     return versions

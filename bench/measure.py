@@ -52,7 +52,7 @@ class Sample:
     rss_mib: float
     """Peak resident set size of the measured process (``ru_maxrss``)."""
     aux_cpu_s: float = 0.0
-    """CPU seconds of the pipeline's consumer (``sha256sum``), 0 without one."""
+    """CPU seconds of the pipeline's consumer (``openssl dgst -sha256``), 0 without one."""
     ok: bool = True
     error: str = ""
     ttfb_s: float | None = None

@@ -19,6 +19,10 @@ from servers import Server
 __all__ = ["Bench", "Case", "Scenario", "TestFile", "build_scenarios"]
 
 MIB = 1024 * 1024
+#: the stream consumer of (b)/(c), as in issue 7: ``-r`` prints ``HEX *stdin`` (coreutils
+#: style), so the digest is the first word
+DIGEST_ARGS = ("dgst", "-sha256", "-r")
+DIGEST = "openssl dgst -sha256"
 _HYDRA_XDG = ("XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME")
 
 
@@ -117,8 +121,14 @@ def _same(path: Path, want: TestFile) -> bool:
 
 def _check_digest(sample: Sample, output: str, want: TestFile) -> Sample:
     if sample.ok and output.split()[:1] != [want.sha256]:
-        sample.fail(f"sha256sum printed {output.strip()[:20]}…, want {want.sha256[:16]}…")
+        sample.fail(f"the digest printed was {output.strip()[:20]}…, want {want.sha256[:16]}…")
     return sample
+
+
+def _digest_argv(bench: Bench, *files: str) -> list[str] | None:
+    """``openssl dgst -sha256 -r [FILE]``, or None without openssl."""
+    openssl = bench.tools["openssl"]
+    return None if openssl is None else [openssl, *DIGEST_ARGS, *files]
 
 
 def _exit_only(sample: Sample) -> Sample:
@@ -159,8 +169,8 @@ def hydra_stream(
 ) -> Case:
     url = bench.server.url(want.name, capped=capped)
     extra = ["-b", buffer] if buffer else []
-    sha256sum = bench.tools["sha256sum"]
-    tail = "| sha256sum" if sha else "> /dev/null"
+    consumer = _digest_argv(bench)
+    tail = f"| {DIGEST}" if sha else "> /dev/null"
     label = f"hydra-tui --stream -t {threads}{' -b ' + buffer if buffer else ''} {tail}"
     command = f"hydra-tui --stream $URL -q -t {threads}{' -b ' + buffer if buffer else ''} {tail}"
 
@@ -169,17 +179,17 @@ def hydra_stream(
         env = _hydra_env(bench, work)
         if not sha:
             return _exit_only(run_command(argv, env=env, timeout=bench.timeout))
-        assert sha256sum is not None
-        sample, output = run_piped(argv, [sha256sum], env=env, timeout=bench.timeout)
+        assert consumer is not None
+        sample, output = run_piped(argv, consumer, env=env, timeout=bench.timeout)
         return _check_digest(sample, output, want)
 
-    missing = sha and sha256sum is None
+    missing = sha and consumer is None
     return Case(
         label,
         command,
         None if missing else go,
         want.size,
-        skipped="no sha256sum" if missing else "",
+        skipped="no openssl" if missing else "",
     )
 
 
@@ -251,20 +261,20 @@ def curl_disk(bench: Bench, want: TestFile) -> Case:
 
 
 def curl_stream(bench: Bench, want: TestFile, *, sha: bool) -> Case:
-    curl, sha256sum = bench.tools["curl"], bench.tools["sha256sum"]
-    tail = "| sha256sum" if sha else "-o /dev/null"
+    curl, consumer = bench.tools["curl"], _digest_argv(bench)
+    tail = f"| {DIGEST}" if sha else "-o /dev/null"
     label, command = f"curl {tail}", f"curl -s -f $URL {tail}"
-    if curl is None or (sha and sha256sum is None):
-        return _missing(label, command, "curl or sha256sum", want.size)
+    if curl is None or (sha and consumer is None):
+        return _missing(label, command, "curl or openssl", want.size)
     url = bench.server.url(want.name)
 
     def go(work: Path) -> Sample:
         if not sha:
             argv = [curl, "-s", "-f", "-o", os.devnull, url]
             return _exit_only(run_command(argv, env=bench.env, timeout=bench.timeout))
-        assert sha256sum is not None
+        assert consumer is not None
         sample, output = run_piped(
-            [curl, "-s", "-f", url], [sha256sum], env=bench.env, timeout=bench.timeout
+            [curl, "-s", "-f", url], consumer, env=bench.env, timeout=bench.timeout
         )
         return _check_digest(sample, output, want)
 
@@ -359,17 +369,16 @@ def axel_disk(bench: Bench, want: TestFile, *, capped: bool = False) -> Case:
     return Case(label, command, go, want.size)
 
 
-def sha256sum_file(bench: Bench, want: TestFile, source: Path) -> Case:
-    """The consumer's own ceiling: sha256sum over the (cached) source file."""
-    sha256sum = bench.tools["sha256sum"]
-    label, command = "sha256sum FILE (consumer ceiling)", "sha256sum FILE"
-    if sha256sum is None:
-        return _missing(label, command, "sha256sum", want.size)
+def digest_file(bench: Bench, want: TestFile, source: Path) -> Case:
+    """The consumer's own ceiling: ``openssl dgst -sha256`` over the (cached) source file."""
+    label, command = f"{DIGEST} FILE (consumer ceiling)", f"{DIGEST} FILE"
+    argv = _digest_argv(bench, str(source))
+    if argv is None:
+        return _missing(label, command, "openssl", want.size)
 
     def go(work: Path) -> Sample:
-        sample, output = run_captured(
-            [sha256sum, str(source)], env=bench.env, timeout=bench.timeout
-        )
+        assert argv is not None
+        sample, output = run_captured(argv, env=bench.env, timeout=bench.timeout)
         return _check_digest(sample, output, want)
 
     return Case(label, command, go, want.size)
@@ -427,8 +436,9 @@ def build_scenarios(bench: Bench, source: Path, only: Sequence[str]) -> list[Sce
         Scenario(
             "c",
             f"(c) stream {big.size // MIB} MiB to a pipe, unthrottled",
-            "RSS and CPU are the downloader's own (hydra-tui or curl); sha256sum's CPU is apart. "
-            "`> /dev/null` rows are checked by exit status only; `| sha256sum` rows by digest.",
+            "RSS and CPU are the downloader's own (hydra-tui or curl); the consumer's "
+            f"(`{DIGEST}`) CPU is apart. `> /dev/null` rows are checked by exit status "
+            f"only; `| {DIGEST}` rows by the digest it prints.",
             [
                 hydra_stream(bench, big, 16, sha=False),
                 hydra_stream(bench, big, 16),
@@ -436,10 +446,10 @@ def build_scenarios(bench: Bench, source: Path, only: Sequence[str]) -> list[Sce
                 hydra_stream(bench, big, 4),
                 curl_stream(bench, big, sha=False),
                 curl_stream(bench, big, sha=True),
-                sha256sum_file(bench, big, source),
+                digest_file(bench, big, source),
             ],
             bench.runs,
-            reference="curl | sha256sum",
+            reference=f"curl | {DIGEST}",
         ),
         Scenario(
             "d",

@@ -41,6 +41,12 @@ def _error(exc: BaseException) -> None:
 
 
 def _main(argv: list[str] | None) -> int:
+    if (sys.argv[1:] if argv is None else argv) == ["--version"]:
+        # what argparse's version action prints, without building the parser
+        from hydra_tui import __version__
+
+        sys.stdout.write(f"hydra-tui {__version__}\n")
+        return 0
     from hydra_tui.cli_args import parse
 
     args = parse(argv)
@@ -108,7 +114,10 @@ def _run_tui(args: ParsedArgs, settings: Settings, log_path: object) -> int:
     from hydra_tui.tui_launch import launch_tui
 
     options = settings.download_options(md5=args.md5, sha256=args.sha256)
-    return launch_tui(args.urls, options, settings=settings, preset=args.preset, log_path=log_path)
+    return launch_tui(
+        args.urls, options, settings=settings, preset=args.preset, log_path=log_path,
+        exit_when_done=args.exit_when_done,
+    )  # fmt: skip
 
 
 def use_uvloop() -> None:

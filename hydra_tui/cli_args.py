@@ -92,6 +92,8 @@ class ParsedArgs:
     config_action: ConfigAction | None = None
     #: ``demo --small``: files 64 times smaller
     demo_small: bool = False
+    #: ``--exit-when-done``: the TUI quits once every download has finished
+    exit_when_done: bool = False
     preset_name: str | None = None
 
 
@@ -209,6 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="expected MD5 of the file (one URL); exit 3 on mismatch")  # fmt: skip
     what.add_argument("--sha256", type=_hex_digest(64), metavar="HEX",
         help="expected SHA-256 of the file (one URL); exit 3 on mismatch")  # fmt: skip
+    what.add_argument("--exit-when-done", action="store_true",
+        help="TUI: quit when every download has finished (exit 1 if one failed)")  # fmt: skip
     _add_settings_options(parser)
     _add_config_options(parser)
     return parser
@@ -362,6 +366,7 @@ def _parse_main(args: list[str], stdin: TextIO) -> ParsedArgs:
         md5=ns.md5,
         sha256=ns.sha256,
         input_file=ns.input_file,
+        exit_when_done=ns.exit_when_done,
     )
 
 

@@ -16,7 +16,7 @@ loop) closes every connection the client opened.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from hydra_tui.engine.context import EngineContext
 from hydra_tui.engine.disk import DownloadResult, download_to_disk
 from hydra_tui.engine.download import Download
 from hydra_tui.engine.options import DownloadOptions
+from hydra_tui.engine.reorder import Piece
 from hydra_tui.engine.stream import stream_blocks
 from hydra_tui.units import parse_rate, parse_size
 
@@ -128,11 +129,12 @@ class HydraClient:
                 await chunks.aclose()
 
 
-async def _pieces(blocks: AsyncIterator[list[bytes]]) -> AsyncGenerator[bytes, None]:
+async def _pieces(blocks: AsyncIterator[Sequence[Piece]]) -> AsyncGenerator[bytes, None]:
     try:
         async for block in blocks:
             for piece in block:
-                yield piece
+                # the engine may hand out its own buffers; callers get immutable bytes
+                yield piece if isinstance(piece, bytes) else bytes(piece)
     finally:
         aclose = getattr(blocks, "aclose", None)
         if aclose is not None:

@@ -14,17 +14,15 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from hydra_tui.engine.context import EngineContext
-from hydra_tui.engine.disk import download_to_disk
 from hydra_tui.engine.download import Download
-from hydra_tui.engine.options import DownloadOptions
-from hydra_tui.engine.stream import stream_blocks
-from hydra_tui.engine.translate import local_reason
 from hydra_tui.errors import ChecksumMismatch, HydraError, LocalIOError
-from hydra_tui.pipe_writer import PipeWriter
-from hydra_tui.progress import Progress
+
+if TYPE_CHECKING:
+    from hydra_tui.engine.options import DownloadOptions
+    from hydra_tui.progress import Progress
 
 __all__ = ["EXIT_PARTIAL", "EXIT_SIGPIPE", "run_disk", "run_stream"]
 
@@ -56,18 +54,22 @@ async def run_disk(
     """Download every URL to disk, ``jobs`` at a time; return the exit status."""
     from pathlib import Path
 
+    from hydra_tui.engine.disk import download_to_disk
+
     async with EngineContext(
         options,
         max_connections=max(4, jobs * options.threads),
         state_dir=None if state_dir is None else Path(state_dir),
     ) as ctx:
         downloads = [Download(ctx, url, options) for url in urls]
+        queue = iter(downloads)
         running: list[Download] = []
-        sem = asyncio.Semaphore(max(1, jobs))
         codes: list[int] = []
 
-        async def one(dl: Download) -> None:
-            async with sem:
+        async def worker() -> None:
+            # ``jobs`` workers, each taking the next URL in list order: no task and no
+            # semaphore wake-up per URL
+            for dl in queue:
                 running.append(dl)
                 try:
                     await download_to_disk(dl)
@@ -77,17 +79,21 @@ async def run_disk(
                     codes.append(exc.exit_code)
                 finally:
                     running.remove(dl)
-                    progress.finished(dl.snapshot())
+                    if not progress.silent:
+                        progress.finished(dl.snapshot())
 
-        ticker = asyncio.create_task(_progress_loop(progress, lambda: list(running)))
+        ticker = None
+        if not progress.silent:
+            ticker = asyncio.create_task(_progress_loop(progress, lambda: list(running)))
         try:
             async with asyncio.TaskGroup() as tg:
-                for dl in downloads:
-                    tg.create_task(one(dl))
+                for _ in range(min(max(1, jobs), len(downloads))):
+                    tg.create_task(worker())
         finally:
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
+            if ticker is not None:
+                ticker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ticker
             progress.close()
     return _combine(codes)
 
@@ -112,6 +118,10 @@ async def run_stream(
 ) -> int:
     """Stream every URL, one after another, to ``out_fd`` (stdout); return the status."""
     from pathlib import Path
+
+    from hydra_tui.engine.stream import stream_blocks
+    from hydra_tui.engine.translate import local_reason
+    from hydra_tui.pipe_writer import PipeWriter
 
     fd = sys.stdout.fileno() if out_fd is None else out_fd
     writer = PipeWriter(fd)

@@ -15,8 +15,10 @@ import os
 import queue
 import stat
 import threading
+from collections.abc import Sequence
 from typing import Any
 
+from hydra_tui.engine.reorder import Piece
 from hydra_tui.engine.sinks import drop_written
 
 __all__ = ["PipeWriter", "write_all"]
@@ -24,7 +26,7 @@ __all__ = ["PipeWriter", "write_all"]
 _F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 
 
-def write_all(fd: int, pieces: list[bytes], hashers: list[Any]) -> None:
+def write_all(fd: int, pieces: Sequence[Piece], hashers: list[Any]) -> None:
     """Write a block to ``fd`` (blocking) and feed it to the hashers."""
     for h in hashers:
         for p in pieces:
@@ -54,7 +56,7 @@ class PipeWriter:
         self._thread = threading.Thread(target=self._run, name="hydra-stdout", daemon=True)
         self._thread.start()
 
-    async def write(self, pieces: list[bytes], hashers: list[Any]) -> None:
+    async def write(self, pieces: Sequence[Piece], hashers: list[Any]) -> None:
         self._check()
         await self._space.acquire()
         self._queue.put((pieces, hashers))

@@ -21,6 +21,13 @@ __all__ = ["JsonlProgress", "PlainProgress", "Progress"]
 class Progress:
     """Does nothing: ``-q`` and ``--progress=none``."""
 
+    @property
+    def silent(self) -> bool:
+        """True when neither ``update`` nor ``finished`` does anything: callers may skip
+        building snapshots for it."""
+        cls = type(self)
+        return cls.update is Progress.update and cls.finished is Progress.finished
+
     def update(self, snaps: list[DownloadSnapshot]) -> None:
         """Called about once a second with every download's snapshot."""
 

@@ -44,18 +44,23 @@ def launch_tui(
     log_path: object,
     persist: bool = True,
     title: str = "hydra-tui",
+    exit_when_done: bool = False,
 ) -> int:
-    """Run the app over a ``DownloadManager``; the queue persists unless ``persist`` is off."""
+    """Run the app over the engine (on a thread of its own: ``engine/threaded.py``); the
+    queue persists unless ``persist`` is off.
+
+    ``exit_when_done``: quit once every download has finished (for scripts and benchmarks).
+    """
     from hydra_tui.cli import use_uvloop
     from hydra_tui.config import locations
     from hydra_tui.config.presets import resolve
-    from hydra_tui.engine.manager import DownloadManager
+    from hydra_tui.engine.threaded import ThreadedBackend
     from hydra_tui.logsetup import setup_logging
     from hydra_tui.tui import QueueStore, run_tui
 
     setup_logging(quiet=True)  # nothing may print over the screen; the log file stays
     use_uvloop()
-    backend = DownloadManager(options, max_active=settings.max_downloads)
+    backend = ThreadedBackend(options, max_active=settings.max_downloads)
     store = QueueStore(locations.state_dir() / "queue.json") if persist else None
 
     def resolve_preset(name: str) -> DownloadOptions:
@@ -76,4 +81,5 @@ def launch_tui(
         resolve_preset=resolve_preset,
         default_options=options,
         log_path=log_path if isinstance(log_path, Path) else None,
+        exit_when_done=exit_when_done,
     )

@@ -19,6 +19,7 @@ import httpx
 
 from hydra_tui.engine.aimd import AimdController, HostGate
 from hydra_tui.engine.options import DownloadOptions
+from hydra_tui.engine.rawhttp import RawPool
 from hydra_tui.engine.resume import ResumeStore
 
 __all__ = ["EngineContext", "default_state_dir"]
@@ -81,6 +82,11 @@ class EngineContext:
             transport=transport,
         )
         self._gates: dict[str, HostGate] = {}
+        #: keep-alive connections of the raw range reader; None when requests must go
+        #: through httpx (an injected transport, or a proxy from the environment)
+        self.raw_pool: RawPool | None = None
+        if transport is None and not _env_proxy():
+            self.raw_pool = RawPool(options.connect_timeout)
         _larger_reads()
 
     async def __aenter__(self) -> EngineContext:
@@ -90,6 +96,8 @@ class EngineContext:
         await self.aclose()
 
     async def aclose(self) -> None:
+        if self.raw_pool is not None:
+            self.raw_pool.close()
         await self.client.aclose()
         self.executor.shutdown(wait=True)
         if self.store is not None:
@@ -112,6 +120,14 @@ class EngineContext:
             gate = HostGate(controller)
             self._gates[key] = gate
         return gate
+
+
+def _env_proxy() -> bool:
+    """True when the environment names a proxy for plain http (httpx honours it)."""
+    import urllib.request
+
+    proxies = urllib.request.getproxies()
+    return bool(proxies.get("http") or proxies.get("all"))
 
 
 def _default_agent() -> str:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from hydra_tui.engine.commit import Staged, group_commit, publish, start_writeback
 from hydra_tui.engine.download import Download, Probed
 from hydra_tui.engine.filename import candidate_paths, choose_name, sanitize_filename
 from hydra_tui.engine.planner import Planner, choose_chunk_size
@@ -88,16 +90,17 @@ def _place(dl: Download, probed: Probed) -> tuple[Path, Path]:
     """Pick ``NAME`` (never an existing file: ``stem.1.ext`` etc.) and ``NAME.part``."""
     remote = probed.remote
     out = dl.options.output_dir
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise local_error(exc, out) from exc
+    if not out.is_dir():  # a stat: mkdir would lock the parent folder every time
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise local_error(exc, out) from exc
     if dl.options.filename:
         name = sanitize_filename(dl.options.filename)
     else:
         name = choose_name(remote.disposition_name, remote.final_url, dl.url)
     for final in candidate_paths(out, name):
-        if final.exists() or final.is_symlink():
+        if os.path.lexists(final):  # a file, a folder or a link, even a dangling one
             continue
         if final.name != name:
             log.warning("%s exists; saving as %s", out / name, final.name)
@@ -107,6 +110,8 @@ def _place(dl: Download, probed: Probed) -> tuple[Path, Path]:
 
 async def _attempt(dl: Download, *, fresh: bool) -> DownloadResult:
     probed = await dl.probe()
+    if probed.head_complete:
+        return await _save_whole(dl, probed)
     remote = probed.remote
     final, part = _place(dl, probed)
     dl.name, dl.path = final.name, str(final)
@@ -130,9 +135,10 @@ async def _attempt(dl: Download, *, fresh: bool) -> DownloadResult:
         if dl.resumed_bytes:
             log.info("%s: resuming, %d bytes already on disk", final.name, dl.resumed_bytes)
         dl.state = DownloadState.DOWNLOADING
+        stored = False
         if remote.multi_connection:
             assert remote.size is not None
-            await _fill_ranges(dl, probed, sink, part, done)
+            stored = await _fill_ranges(dl, probed, sink, part, done)
         else:
             await _fill_single(dl, probed, sink)
         size = sink.size()
@@ -141,8 +147,8 @@ async def _attempt(dl: Download, *, fresh: bool) -> DownloadResult:
         dl.state = DownloadState.VERIFYING
         await asyncio.get_running_loop().run_in_executor(dl.ctx.executor, sink.sync)
         digests = await _verify(dl, part)
-        _publish(part, final)
-        if store is not None and (record is not None or dl.planner is not None):
+        publish(part, final)
+        if store is not None and (record is not None or stored):
             store.forget(part)
         dl.path = str(final)
         return DownloadResult(
@@ -152,9 +158,69 @@ async def _attempt(dl: Download, *, fresh: bool) -> DownloadResult:
         sink.close()
 
 
+async def _save_whole(dl: Download, probed: Probed) -> DownloadResult:
+    """The probe brought every byte: the group commit writes them (on its thread), then
+    fdatasyncs and publishes them in one round with the other small files finishing now.
+
+    Nothing here needs the resume store: a run killed before the publish re-fetches one
+    response. The fdatasync stays (the final name never points at bytes a power loss
+    could take back), shared with every file of the same round.
+    """
+    head = probed.head
+    dl.state = DownloadState.DOWNLOADING
+    dl.single_done = len(head)
+    wanted = _wanted_digests(dl)
+    found: dict[str, str] = {}
+    existed = False
+
+    def prepare(staged: Staged) -> None:
+        nonlocal existed
+        existed = _stage(dl, probed, wanted, staged, found)
+
+    staged = Staged(prepare=prepare)
+    await group_commit(dl.ctx.executor).commit(staged)
+    assert staged.final is not None and staged.part is not None
+    dl.name, dl.path = staged.final.name, str(staged.final)
+    if found:
+        dl.checksum = ", ".join(f"{k} {v}" for k, v in found.items())
+    store = dl.ctx.store
+    if existed and store is not None:
+        store.forget(staged.part)  # what an earlier, interrupted run left
+    return DownloadResult(dl.url, staged.final, len(head), found.get("sha256"), found.get("md5"), 0)
+
+
+def _stage(
+    dl: Download, probed: Probed, wanted: dict[str, str], staged: Staged, found: dict[str, str]
+) -> bool:
+    """Pick the name, write ``NAME.part`` (locked, truncated), check the digests and
+    start its writeback; fills ``staged`` and ``found`` (the digests). Runs in the commit
+    round; returns whether a ``.part`` was there before."""
+    final, part = _place(dl, probed)
+    staged.final, staged.part = final, part
+    existed = os.path.lexists(part)
+    data = probed.head
+    staged.sink = sink = DiskSink(part, dl.ctx.executor, truncate=True)
+    if data:
+        sink.write_now(0, [data])
+        start_writeback(sink.fd)
+    found.update(_check_digests(wanted, data, part))
+    return existed
+
+
+def _check_digests(wanted: dict[str, str], data: bytes, part: Path) -> dict[str, str]:
+    digests: dict[str, str] = {}
+    for alg, value in wanted.items():
+        got = hashlib.new(alg, data).hexdigest()
+        digests[alg] = got
+        if got != value:
+            raise ChecksumMismatch(f"{alg} mismatch: expected {value}, got {got}; kept {part}")
+    return digests
+
+
 async def _fill_ranges(
     dl: Download, probed: Probed, sink: DiskSink, part: Path, done: RangeSet
-) -> None:
+) -> bool:
+    """Fetch the missing ranges into ``sink``; True if the resume store got a record."""
     remote = probed.remote
     assert remote.size is not None
     chunk = dl.options.chunk_size or choose_chunk_size(remote.size, dl.threads)
@@ -206,7 +272,7 @@ async def _fill_ranges(
                 await loop.run_in_executor(dl.ctx.executor, checkpoint, ranges, sync)
 
     if planner.complete:
-        return  # the probe brought the whole (small) file: nothing to checkpoint
+        return False  # everything was on disk already: nothing to checkpoint
     run = TransferRun(dl, remote, planner, sink)
     dl.transfer = run
     tick_task = asyncio.create_task(ticker())
@@ -227,10 +293,14 @@ async def _fill_ranges(
             await tick_task
         dl.transfer = None
         # final durable checkpoint, whatever happened (a kill -9 skips this; the ticker's
-        # volatile ones did not)
-        with contextlib.suppress(OSError, LocalIOError):
-            checkpoint(planner.done.copy(), True)
+        # volatile ones did not) -- unless the file completed before its first
+        # checkpoint: a record written only to be forgotten a moment later costs a
+        # transaction and an fdatasync, and a kill now loses under a second of work
+        if not (planner.complete and saved == (-1, -1)):
+            with contextlib.suppress(OSError, LocalIOError):
+                checkpoint(planner.done.copy(), True)
         dl.tick()
+    return saved != (-1, -1)
 
 
 async def _fill_single(dl: Download, probed: Probed, sink: DiskSink) -> None:
@@ -259,11 +329,7 @@ async def _tick_forever(dl: Download) -> None:
 
 async def _verify(dl: Download, part: Path) -> dict[str, str]:
     """Check --md5/--sha256 against the ``.part``; a mismatch keeps the file as ``.part``."""
-    wanted = {
-        alg: value.lower()
-        for alg, value in (("md5", dl.options.md5), ("sha256", dl.options.sha256))
-        if value
-    }
+    wanted = _wanted_digests(dl)
     digests: dict[str, str] = {}
     loop = asyncio.get_running_loop()
     for alg, value in wanted.items():
@@ -276,15 +342,9 @@ async def _verify(dl: Download, part: Path) -> dict[str, str]:
     return digests
 
 
-def _publish(part: Path, final: Path) -> None:
-    """Give the ``.part`` its final name without ever replacing an existing file."""
-    try:
-        os.link(part, final)
-    except FileExistsError as exc:
-        raise LocalIOError(f"{final} appeared while downloading; kept {part}") from exc
-    except OSError:
-        if final.exists():
-            raise LocalIOError(f"{final} appeared while downloading; kept {part}") from None
-        part.replace(final)  # a filesystem without hard links
-        return
-    part.unlink()
+def _wanted_digests(dl: Download) -> dict[str, str]:
+    return {
+        alg: value.lower()
+        for alg, value in (("md5", dl.options.md5), ("sha256", dl.options.sha256))
+        if value
+    }

@@ -19,8 +19,16 @@ from hydra_tui.engine.context import EngineContext
 from hydra_tui.engine.headers import parse_retry_after
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.planner import Planner, chunk_grid
-from hydra_tui.engine.probe import PROBE_BYTES, RemoteFile, empty_remote, remote_from_response
+from hydra_tui.engine.probe import (
+    PROBE_BYTES,
+    RemoteFile,
+    empty_remote,
+    raw_probe,
+    raw_route,
+    remote_from_headers,
+)
 from hydra_tui.engine.ratelimit import TokenBucket
+from hydra_tui.engine.rawhttp import Unsupported
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState, RateSample
 from hydra_tui.engine.transfer import Pushback, TransferRun
 from hydra_tui.engine.translate import network_error
@@ -52,7 +60,7 @@ class Download:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UsageError(f"not an http(s) URL: {url!r}")
         try:
-            httpx.URL(url)
+            self._url = httpx.URL(url)
         except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
             raise UsageError(f"invalid URL {url!r}: {exc}") from None
         self.ctx = ctx
@@ -133,45 +141,81 @@ class Download:
     async def _probe_once(self) -> Probed:
         headers = dict(self.request_headers)
         headers["Range"] = f"bytes=0-{PROBE_BYTES - 1}"
+        ctx = self.ctx
+        pool = ctx.raw_pool if self.options.raw_http else None
+        if pool is not None and raw_route(pool, self._url, ctx.client):
+            merged = httpx.Headers(ctx.client.headers)
+            merged.update(headers)
+            try:
+                answer = await raw_probe(
+                    pool, self._url, merged, limit=PROBE_BYTES, stall=self.options.stall_timeout
+                )
+            except Unsupported as exc:
+                log.debug("%s: probing through httpx: %s", self.url, exc)
+            else:
+                if "set-cookie" in answer.headers:
+                    request = httpx.Request("GET", self._url)
+                    ctx.client.cookies.extract_cookies(
+                        httpx.Response(answer.status, headers=answer.headers, request=request)
+                    )
+                found = self._judge(answer.status, answer.reason, answer.headers, str(self._url))
+                if isinstance(found, Probed):
+                    return found
+                return self._conclude(found, answer.status, answer.body, answer.ended)
         try:
-            async with self.ctx.client.stream("GET", self.url, headers=headers) as resp:
-                status = resp.status_code
-                if status in (429, 503):
-                    raise Pushback(str(status), parse_retry_after(resp.headers.get("retry-after")))
-                if status == 416:
-                    remote = empty_remote(self.url, resp)
-                    if resp.headers.get("content-range", "").strip().endswith("/0"):
-                        self._set_remote(remote, resp)
-                        return Probed(remote, b"", True)
-                    raise HTTPStatusError(416, self.url, "the server refuses the first bytes")
-                if status not in (200, 206):
-                    raise HTTPStatusError(status, self.url, resp.reason_phrase)
-                remote = remote_from_response(self.url, resp)
-                self._check_html(remote)
+            async with ctx.client.stream("GET", self.url, headers=headers) as resp:
+                final_url = str(resp.url)
+                found = self._judge(resp.status_code, resp.reason_phrase, resp.headers, final_url)
+                if isinstance(found, Probed):
+                    return found
                 pieces: list[bytes] = []
                 got = 0
-                complete = False
+                ended = False
                 async for piece in resp.aiter_raw():
                     pieces.append(piece)
                     got += len(piece)
                     if got >= PROBE_BYTES:
                         break
                 else:
-                    complete = status == 200 or got == remote.size
-                head = b"".join(pieces)[:PROBE_BYTES]
-                if status == 206 and remote.size is not None:
-                    head = head[: min(PROBE_BYTES, remote.size)]
-                    complete = len(head) == remote.size
-                if status == 200 and remote.size is not None and complete and got != remote.size:
-                    raise ProtocolViolation(
-                        f"body has {got} bytes, Content-Length says {remote.size}"
-                    )
-                self._set_remote(remote, resp)
-                return Probed(remote, head, complete)
+                    ended = True
+                return self._conclude(found, resp.status_code, b"".join(pieces), ended)
         except httpx.HTTPError as exc:
             raise network_error(exc) from exc
         except (httpx.InvalidURL, UnicodeError) as exc:
             raise UsageError(f"invalid URL {self.url!r}: {exc}") from exc
+
+    def _judge(
+        self, status: int, reason: str, headers: httpx.Headers, final_url: str
+    ) -> RemoteFile | Probed:
+        """The probe's status and headers: the remote file, or the whole (empty) answer;
+        raises for statuses that are not the file."""
+        if status in (429, 503):
+            raise Pushback(str(status), parse_retry_after(headers.get("retry-after")))
+        if status == 416:
+            if headers.get("content-range", "").strip().endswith("/0"):
+                remote = empty_remote(self.url, final_url, headers)
+                self._set_remote(remote)
+                return Probed(remote, b"", True)
+            raise HTTPStatusError(416, self.url, "the server refuses the first bytes")
+        if status not in (200, 206):
+            raise HTTPStatusError(status, self.url, reason)
+        remote = remote_from_headers(self.url, final_url, status, headers)
+        self._check_html(remote)
+        return remote
+
+    def _conclude(self, remote: RemoteFile, status: int, body: bytes, ended: bool) -> Probed:
+        """The first bytes of the body (``ended``: the body ended within them)."""
+        got = len(body)
+        complete = ended and (status == 200 or got == remote.size)
+        head = body[:PROBE_BYTES] if got > PROBE_BYTES else body
+        if status == 206 and remote.size is not None:
+            if len(head) > remote.size:
+                head = head[: remote.size]
+            complete = len(head) == remote.size
+        if status == 200 and remote.size is not None and complete and got != remote.size:
+            raise ProtocolViolation(f"body has {got} bytes, Content-Length says {remote.size}")
+        self._set_remote(remote)
+        return Probed(remote, head, complete)
 
     def _check_html(self, remote: RemoteFile) -> None:
         """An HTML page answering a request for a binary-looking name is an error page."""
@@ -188,7 +232,7 @@ class Download:
             error.retryable = False  # asking again gets the same page
             raise error
 
-    def _set_remote(self, remote: RemoteFile, resp: httpx.Response) -> None:
+    def _set_remote(self, remote: RemoteFile) -> None:
         self.remote = remote
         self.transfer_url = remote.final_url
         if _origin(remote.final_url) != _origin(self.url):
@@ -200,7 +244,6 @@ class Download:
             }
         if remote.size:
             self._grid = chunk_grid(remote.size)
-        del resp
 
     # -- progress ----------------------------------------------------------------------
     def tick(self) -> None:

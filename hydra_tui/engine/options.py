@@ -52,6 +52,9 @@ class DownloadOptions:
     verify_tls: bool = True
     #: an extra CA bundle (PEM) to trust, for private servers and tests
     ca_file: Path | None = None
+    #: read plain-http range bodies with the engine's own lean HTTP/1.1 reader
+    #: (``engine/rawhttp.py``); False keeps every request on httpx
+    raw_http: bool = True
 
     @property
     def stream_buffer(self) -> int:

@@ -80,6 +80,7 @@ class Planner:
         done: Iterable[tuple[int, int]] = (),
         takeover_age: float = 0.5,
         takeover_ratio: float = 0.35,
+        window: int | None = None,
     ) -> None:
         self.size = size
         self.chunk_size = max(1, chunk_size)
@@ -87,6 +88,8 @@ class Planner:
         self.min_split = max(1, min_split)
         self.takeover_age = takeover_age
         self.takeover_ratio = takeover_ratio
+        #: a stream's buffer (``limit_end - consumed``), when the caller has one
+        self.window = window
         self.done = RangeSet(done)
         self.done.remove(size, 1 << 62)
         self.active: list[Assignment] = []
@@ -126,11 +129,7 @@ class Planner:
                 end = gap_end  # do not leave a sliver behind
             natural = end
             end = min(end, limit)
-            # a window that just opened by a sliver waits until half a chunk fits:
-            # many tiny requests cost more than they gain
-            if end > start and (
-                end == natural or end - start >= self.chunk_size // 2 or not self.active
-            ):
+            if end > start and (end == natural or self._worth_it(end - start)):
                 return self._add(start, end, now)
             # the lowest gap lies beyond the stream window: fall through to stealing,
             # which only ever splits ranges already inside the window
@@ -141,6 +140,18 @@ class Planner:
             if stolen is not None:
                 return stolen
         return self._takeover(now)
+
+    def _worth_it(self, length: int) -> bool:
+        """May a request cut short by the stream window go out now?
+
+        A window that opened by a sliver waits for more: every request has a fixed cost
+        (a slow reader once turned a GiB into ~700 1 MiB requests). With the window's
+        size known, a request waits for ``min(chunk, window/2)``: the room reaches that
+        whatever happens, since the reader frees it by consuming what is fetched.
+        """
+        if self.window is not None:
+            return length >= min(self.chunk_size, self.window // 2)
+        return length >= self.chunk_size // 2 or not self.active
 
     def _add(self, start: int, end: int, now: float, *, takeover: bool = False) -> Assignment:
         a = Assignment(start, end, now)

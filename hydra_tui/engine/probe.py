@@ -3,18 +3,39 @@
 The probe is a real ``GET`` with ``Range: bytes=0-(PROBE_BYTES-1)`` rather than a HEAD
 (many servers answer HEAD differently from GET). Its body is kept: for a small file the
 probe *is* the download, and for a large one it is the first piece.
+
+Over plain ``http://`` the probe goes through the lean reader of ``rawhttp`` (one
+keep-alive pool per engine, no per-request pool scan): for a list of small files the
+probe is nearly all the work. Anything that needs more HTTP than it speaks (redirects,
+bodies without a length) is answered ``Unsupported`` and asked again through httpx.
 """
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import httpx
 
 from hydra_tui.engine.headers import parse_content_disposition, parse_content_range
+from hydra_tui.engine.rawhttp import (
+    RawConnection,
+    RawPool,
+    Unsupported,
+    build_request,
+    lost_error,
+    wait_until,
+)
 from hydra_tui.errors import HTTPStatusError, ProtocolViolation
 
-__all__ = ["PROBE_BYTES", "RemoteFile", "remote_from_response"]
+__all__ = [
+    "PROBE_BYTES",
+    "RawAnswer",
+    "RemoteFile",
+    "raw_probe",
+    "remote_from_headers",
+    "remote_from_response",
+]
 
 PROBE_BYTES = 256 * 1024
 
@@ -43,21 +64,28 @@ class RemoteFile:
     def multi_connection(self) -> bool:
         return self.accepts_ranges and self.size is not None
 
-    def same_version(self, response: httpx.Response) -> bool:
+    def same_version(self, response: httpx.Response | httpx.Headers) -> bool:
         """False if ``response`` carries a validator that differs from the probe's."""
-        etag = response.headers.get("etag")
+        headers = response if isinstance(response, httpx.Headers) else response.headers
+        etag = headers.get("etag")
         if self.etag and etag and etag != self.etag:
             return False
-        modified = response.headers.get("last-modified")
+        modified = headers.get("last-modified")
         return not (self.last_modified and modified and modified != self.last_modified)
 
 
 def remote_from_response(url: str, response: httpx.Response) -> RemoteFile:
     """Interpret the probe's response headers (status already known to be 200 or 206)."""
-    headers = response.headers
+    return remote_from_headers(url, str(response.url), response.status_code, response.headers)
+
+
+def remote_from_headers(
+    url: str, final_url: str, status: int, headers: httpx.Headers
+) -> RemoteFile:
+    """``remote_from_response`` for an answer that is not an ``httpx.Response``."""
     size: int | None = None
     ranges = False
-    if response.status_code == 206:
+    if status == 206:
         cr = parse_content_range(headers.get("content-range"))
         if cr is None or cr.first != 0:
             raise ProtocolViolation(
@@ -65,7 +93,7 @@ def remote_from_response(url: str, response: httpx.Response) -> RemoteFile:
             )
         size = cr.total
         ranges = size is not None and headers.get("accept-ranges", "bytes").lower() != "none"
-    elif response.status_code == 200:
+    elif status == 200:
         length = headers.get("content-length")
         if (
             length is not None
@@ -74,10 +102,10 @@ def remote_from_response(url: str, response: httpx.Response) -> RemoteFile:
         ):
             size = int(length)
     else:  # pragma: no cover - the caller filters statuses
-        raise HTTPStatusError(response.status_code, url)
+        raise HTTPStatusError(status, url)
     return RemoteFile(
         url=url,
-        final_url=str(response.url),
+        final_url=final_url,
         size=size,
         accepts_ranges=ranges,
         etag=headers.get("etag"),
@@ -87,15 +115,102 @@ def remote_from_response(url: str, response: httpx.Response) -> RemoteFile:
     )
 
 
-def empty_remote(url: str, response: httpx.Response) -> RemoteFile:
+def empty_remote(url: str, final_url: str, headers: httpx.Headers) -> RemoteFile:
     """A 416 with ``bytes */0``: the file exists and is empty."""
     return RemoteFile(
         url=url,
-        final_url=str(response.url),
+        final_url=final_url,
         size=0,
         accepts_ranges=True,
-        etag=response.headers.get("etag"),
-        last_modified=response.headers.get("last-modified"),
-        disposition_name=parse_content_disposition(response.headers.get("content-disposition")),
-        content_type=response.headers.get("content-type"),
+        etag=headers.get("etag"),
+        last_modified=headers.get("last-modified"),
+        disposition_name=parse_content_disposition(headers.get("content-disposition")),
+        content_type=headers.get("content-type"),
     )
+
+
+# -- the lean probe ------------------------------------------------------------------------
+_SPARE_BLOCKS = 64
+
+
+class _PoolNotes:
+    """What the probe keeps beside one ``RawPool``."""
+
+    __slots__ = ("blocks", "declined")
+
+    def __init__(self) -> None:
+        #: origins whose answers needed httpx (a redirect, a body without length): their
+        #: later probes go straight to httpx instead of asking twice
+        self.declined: set[tuple[str, int]] = set()
+        #: probe buffers to reuse (the body is copied out): no 256 KiB allocation and
+        #: zero-fill per probe
+        self.blocks: list[bytearray] = []
+
+
+_notes: weakref.WeakKeyDictionary[RawPool, _PoolNotes] = weakref.WeakKeyDictionary()
+
+
+def _notes_of(pool: RawPool) -> _PoolNotes:
+    notes = _notes.get(pool)
+    if notes is None:
+        notes = _notes[pool] = _PoolNotes()
+    return notes
+
+
+@dataclass(frozen=True, slots=True)
+class RawAnswer:
+    """A probe's answer read by ``raw_probe``: the head and the first body bytes."""
+
+    status: int
+    reason: str
+    headers: httpx.Headers
+    body: bytes
+    #: True when ``body`` is the whole body (Content-Length reached)
+    ended: bool
+
+
+def raw_route(pool: RawPool | None, url: httpx.URL, client: httpx.AsyncClient) -> bool:
+    """May ``url`` be probed with the lean reader? Plain http, no credentials in the URL,
+    no cookies to send, and the origin has not needed httpx before."""
+    if pool is None or url.scheme != "http" or url.userinfo or client.cookies:
+        return False
+    try:
+        host = url.host  # IDNA-decoded: a bad name is httpx's to report as a bad URL
+    except (UnicodeError, ValueError):
+        return False
+    return bool(host) and (host, url.port or 80) not in _notes_of(pool).declined
+
+
+async def raw_probe(
+    pool: RawPool, url: httpx.URL, headers: httpx.Headers, *, limit: int, stall: float
+) -> RawAnswer:
+    """``GET url`` on a pooled keep-alive connection: the head and up to ``limit`` body
+    bytes. Raises ``Unsupported`` for answers httpx must handle (nothing is kept from
+    them), ``NetworkError`` when the connection fails or stalls for ``stall`` seconds."""
+    key = (url.host, url.port or 80)
+    request = build_request(
+        url, [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers.raw]
+    )
+    notes = _notes_of(pool)
+    spare = notes.blocks.pop() if notes.blocks else None
+    block = spare if spare is not None and len(spare) == limit else bytearray(limit)
+    keep = False
+    conn: RawConnection | None = None
+    try:
+        conn = await pool.open(key, request, block, stall=stall)
+        if 300 <= conn.status < 400 or conn.content_length is None or conn.chunked:
+            notes.declined.add(key)
+            raise Unsupported(f"HTTP {conn.status} without a plain Content-Length body")
+        await wait_until(conn, lambda c: c.body_done or c.fill >= len(block), stall)
+        if not (conn.body_done or conn.fill >= len(block)):
+            raise lost_error(conn)
+        keep = conn.body_done and conn.finish()
+        body = bytes(memoryview(block)[: conn.fill])
+        return RawAnswer(conn.status, conn.reason, conn.headers, body, conn.body_done)
+    finally:
+        if conn is not None and keep:
+            pool.give_back(conn)  # reading is paused: it writes into no block while idle
+        elif conn is not None:
+            conn.close()
+        if len(notes.blocks) < _SPARE_BLOCKS:
+            notes.blocks.append(block)

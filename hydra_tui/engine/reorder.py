@@ -8,16 +8,20 @@ requests past ``emitted + buffer``, so ``held <= buffer`` always.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["Reorderer"]
+__all__ = ["Piece", "Reorderer"]
+
+#: a contiguous run of file bytes (a ``bytearray`` block from the raw reader, or ``bytes``)
+Piece = bytes | bytearray | memoryview
 
 
 @dataclass(order=True, slots=True)
 class _Block:
     offset: int
     size: int = field(compare=False)
-    pieces: list[bytes] = field(compare=False)
+    pieces: Sequence[Piece] = field(compare=False)
 
 
 class Reorderer:
@@ -29,7 +33,7 @@ class Reorderer:
         self.peak = 0
         self._heap: list[_Block] = []
 
-    def push(self, offset: int, pieces: list[bytes]) -> None:
+    def push(self, offset: int, pieces: Sequence[Piece]) -> None:
         size = sum(len(p) for p in pieces)
         if size == 0:
             return
@@ -42,9 +46,9 @@ class Reorderer:
     def ready(self) -> bool:
         return bool(self._heap) and self._heap[0].offset == self.emitted
 
-    def pop_ready(self) -> list[bytes]:
+    def pop_ready(self) -> list[Piece]:
         """All pieces that continue the stream now, in order (possibly none)."""
-        out: list[bytes] = []
+        out: list[Piece] = []
         heap = self._heap
         while heap and heap[0].offset <= self.emitted:
             block = heapq.heappop(heap)
@@ -55,7 +59,7 @@ class Reorderer:
             self.held -= block.size
         return out
 
-    def pop_ready_block(self) -> list[bytes]:
+    def pop_ready_block(self) -> Sequence[Piece]:
         """The one block that continues the stream now (call only when ``ready()``)."""
         if not self.ready():
             first = self._heap[0].offset if self._heap else None

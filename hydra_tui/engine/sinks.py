@@ -11,11 +11,12 @@ import asyncio
 import fcntl
 import hashlib
 import os
+from collections.abc import Sequence
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Protocol
 
-from hydra_tui.engine.reorder import Reorderer
+from hydra_tui.engine.reorder import Piece, Reorderer
 from hydra_tui.engine.translate import local_error
 from hydra_tui.errors import AlreadyRunningError
 
@@ -25,7 +26,11 @@ _IOV_MAX = 512
 
 
 class Sink(Protocol):
-    async def write(self, offset: int, pieces: list[bytes]) -> None: ...
+    #: True when the sink holds on to the pieces after ``write`` returns (so a writer
+    #: must not refill a buffer it handed over); False when they were copied out
+    keeps_pieces: bool
+
+    async def write(self, offset: int, pieces: Sequence[Piece]) -> None: ...
 
 
 def drop_written(views: list[memoryview], written: int) -> None:
@@ -40,7 +45,7 @@ def drop_written(views: list[memoryview], written: int) -> None:
             written = 0
 
 
-def _pwritev_all(fd: int, pieces: list[bytes], offset: int) -> None:
+def _pwritev_all(fd: int, pieces: Sequence[Piece], offset: int) -> None:
     """Write every piece at ``offset`` onwards, retrying partial writes."""
     views = [memoryview(p) for p in pieces if p]
     while views:
@@ -51,6 +56,8 @@ def _pwritev_all(fd: int, pieces: list[bytes], offset: int) -> None:
 
 class DiskSink:
     """An exclusively locked ``NAME.part`` written at offsets from an I/O thread."""
+
+    keeps_pieces = False
 
     def __init__(self, part_path: Path, executor: Executor, *, truncate: bool) -> None:
         self.path = part_path
@@ -71,14 +78,14 @@ class DiskSink:
             os.ftruncate(self.fd, 0)
         self.closed = False
 
-    async def write(self, offset: int, pieces: list[bytes]) -> None:
+    async def write(self, offset: int, pieces: Sequence[Piece]) -> None:
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(self._executor, _pwritev_all, self.fd, pieces, offset)
         except OSError as exc:
             raise local_error(exc, self.path) from exc
 
-    def write_now(self, offset: int, pieces: list[bytes]) -> None:
+    def write_now(self, offset: int, pieces: Sequence[Piece]) -> None:
         try:
             _pwritev_all(self.fd, pieces, offset)
         except OSError as exc:
@@ -106,11 +113,13 @@ class DiskSink:
 class StreamSink:
     """Pushes pieces onto the reorderer and wakes the consumer."""
 
+    keeps_pieces = True
+
     def __init__(self, reorderer: Reorderer) -> None:
         self.reorderer = reorderer
         self.ready = asyncio.Event()
 
-    async def write(self, offset: int, pieces: list[bytes]) -> None:
+    async def write(self, offset: int, pieces: Sequence[Piece]) -> None:
         self.reorderer.push(offset, pieces)
         if self.reorderer.ready():
             self.ready.set()

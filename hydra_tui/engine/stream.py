@@ -12,11 +12,11 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 
 from hydra_tui.engine.download import Download, Probed
 from hydra_tui.engine.planner import Planner
-from hydra_tui.engine.reorder import Reorderer
+from hydra_tui.engine.reorder import Piece, Reorderer
 from hydra_tui.engine.single import fetch_single
 from hydra_tui.engine.sinks import StreamSink
 from hydra_tui.engine.snapshot import DownloadState
@@ -37,7 +37,7 @@ def stream_chunk_size(buffer: int, threads: int) -> int:
 
 async def stream_blocks(
     dl: Download, *, verify: bool = True, probed: Probed | None = None
-) -> AsyncGenerator[list[bytes], None]:
+) -> AsyncGenerator[Sequence[Piece], None]:
     """Yield the file as in-order lists of ``bytes`` (each list a contiguous run).
 
     Checksums in ``dl.options`` are verified at the end when ``verify`` is true (the CLI
@@ -85,7 +85,7 @@ def _hashers(dl: Download) -> dict[str, hashlib._Hash]:
     return {alg: hashlib.new(alg) for alg in ("md5", "sha256") if getattr(dl.options, alg)}
 
 
-async def _ranged(dl: Download, probed: Probed) -> AsyncGenerator[list[bytes], None]:
+async def _ranged(dl: Download, probed: Probed) -> AsyncGenerator[Sequence[Piece], None]:
     remote = probed.remote
     assert remote.size is not None
     buffer = max(FLUSH_BYTES * 2, dl.options.stream_buffer)
@@ -93,7 +93,9 @@ async def _ranged(dl: Download, probed: Probed) -> AsyncGenerator[list[bytes], N
     sink = StreamSink(reorderer)
     consumed = [0]
     chunk = dl.options.chunk_size or stream_chunk_size(buffer, dl.threads)
-    planner = Planner(remote.size, chunk_size=chunk, clock=dl.ctx.clock, min_split=256 * 1024)
+    planner = Planner(
+        remote.size, chunk_size=chunk, clock=dl.ctx.clock, min_split=256 * 1024, window=buffer
+    )
     dl.planner = planner
     if probed.head:
         await sink.write(0, [probed.head])
@@ -155,7 +157,7 @@ async def _tick(dl: Download) -> None:
         dl.tick()
 
 
-async def _single(dl: Download, probed: Probed) -> AsyncGenerator[list[bytes], None]:
+async def _single(dl: Download, probed: Probed) -> AsyncGenerator[Sequence[Piece], None]:
     if probed.head_complete:
         dl.single_done = len(probed.head)
         if probed.head:
@@ -168,19 +170,21 @@ async def _single(dl: Download, probed: Probed) -> AsyncGenerator[list[bytes], N
 
 async def _single_from(
     dl: Download, probed: Probed, skip: int
-) -> AsyncGenerator[list[bytes], None]:
+) -> AsyncGenerator[Sequence[Piece], None]:
     """One connection through a bounded queue (the reader's pace is the download's)."""
     remote = probed.remote
     if skip and not (remote.etag or remote.last_modified):
         raise RemoteChangedError(
             "cannot continue the stream safely: the server offers no validator"
         )
-    queue: asyncio.Queue[list[bytes] | None] = asyncio.Queue(
+    queue: asyncio.Queue[Sequence[Piece] | None] = asyncio.Queue(
         maxsize=max(2, dl.options.stream_buffer // FLUSH_BYTES)
     )
 
     class QueueSink:
-        async def write(self, offset: int, pieces: list[bytes]) -> None:
+        keeps_pieces = True
+
+        async def write(self, offset: int, pieces: Sequence[Piece]) -> None:
             await queue.put(pieces)
 
     dl.single_done = skip

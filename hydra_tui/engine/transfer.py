@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,14 @@ import httpx
 from hydra_tui.engine.aimd import Slot
 from hydra_tui.engine.headers import parse_content_range, parse_retry_after
 from hydra_tui.engine.planner import Assignment, Planner
+from hydra_tui.engine.rawhttp import (
+    RawConnection,
+    RawPool,
+    Unsupported,
+    build_request,
+    lost_error,
+)
+from hydra_tui.engine.rawhttp import ignore_bytes as _ignore
 from hydra_tui.engine.translate import network_error
 from hydra_tui.errors import (
     HTTPStatusError,
@@ -33,7 +42,11 @@ if TYPE_CHECKING:
 
 __all__ = ["FLUSH_BYTES", "Pushback", "RangeIgnored", "TransferRun", "unwrap"]
 
+log = logging.getLogger(__name__)
+
 FLUSH_BYTES = 1024 * 1024
+#: how often a worker on the raw path looks at a partly filled block (progress, stalls)
+RAW_TICK = 0.25
 
 
 class Pushback(HydraError):
@@ -71,6 +84,9 @@ class TransferRun:
         self.changed = asyncio.Event()
         self._tg: asyncio.TaskGroup | None = None
         self._workers = 0
+        self._raw: tuple[tuple[str, int], httpx.URL, list[tuple[str, str]]] | None = None
+        #: read bodies with ``rawhttp`` (False once an answer needed more HTTP than it has)
+        self.raw_ok = dl.options.raw_http
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as tg:
@@ -174,10 +190,22 @@ class TransferRun:
                 self.wake()
 
     async def _fetch(self, a: Assignment, slot: Slot | None) -> None:
+        if a.end <= a.pos:
+            return  # nothing left (taken by another worker): never send an empty range
+        pool = self.dl.ctx.raw_pool
+        if pool is not None and self.raw_ok and self._raw_route():
+            try:
+                await self._fetch_raw(a, pool)
+                return
+            except Unsupported as exc:
+                # nothing of the body was taken: the same request goes through httpx
+                log.info("range reader falls back to httpx: %s", exc)
+                self.raw_ok = False
+        await self._fetch_httpx(a)
+
+    async def _fetch_httpx(self, a: Assignment) -> None:
         remote, dl, planner = self.remote, self.dl, self.planner
         start, req_end = a.pos, a.end
-        if req_end <= start:
-            return  # nothing left (taken by another worker): never send an empty range
         headers = dict(dl.request_headers)
         headers["Range"] = f"bytes={start}-{req_end - 1}"
         if remote.validator:
@@ -190,7 +218,14 @@ class TransferRun:
         streaming = False
         try:
             async with dl.ctx.client.stream("GET", dl.transfer_url, headers=headers) as resp:
-                stop = self._check_response(resp, start, req_end)
+                stop = self._check_response(
+                    resp.status_code,
+                    resp.headers,
+                    str(resp.url),
+                    resp.reason_phrase,
+                    start=start,
+                    req_end=req_end,
+                )
                 controller.body_started()
                 streaming = True
                 async for piece in resp.aiter_raw():
@@ -229,12 +264,135 @@ class TransferRun:
                 await self.sink.write(offset, pieces)
                 planner.commit(a, offset + buffered)
 
-    def _check_response(self, resp: httpx.Response, start: int, req_end: int) -> int:
+    # -- the raw path ----------------------------------------------------------------------
+    def _raw_route(self) -> bool:
+        """Plain http, no credentials in the URL, no cookies to send: the raw reader fits."""
+        dl = self.dl
+        if self._raw is None or str(self._raw[1]) != dl.transfer_url:
+            url = httpx.URL(dl.transfer_url)
+            host = url.raw_host.decode("ascii")  # punycode: what DNS is asked
+            if url.scheme != "http" or url.userinfo or not host:
+                self.raw_ok = False
+                return False
+            headers = httpx.Headers(dl.ctx.client.headers)
+            headers.update(dl.request_headers)
+            self._raw = ((host, url.port or 80), url, list(headers.items()))
+        return not dl.ctx.client.cookies
+
+    async def _fetch_raw(self, a: Assignment, pool: RawPool) -> None:
+        dl, planner, sink = self.dl, self.planner, self.sink
+        assert self._raw is not None
+        key, url, base = self._raw
+        start, req_end = a.pos, a.end
+        headers = [*base, ("Range", f"bytes={start}-{req_end - 1}")]
+        if self.remote.validator:
+            headers.append(("If-Range", self.remote.validator))
+        block = bytearray(min(FLUSH_BYTES, req_end - start))
+        conn: RawConnection | None = await pool.open(
+            key, build_request(url, headers), block, stall=dl.options.stall_timeout
+        )
+        assert conn is not None
+        controller = dl.gate.controller
+        bucket = dl.bucket
+        keeps = sink.keeps_pieces
+        stall = dl.options.stall_timeout
+        tick = min(RAW_TICK, stall / 4)
+        loop = asyncio.get_running_loop()
+        streaming = False
+        offset = start  # where ``block`` starts in the file
+        written = False  # the current block's taken bytes are already in the sink
+        stop = start  # where this response's body ends (known once its head checks out)
+        try:
+            if conn.status == 206 and (conn.content_length is None or conn.chunked):
+                raise Unsupported("a range body without Content-Length")
+            if 300 <= conn.status < 400:
+                raise Unsupported(f"a redirect ({conn.status}) on a range request")
+            stop = self._check_response(
+                conn.status, conn.headers, str(url), conn.reason, start=start, req_end=req_end
+            )
+            controller.body_started()
+            streaming = True
+            if conn.fill:
+                controller.on_bytes(conn.fill)  # what came with the head
+            conn.on_bytes = controller.on_bytes
+            last_bytes = conn.received
+            last_time = loop.time()
+            while True:
+                new = conn.fill - conn.seen
+                if new:
+                    n = planner.receive(a, min(new, stop - a.pos))
+                    if n > 0:
+                        conn.seen += n
+                        dl.received += n
+                        if bucket.rate is not None:
+                            delay = bucket.take(n)
+                            if delay > 0:
+                                conn.pause()
+                                await asyncio.sleep(delay)
+                                conn.resume()
+                                last_time = loop.time()  # our pause is not a stall
+                    if n < new or (a.pos >= a.end and a.end < stop):
+                        break  # the rest was stolen or taken over: give up this connection
+                if conn.seen and (conn.seen >= len(conn.block) or conn.body_done):
+                    piece = conn.block if conn.seen == len(conn.block) else conn.block[: conn.seen]
+                    await sink.write(offset, [piece if keeps else memoryview(piece)])
+                    planner.commit(a, a.pos)
+                    offset = a.pos
+                    written = True
+                    if conn.body_done and conn.fill == conn.seen:
+                        break
+                    conn.new_block(bytearray(len(conn.block)) if keeps else conn.block)
+                    written = False
+                    continue
+                if conn.body_done and conn.fill == conn.seen:
+                    break
+                if conn.lost is not None:
+                    raise lost_error(conn)
+                await conn.wait(tick)
+                if conn.received != last_bytes:
+                    last_bytes = conn.received
+                    last_time = loop.time()
+                elif loop.time() - last_time >= stall:
+                    raise NetworkError("stalled: no data within the stall timeout")
+            if a.pos < min(a.end, stop):
+                raise NetworkError("connection closed early (short body)")
+            conn.on_bytes = _ignore
+            if conn.finish():
+                pool.give_back(conn)
+                conn = None
+        finally:
+            if conn is not None:
+                conn.on_bytes = _ignore
+                conn.close()
+                # keep what arrived before an error, a steal or a cancel: take the
+                # block's unseen bytes (clipped to what is still ours) and write them
+                unseen = conn.fill - conn.seen
+                if unseen > 0 and not written and a.pos < stop:
+                    n = planner.receive(a, min(unseen, stop - a.pos))
+                    if n > 0:
+                        conn.seen += n
+                        dl.received += n
+                if conn.seen and not written:
+                    rest = bytes(conn.block[: conn.seen])
+                    await sink.write(offset, [rest])
+                    planner.commit(a, offset + len(rest))
+            if streaming:
+                controller.body_ended()
+
+    def _check_response(
+        self,
+        status: int,
+        headers: httpx.Headers,
+        url: str,
+        reason: str,
+        *,
+        start: int,
+        req_end: int,
+    ) -> int:
         """Validate the answer to ``bytes=start-(req_end-1)``; return where its body ends."""
-        status = resp.status_code
         remote = self.remote
         if status == 206:
-            cr = parse_content_range(resp.headers.get("content-range"))
+            cr = parse_content_range(headers.get("content-range"))
             if (
                 cr is None
                 or cr.first != start
@@ -243,28 +401,28 @@ class TransferRun:
                 or cr.total != remote.size
             ):
                 raise ProtocolViolation(
-                    f"server sent Content-Range {resp.headers.get('content-range')!r} "
+                    f"server sent Content-Range {headers.get('content-range')!r} "
                     f"for bytes={start}-{req_end - 1}"
                 )
-            length = resp.headers.get("content-length")
+            length = headers.get("content-length")
             if length is not None and (not length.isdigit() or int(length) != cr.end - start):
                 raise ProtocolViolation(
                     f"Content-Length {length} does not match Content-Range "
-                    f"{resp.headers.get('content-range')!r}"
+                    f"{headers.get('content-range')!r}"
                 )
-            if not remote.same_version(resp):
+            if not remote.same_version(headers):
                 raise RemoteChangedError("the file changed on the server during the download")
             return cr.end
         if status == 200:
             # with If-Range, a 200 carrying another validator means a new version
-            if remote.validator and not remote.same_version(resp):
+            if remote.validator and not remote.same_version(headers):
                 raise RemoteChangedError("the file changed on the server during the download")
             raise RangeIgnored("the server ignored a Range request")
         if status in (429, 503):
-            raise Pushback(str(status), parse_retry_after(resp.headers.get("retry-after")))
+            raise Pushback(str(status), parse_retry_after(headers.get("retry-after")))
         if status == 416:
             raise RemoteChangedError("the server no longer has these bytes (416): the file changed")
-        raise HTTPStatusError(status, str(resp.url), resp.reason_phrase)
+        raise HTTPStatusError(status, url, reason)
 
 
 def unwrap(group: BaseExceptionGroup[BaseException]) -> BaseException:

@@ -43,7 +43,7 @@ T = TypeVar("T")
 #: saves a download's options as a named preset (presets.toml, written with tomli-w)
 PresetSaver = Callable[[str, DownloadOptions], None]
 #: seconds between two snapshot polls
-POLL_INTERVAL = 0.2
+POLL_INTERVAL = 0.1
 _ACTIVE = (DownloadState.PROBING, DownloadState.DOWNLOADING, DownloadState.VERIFYING)
 
 
@@ -71,8 +71,11 @@ class HydraApp(App[int]):
         default_options: DownloadOptions | None = None,
         log_path: Path | None = None,
         poll_interval: float = POLL_INTERVAL,
+        exit_when_done: bool = False,
     ) -> None:
         super().__init__()
+        #: quit (0 if all done, else 1) once the queue has entries and all have finished
+        self._exit_when_done = exit_when_done
         self.backend = backend
         self.queue_store = queue_store
         self.title = title
@@ -101,9 +104,11 @@ class HydraApp(App[int]):
 
     def on_mount(self) -> None:
         self._restore()
-        self._run_engine()
         self.tick()
         self.set_interval(self._poll_interval, self.tick)
+        # the first layout and paint of the whole screen is the costliest moment of the
+        # UI: let it finish before the engine starts competing for this thread
+        self.call_after_refresh(self._run_engine)
 
     @work(exclusive=True, group="engine", exit_on_error=False)
     async def _run_engine(self) -> None:
@@ -166,6 +171,9 @@ class HydraApp(App[int]):
         self._persist_if_changed(live)
         self._update_subtitle(live)
         self._main.show(rows)
+        if self._exit_when_done and live and all(s.state.finished for s in live):
+            self.persist(live)
+            self.exit(0 if all(s.state is DownloadState.DONE for s in live) else 1)
 
     def _tell(
         self,
@@ -406,8 +414,9 @@ def run_tui(
     save_preset: PresetSaver | None = None,
     default_options: DownloadOptions | None = None,
     log_path: Path | None = None,
+    exit_when_done: bool = False,
 ) -> int:
-    """Run the app until the user quits; the exit code for the CLI."""
+    """Run the app until the user quits (or, with ``exit_when_done``, the queue is done)."""
     app = HydraApp(
         backend,
         queue_store=queue_store,
@@ -417,6 +426,7 @@ def run_tui(
         save_preset=save_preset,
         default_options=default_options,
         log_path=log_path,
+        exit_when_done=exit_when_done,
     )
     result = app.run()
     if app.return_code:

@@ -71,21 +71,27 @@ def test_plain_multi_connection(server: DevServer, out_dir: Path) -> None:
         if x.name != "seed" and getattr(f, x.name) != getattr(Faults(), x.name)
     ),
 )
+@pytest.mark.parametrize("raw_http", [True, False], ids=["raw", "httpx"])
 def test_faults_still_give_identical_bytes(
-    server: DevServer, out_dir: Path, faults: Faults
+    server: DevServer, out_dir: Path, faults: Faults, raw_http: bool
 ) -> None:
     data = payload(6 * MiB + 5, seed=faults.seed)
     url = server.add("f.bin", data, faults)
-    result = fetch(url, out_dir, chunk_size=512 * 1024, retries=20)
+    result = fetch(url, out_dir, chunk_size=512 * 1024, retries=20, raw_http=raw_http)
     assert file_sha256(result.path) == sha256(data)
     assert result.size == len(data)
     assert no_partials(out_dir)
 
 
-def test_stall_is_detected_and_redispatched(server: DevServer, out_dir: Path) -> None:
+@pytest.mark.parametrize("raw_http", [True, False], ids=["raw", "httpx"])
+def test_stall_is_detected_and_redispatched(
+    server: DevServer, out_dir: Path, raw_http: bool
+) -> None:
     data = payload(4 * MiB, seed=11)
     url = server.add("stall.bin", data, Faults(stall=0.3, seed=11))
-    result = fetch(url, out_dir, chunk_size=512 * 1024, stall_timeout=0.5, retries=20)
+    result = fetch(
+        url, out_dir, chunk_size=512 * 1024, stall_timeout=0.5, retries=20, raw_http=raw_http
+    )
     assert file_sha256(result.path) == sha256(data)
     assert server.stats("stall.bin").faults["stall"] > 0
 
@@ -100,7 +106,9 @@ def test_single_connection_fallbacks(server: DevServer, out_dir: Path, faults: F
     assert file_sha256(result.path) == sha256(data)
     stats = server.stats("one.bin")
     assert stats.statuses[206] == 0
-    assert stats.bodies <= 2  # the probe and one full body
+    # the probe and one full body; a body without a length is more HTTP than the lean
+    # probe reader speaks, so httpx asks for it once more (once per origin)
+    assert stats.bodies <= (3 if faults.no_length else 2)
 
 
 def test_server_stops_honouring_range_midway(server: DevServer, out_dir: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from rich.style import Style
 from textual.command import CommandPalette
 from textual.widgets import Input, Label, Log
 from tui_helpers import SIZE, notifications, select
@@ -299,11 +300,37 @@ async def test_notifies_quick_download_seen_first_as_done() -> None:
 async def test_theme_change_recolours_queue() -> None:
     app = HydraApp(demo_backend())
     async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
         table = app.screen.query_one(QueueTable)
-        before = table.get_cell("ubuntu", "state")
+        row = table.get_row_index("dataset") + 1  # below the header; not the cursor row
+
+        def state_style() -> Style | None:
+            strip = table.render_line(row)
+            return next(s.style for s in strip if s.text.strip() == "paused")
+
+        before = state_style()
         app.theme = "nord"
         await pilot.pause()
-        after = table.get_cell("ubuntu", "state")
-        assert str(after) == str(before) == "downloading"
-        assert before.spans and after.spans
-        assert before.spans[0].style != after.spans[0].style
+        after = state_style()
+        assert table.get_cell("dataset", "state") == "paused"
+        assert before is not None and after is not None
+        assert before.color != after.color
+
+
+@pytest.mark.parametrize(("final", "code"), [(DownloadState.DONE, 0), (DownloadState.FAILED, 1)])
+async def test_exit_when_done_quits_once_the_queue_has_finished(
+    final: DownloadState, code: int
+) -> None:
+    backend = PreviewBackend()
+    backend.add("https://example.org/a.bin", DownloadOptions())
+    backend.add("https://example.org/b.bin", DownloadOptions())
+    app = HydraApp(backend, exit_when_done=True)
+    async with app.run_test(size=SIZE) as pilot:
+        backend.update("dl1", state=DownloadState.DONE)
+        app.tick()
+        await pilot.pause()
+        assert app.is_running  # dl2 is still queued
+        backend.update("dl2", state=final)
+        app.tick()
+        await pilot.pause()
+    assert app.return_value == code

@@ -172,7 +172,9 @@ def run_random(sim: Sim, data: st.DataObject, steps: int) -> None:
         sim.check()
 
 
-def make_planner(data: st.DataObject, size: int) -> tuple[Planner, list[float]]:
+def make_planner(
+    data: st.DataObject, size: int, window: int | None = None
+) -> tuple[Planner, list[float]]:
     t = [0.0]
     planner = Planner(
         size,
@@ -180,6 +182,8 @@ def make_planner(data: st.DataObject, size: int) -> tuple[Planner, list[float]]:
         clock=lambda: t[0],
         min_split=data.draw(st.integers(1, 300) | st.integers(1, 30), label="min_split"),
         takeover_age=data.draw(st.sampled_from([0.25, 0.5, 1.0, 2.0]), label="takeover_age"),
+        # a stream tells the planner its window (or not: the older, simpler rule)
+        window=window if data.draw(st.booleans(), label="planner knows window") else None,
     )
     return planner, t
 
@@ -188,8 +192,8 @@ def make_planner(data: st.DataObject, size: int) -> tuple[Planner, list[float]]:
 @given(st.data())
 def test_simulated_workers_fetch_every_byte_exactly_once(data: st.DataObject) -> None:
     size = data.draw(st.integers(1, 3000), label="size")
-    planner, t = make_planner(data, size)
     window = data.draw(st.none() | st.integers(1, 1500), label="window")
+    planner, t = make_planner(data, size, window)
 
     def limit(p: Planner) -> int | None:
         # a stream: never request past what the consumer has + the buffer (monotonic)
@@ -459,3 +463,30 @@ def test_chunk_grid_tiles_the_file(size: int, cells: int) -> None:
         assert e1 == s2
     assert all(e - s >= 64 * KiB for s, e in grid[:-1])
     assert all(e > s for s, e in grid)
+
+
+def test_stream_window_waits_for_a_whole_chunk_of_room() -> None:
+    """A slow reader frees the window a little at a time; requests wait for a chunk's
+    worth (or half the window, if that is smaller) instead of going out per sliver."""
+    planner = Planner(100, chunk_size=10, clock=lambda: 0.0, window=40)
+    first = planner.next(40)
+    assert first is not None and (first.start, first.end) == (0, 10)
+    # the reader took 3 bytes: the window ends at 43, the lowest gap starts at 10
+    planner.receive(first, 10)
+    planner.commit(first, 10)
+    planner.release(first)
+    for _ in range(3):
+        a = planner.next(40)
+        assert a is not None
+        planner.receive(a, a.remaining)
+        planner.commit(a, a.end)
+        planner.release(a)
+    assert planner.next(43) is None  # room for 3 bytes only
+    assert planner.next(49) is None  # 9
+    a = planner.next(50)
+    assert a is not None and (a.start, a.end) == (40, 50)
+    small = Planner(100, chunk_size=50, clock=lambda: 0.0, window=20)
+    b = small.next(6)
+    assert b is None  # 6 < min(chunk 50, window/2 10)
+    b = small.next(10)
+    assert b is not None and (b.start, b.end) == (0, 10)

@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header
+from textual.widgets import Footer, Header
 
 from hydra_tui.engine.snapshot import DownloadSnapshot
 from hydra_tui.tui.widgets import DetailPane, QueueTable
@@ -121,8 +121,9 @@ class MainScreen(Screen[None]):
         for pane in self.query(DetailPane):
             pane.snapshot = self._by_id.get(download_id) if download_id else None
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._show_detail(event.row_key.value)
+    def on_queue_table_highlighted(self, event: QueueTable.Highlighted) -> None:
+        if event.download_id != self._detail_id:
+            self._show_detail(event.download_id)
 
     def action_command(self, action: str) -> None:
         self.post_message(self.Command(action, self.selected_id))

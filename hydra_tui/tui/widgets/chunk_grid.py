@@ -120,6 +120,7 @@ class ChunkGrid(Widget):
         super().__init__(name=name, id=id, classes=classes)
         self._cells: list[Cell] = []
         self._strips: dict[int, Strip] = {}
+        self._styles: dict[str, Style] = {}
         self._width = 0
 
     @property
@@ -135,6 +136,7 @@ class ChunkGrid(Widget):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self._styles.clear()
         self._strips.clear()
 
     def _relayout(self, *, full: bool = False) -> None:
@@ -160,8 +162,12 @@ class ChunkGrid(Widget):
                 self._strips.pop(y, None)
                 self.refresh(Region(0, y, width, 1))
 
-    def _style(self, kind: str) -> Style:
-        return self.get_component_rich_style(f"chunk-grid--{kind}")
+    def _style(self, name: str) -> Style:
+        """A component class's style, looked up once per style update (cheap per cell run)."""
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = self.get_component_rich_style(f"chunk-grid--{name}")
+        return style
 
     def render_line(self, y: int) -> Strip:
         strip = self._strips.get(y)

@@ -6,28 +6,27 @@ down) and rebuilds text only when it changed.
 
 from __future__ import annotations
 
-from rich.table import Table
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.reactive import reactive
+from textual.widget import Widget
 from textual.widgets import Static
 
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
 from hydra_tui.tui.format import display_name, rate_limit_text, short_rate
 from hydra_tui.tui.widgets.chunk_grid import ChunkGrid
+from hydra_tui.tui.widgets.fact_list import Fact, FactList
 from hydra_tui.tui.widgets.rate_graph import EVENT_MARKS, RateGraph, RateSeries
 from hydra_tui.units import format_rate, format_size
 
-__all__ = ["DetailPane", "describe", "event_lines", "fact_rows"]
+__all__ = ["DetailPane", "event_lines", "fact_rows"]
+_GRAPH_TITLE = "Throughput · window"
 
-_EMPTY = Content.from_markup("No download selected.\nPress [b]a[/b] to add a URL.")
 
-
-def fact_rows(snap: DownloadSnapshot) -> list[tuple[str, str, str]]:
+def fact_rows(snap: DownloadSnapshot) -> list[Fact]:
     """(label, value, style) for the facts worth reading, most telling first."""
-    rows: list[tuple[str, str, str]] = [("URL", snap.url, "")]
+    rows: list[Fact] = [("URL", snap.url, "")]
     if snap.size is not None:
         fraction = snap.fraction or 0.0
         size = f"{format_size(snap.size)} ({format_size(snap.done)} done, {fraction:.0%})"
@@ -58,16 +57,6 @@ def fact_rows(snap: DownloadSnapshot) -> list[tuple[str, str, str]]:
     return rows
 
 
-def describe(rows: list[tuple[str, str, str]]) -> Table:
-    """A two-column grid: long values (URLs) fold under themselves, not under the label."""
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(style="bold", no_wrap=True)
-    grid.add_column(overflow="fold")
-    for label, value, style in rows:
-        grid.add_row(label, Text(value, style=style))
-    return grid
-
-
 def event_lines(snap: DownloadSnapshot, limit: int = 8) -> Content:
     """The latest window events, newest first, with the axis mark that finds them."""
     if not snap.events:
@@ -83,52 +72,59 @@ def event_lines(snap: DownloadSnapshot, limit: int = 8) -> Content:
 
 
 class DetailPane(Horizontal):
-    """Details, events, chunk map and graphs for one snapshot (``None``: nothing selected)."""
+    """Details, events, chunk map and graphs for one snapshot (``None``: nothing selected).
+
+    Every child gets only what it draws and repaints only what changed; titles are set
+    only when their text changes (setting one repaints the whole box).
+    """
 
     snapshot: reactive[DownloadSnapshot | None] = reactive(None, repaint=False)
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self._facts: list[tuple[str, str, str]] = []
+        self._titles: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         with Vertical(id="detail-facts"):
-            yield Static(_EMPTY, id="detail-info")
+            yield FactList(id="detail-info")
             yield Static("", id="detail-events")
         with Vertical(id="detail-graphs"):
             yield ChunkGrid(id="detail-chunks")
             yield RateGraph(id="detail-rates")
 
     def on_mount(self) -> None:
-        self.query_one("#detail-info").border_title = "Details"
-        self.query_one("#detail-events").border_title = "Window events"
-        self.query_one(ChunkGrid).border_title = "Chunk map"
-        self.query_one(RateGraph).border_title = "Throughput · window"
+        self._set_title(self.query_one(FactList), "Details")
+        self._set_title(self.query_one("#detail-events"), "Window events")
+        self._set_title(self.query_one(ChunkGrid), "Chunk map")
+        self._set_title(self.query_one(RateGraph), _GRAPH_TITLE)
+
+    def _set_title(self, widget: Widget, title: str) -> None:
+        key = widget.id or ""
+        if self._titles.get(key) != title:
+            self._titles[key] = title
+            widget.border_title = title
 
     def watch_snapshot(self, old: DownloadSnapshot | None, snap: DownloadSnapshot | None) -> None:
-        info = self.query_one("#detail-info", Static)
+        info = self.query_one(FactList)
         events = self.query_one("#detail-events", Static)
         grid = self.query_one(ChunkGrid)
         graph = self.query_one(RateGraph)
         if snap is None:
-            self._facts = []
-            info.update(_EMPTY)
+            info.facts = ()
             events.update("")
             grid.chunks = ()
             graph.series = RateSeries()
-            info.border_title = "Details"
+            self._set_title(info, "Details")
+            self._set_title(graph, _GRAPH_TITLE)
             return
-        info.border_title = f"Details · {display_name(snap)}"
-        facts = fact_rows(snap)
-        if facts != self._facts:
-            self._facts = facts
-            info.update(describe(facts))
+        self._set_title(info, f"Details · {display_name(snap)}")
+        info.facts = tuple(fact_rows(snap))
         if old is None or old.events != snap.events:
             events.update(event_lines(snap))
         grid.chunks = snap.chunks
         graph.series = RateSeries(snap.history, snap.events, snap.max_window)
-        title = "Throughput · window"
+        title = _GRAPH_TITLE
         if snap.state is DownloadState.DOWNLOADING and snap.history:
             latest = snap.history[-1]
             title = f"Throughput {short_rate(latest.bytes_per_s)} · window {latest.window}"
-        graph.border_title = title
+        self._set_title(graph, title)

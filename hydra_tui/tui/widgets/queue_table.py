@@ -1,20 +1,27 @@
-"""The queue: one row per download, updated cell by cell.
+"""The queue: one row per download, drawn with the Line API and repainted row by row.
 
-Each tick hands over the full snapshot list; the table compares a cheap per-row key with the
-previous tick and rewrites only the cells whose text changed, so a 1,000-entry queue with a
-few active downloads costs a handful of ``update_cell`` calls per tick, not a rebuild.
+Each tick hands over the full snapshot list. The table compares a cheap per-row key with the
+previous tick, rebuilds the texts of rows whose key changed, and repaints only those rows
+(one cached ``Strip`` per row). A 1,000-entry queue with a few active downloads costs a
+few row repaints per tick, never a re-render of the whole table: Textual's ``DataTable``
+invalidates every cached cell on any ``update_cell``, which made the queue the costliest
+part of the screen.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
 from textual import events
 from textual.binding import Binding
-from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
 from hydra_tui.tui.format import (
@@ -27,7 +34,7 @@ from hydra_tui.tui.format import (
     state_label,
 )
 
-__all__ = ["COLUMNS", "QueueTable"]
+__all__ = ["COLUMNS", "QueueTable", "column_widths", "row_texts"]
 
 BAR_WIDTH = 5
 #: (key, label, width); ``name`` and ``state`` share whatever width is left
@@ -40,7 +47,13 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("conns", "Conns", 5),
     ("state", "State", 11),
 )
-_KEYS = tuple(ColumnKey(key) for key, _, _ in COLUMNS)
+_INDEX = {key: i for i, (key, _, _) in enumerate(COLUMNS)}
+_PROGRESS = _INDEX["progress"]
+_STATE = _INDEX["state"]
+#: blanks on each side of a cell's text
+PADDING = 1
+#: columns kept free for the vertical scrollbar
+SCROLLBAR = 2
 _STATE_CLASS = {
     DownloadState.QUEUED: "queued",
     DownloadState.PROBING: "active",
@@ -68,10 +81,54 @@ def row_texts(snap: DownloadSnapshot) -> Cells:
     )
 
 
-class QueueTable(DataTable[Text]):
-    """A row-cursor DataTable keyed by download id; call ``sync`` with every new snapshot list."""
+def _change_key(snap: DownloadSnapshot) -> ChangeKey:
+    return (
+        snap.state,
+        snap.name,
+        snap.size,
+        snap.done,
+        snap.speed,
+        snap.active,
+        snap.window,
+        snap.error,
+    )
+
+
+def column_widths(width: int) -> tuple[int, ...]:
+    """Text widths of the columns for a table ``width`` cells wide: ``name`` and ``state``
+    take what the fixed columns leave (state up to 24 more, the rest to the name)."""
+    fixed = sum(w for key, _, w in COLUMNS if key not in ("name", "state"))
+    padding = 2 * PADDING * len(COLUMNS)
+    spare = max(0, width - fixed - padding - SCROLLBAR)
+    name_min, state_min = COLUMNS[0][2], COLUMNS[-1][2]
+    extra = max(0, spare - name_min - state_min)
+    state_width = state_min + min(extra // 3, 24)
+    name_width = max(name_min, spare - state_width)
+    widths = [w for _, _, w in COLUMNS]
+    widths[0], widths[-1] = name_width, state_width
+    return tuple(widths)
+
+
+def _fit(text: str, width: int) -> str:
+    """``text`` padded to ``width`` cells, or cut with an ellipsis (no wrapping)."""
+    if cell_len(text) <= width:
+        return set_cell_size(text, width)
+    return set_cell_size(text, max(0, width - 1)) + "…" if width else ""
+
+
+@dataclass(slots=True)
+class _Row:
+    key: ChangeKey
+    state: DownloadState
+    cells: Cells
+
+
+class QueueTable(ScrollView, can_focus=True):
+    """Rows keyed by download id under a fixed header; call ``sync`` with every new list."""
 
     COMPONENT_CLASSES = {
+        "queue-table--header",
+        "queue-table--cursor",
         "queue-table--queued",
         "queue-table--active",
         "queue-table--paused",
@@ -80,14 +137,37 @@ class QueueTable(DataTable[Text]):
         "queue-table--bar",
     }
 
-    #: rows are what matters here: home/end jump to the first/last download
     BINDINGS = [
-        Binding("home", "scroll_top", "First", show=False),
-        Binding("end", "scroll_bottom", "Last", show=False),
+        Binding("up", "cursor_up", "Up", show=False),
+        Binding("down", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        #: rows are what matters here: home/end jump to the first/last download
+        Binding("home", "first", "First", show=False),
+        Binding("end", "last", "Last", show=False),
     ]
 
+    # the look of Textual's DataTable with a row cursor
     DEFAULT_CSS = """
     QueueTable {
+        background: $surface;
+        color: $foreground;
+        overflow-x: hidden;
+        & > .queue-table--header { text-style: bold; background: $panel; color: $foreground; }
+        & > .queue-table--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        &:focus {
+            background-tint: $foreground 5%;
+            & > .queue-table--header { background-tint: $foreground 5%; }
+            & > .queue-table--cursor {
+                background: $block-cursor-background;
+                color: $block-cursor-foreground;
+                text-style: $block-cursor-text-style;
+            }
+        }
         & > .queue-table--queued { color: $text-muted; }
         & > .queue-table--active { color: $accent; }
         & > .queue-table--paused { color: $warning; }
@@ -97,112 +177,239 @@ class QueueTable(DataTable[Text]):
     }
     """
 
+    @dataclass
+    class Highlighted(Message):
+        """The cursor is on another download (``None``: the queue became empty)."""
+
+        table: QueueTable
+        download_id: str | None
+
+        @property
+        def control(self) -> QueueTable:
+            return self.table
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=False)
-        #: per id: what the row was drawn from (compared cheaply each tick), and its texts
-        self._rows: dict[str, tuple[ChangeKey, Cells]] = {}
+        super().__init__(id=id, classes=classes)
+        self._rows: dict[str, _Row] = {}
         self._order: list[str] = []
+        self._index: dict[str, int] = {}
+        self._cursor = 0
+        self._highlighted: str | None = None
+        self._widths = column_widths(0)
+        #: per id, the row drawn without the cursor; the header and cursor row apart
+        self._strips: dict[str, Strip] = {}
+        self._header: Strip | None = None
+        self._cursor_strip: tuple[str, Strip] | None = None
+        self._styles: dict[tuple[str, bool], Style] = {}
 
-    def on_mount(self) -> None:
-        for key, label, width in COLUMNS:
-            self.add_column(label, width=width, key=key)
-        self.app.theme_changed_signal.subscribe(self, self._restyle)
+    # --- the model --------------------------------------------------------------------
 
-    def _restyle(self, _theme: object) -> None:
-        """Cell colours are baked into ``Text``: rewrite every cell with the new theme's."""
-        for row_id, (key, cells) in self._rows.items():
-            for i, text in enumerate(self._texts(key[0], cells, range(len(cells)))):
-                self.update_cell(row_id, _KEYS[i], text)
+    @property
+    def row_count(self) -> int:
+        return len(self._order)
+
+    @property
+    def cursor_row(self) -> int:
+        return self._cursor
 
     @property
     def selected_id(self) -> str | None:
         """The id under the cursor, if the queue is not empty."""
-        if not self.row_count:
-            return None
-        row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
-        return row_key.value
+        return self._order[self._cursor] if self._order else None
+
+    def get_row_index(self, download_id: str) -> int:
+        return self._index[download_id]
+
+    def get_cell(self, download_id: str, column: str) -> str:
+        """The text shown in one cell (``column`` is a key of ``COLUMNS``)."""
+        return self._rows[download_id].cells[_INDEX[column]]
 
     def select(self, download_id: str) -> None:
         """Move the cursor to a download (after adding one, or restoring the selection)."""
-        if download_id in self._rows:
-            self.move_cursor(row=self.get_row_index(download_id))
+        if download_id in self._index:
+            self.move_cursor(row=self._index[download_id])
+
+    def move_cursor(self, *, row: int) -> None:
+        if not self._order:
+            return
+        row = min(len(self._order) - 1, max(0, row))
+        if row != self._cursor:
+            old = self._cursor
+            self._cursor = row
+            self._cursor_strip = None
+            self.refresh_line(old + 1)
+            self.refresh_line(row + 1)
+        self._scroll_to_cursor()
+        self._post_highlight()
 
     def sync(self, snapshots: Sequence[DownloadSnapshot]) -> None:
-        """Bring rows in line with ``snapshots`` (queue order), touching only changed cells."""
+        """Bring rows in line with ``snapshots`` (queue order), repainting changed rows."""
         ids = [s.id for s in snapshots]
-        if ids != self._order:
+        reordered = ids != self._order
+        if reordered:
             self._reorder(ids)
+        index = self._index
         for snap in snapshots:
-            key = (
-                snap.state,
-                snap.name,
-                snap.size,
-                snap.done,
-                snap.speed,
-                snap.active,
-                snap.window,
-                snap.error,
-            )
-            old = self._rows.get(snap.id)
-            if old is not None and key == old[0]:
+            key = _change_key(snap)
+            row = self._rows.get(snap.id)
+            if row is not None and row.key == key:
                 continue
-            old_cells = old[1] if old is not None else ()
             cells = row_texts(snap)
-            if not old_cells:
-                self.add_row(*self._texts(snap.state, cells, range(len(cells))), key=snap.id)
-            else:
-                changed = [i for i, text in enumerate(cells) if text != old_cells[i]]
-                for i, text in zip(changed, self._texts(snap.state, cells, changed), strict=True):
-                    self.update_cell(snap.id, _KEYS[i], text)
-            self._rows[snap.id] = (key, cells)
+            self._rows[snap.id] = _Row(key, snap.state, cells)
+            if row is not None and row.cells == cells and row.state is snap.state:
+                continue
+            self._strips.pop(snap.id, None)
+            if self._cursor_strip is not None and self._cursor_strip[0] == snap.id:
+                self._cursor_strip = None
+            if not reordered:
+                self.refresh_line(index[snap.id] + 1)
+        if reordered:
+            self.refresh()
+            self._post_highlight()
 
     def _reorder(self, ids: list[str]) -> None:
+        selected = self.selected_id
         wanted = set(ids)
         for gone in [i for i in self._order if i not in wanted]:
-            self.remove_row(gone)
             del self._rows[gone]
-        kept = [i for i in self._order if i in wanted]
-        if ids[: len(kept)] != kept:
-            # reordered, or inserted before the end (DataTable only appends): rebuild (rare)
-            selected = self.selected_id
-            self.clear()
-            self._rows.clear()
-            self._order = []
-            if selected is not None:
-                self.call_after_refresh(self.select, selected)
+            self._strips.pop(gone, None)
         self._order = ids
+        self._index = {download_id: i for i, download_id in enumerate(ids)}
+        self._cursor_strip = None
+        # the cursor follows its download; if that left, it stays at the same place
+        if selected is not None and selected in self._index:
+            self._cursor = self._index[selected]
+        self._cursor = min(self._cursor, max(0, len(ids) - 1))
+        self._update_virtual_size()
+        self._scroll_to_cursor()
 
-    def _texts(self, state: DownloadState, cells: Cells, which: Sequence[int]) -> list[Text]:
-        out = []
-        for i in which:
-            text = Text(cells[i], no_wrap=True, overflow="ellipsis", end="")
-            if i == 2:
-                text.stylize(self._style("bar"), 0, BAR_WIDTH)
-            elif i == 6:
-                text.stylize(self._style(_STATE_CLASS[state]))
-            out.append(text)
-        return out
+    def _post_highlight(self) -> None:
+        selected = self.selected_id
+        if selected != self._highlighted:
+            self._highlighted = selected
+            self.post_message(self.Highlighted(self, selected))
 
-    def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(f"queue-table--{name}", partial=True)
+    # --- scrolling and keys -----------------------------------------------------------
+
+    def _update_virtual_size(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self._order) + 1)
+
+    @property
+    def _page(self) -> int:
+        """Rows visible under the header."""
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def _scroll_to_cursor(self) -> None:
+        top = round(self.scroll_y)
+        if self._cursor < top:
+            self.scroll_to(y=self._cursor, animate=False, immediate=True)
+        elif self._cursor >= top + self._page:
+            self.scroll_to(y=self._cursor - self._page + 1, animate=False, immediate=True)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(row=self._cursor - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(row=self._cursor + 1)
+
+    def action_page_up(self) -> None:
+        self.move_cursor(row=self._cursor - self._page)
+
+    def action_page_down(self) -> None:
+        self.move_cursor(row=self._cursor + self._page)
+
+    def action_first(self) -> None:
+        self.move_cursor(row=0)
+
+    def action_last(self) -> None:
+        self.move_cursor(row=len(self._order) - 1)
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is not None and offset.y >= 1:
+            self.move_cursor(row=round(self.scroll_y) + offset.y - 1)
 
     def on_resize(self, event: events.Resize) -> None:
-        """Give ``name`` and ``state`` the width the fixed columns leave (DataTable has no
-        fractional widths)."""
-        fixed = sum(w for key, _, w in COLUMNS if key not in ("name", "state"))
-        padding = 2 * self.cell_padding * len(COLUMNS)
-        spare = max(0, event.size.width - fixed - padding - 2)  # 2: vertical scrollbar
-        name_min, state_min = COLUMNS[0][2], COLUMNS[-1][2]
-        extra = max(0, spare - name_min - state_min)
-        state_width = state_min + min(extra // 3, 24)
-        name_width = max(name_min, spare - state_width)
-        changed = False
-        for key, width in (("name", name_width), ("state", state_width)):
-            column = self.columns.get(ColumnKey(key))
-            if column is not None and column.width != width:
-                column.width = width
-                changed = True
-        if changed:
-            # private, but the only way to make DataTable recompute its virtual width
-            self._require_update_dimensions = True
-            self.refresh(layout=True)
+        self._widths = column_widths(event.size.width)
+        self._forget_strips()
+        self._update_virtual_size()
+        self._scroll_to_cursor()
+
+    def on_focus(self) -> None:
+        self._forget_strips()
+
+    def on_blur(self) -> None:
+        self._forget_strips()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._forget_strips()
+
+    def _forget_strips(self) -> None:
+        self._styles.clear()
+        self._strips.clear()
+        self._header = None
+        self._cursor_strip = None
+        self.refresh()
+
+    # --- drawing ----------------------------------------------------------------------
+
+    def _style(self, name: str, *, partial: bool = False) -> Style:
+        """A component class's style, looked up once per style update."""
+        style = self._styles.get((name, partial))
+        if style is None:
+            style = self.get_component_rich_style(f"queue-table--{name}", partial=partial)
+            self._styles[name, partial] = style
+        return style
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if y == 0:
+            if self._header is None:
+                labels = tuple(label for _, label, _ in COLUMNS)
+                self._header = self._draw(labels, self.rich_style + self._style("header"), width)
+            return self._header
+        index = round(self.scroll_y) + y - 1
+        if not 0 <= index < len(self._order):
+            return Strip.blank(width, self.rich_style)
+        download_id = self._order[index]
+        row = self._rows[download_id]
+        if index == self._cursor:
+            cached = self._cursor_strip
+            if cached is None or cached[0] != download_id:
+                cursor = self.rich_style + self._style("cursor")
+                cached = (download_id, self._draw(row.cells, cursor, width))
+                self._cursor_strip = cached
+            return cached[1]
+        strip = self._strips.get(download_id)
+        if strip is None:
+            strip = self._draw(row.cells, self.rich_style, width, state=row.state)
+            self._strips[download_id] = strip
+        return strip
+
+    def _draw(
+        self, cells: Cells, base: Style, width: int, *, state: DownloadState | None = None
+    ) -> Strip:
+        """One line: padded cells in ``base``; a plain row colours its bar and state."""
+        pad = " " * PADDING
+        segments: list[Segment] = []
+        plain: list[str] = []
+        for i, (text, cell_width) in enumerate(zip(cells, self._widths, strict=True)):
+            fitted = _fit(text, cell_width)
+            if state is not None and i == _PROGRESS:
+                segments.append(Segment("".join(plain) + pad, base))
+                segments.append(
+                    Segment(fitted[:BAR_WIDTH], base + self._style("bar", partial=True))
+                )
+                plain = [fitted[BAR_WIDTH:], pad]
+            elif state is not None and i == _STATE:
+                segments.append(Segment("".join(plain), base))
+                style = base + self._style(_STATE_CLASS[state], partial=True)
+                segments.append(Segment(pad + fitted + pad, style))
+                plain = []
+            else:
+                plain += (pad, fitted, pad)
+        used = sum(self._widths) + 2 * PADDING * len(self._widths)
+        plain.append(" " * max(0, width - used))
+        segments.append(Segment("".join(plain), base))
+        return Strip(segments).crop(0, width).adjust_cell_length(width, base).simplify()

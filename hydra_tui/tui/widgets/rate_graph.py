@@ -121,6 +121,7 @@ class RateGraph(Widget):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._strips: dict[int, Strip] = {}
+        self._styles: dict[str, Style] = {}
         self._columns: Columns | None = None
 
     def watch_series(self) -> None:
@@ -131,6 +132,7 @@ class RateGraph(Widget):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self._styles.clear()
         self._strips.clear()
 
     def _invalidate(self) -> None:
@@ -163,7 +165,11 @@ class RateGraph(Widget):
         return strip
 
     def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(f"rate-graph--{name}")
+        """A component class's style, looked up once per style update (cheap per cell run)."""
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = self.get_component_rich_style(f"rate-graph--{name}")
+        return style
 
     def _render_row(self, y: int) -> Strip:
         width, height = self.size

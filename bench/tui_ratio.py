@@ -1,0 +1,232 @@
+"""Does the TUI slow the engine? Throughput with the TUI open versus ``--no-ui``.
+
+    python bench/tui_ratio.py [--size 1G] [--runs 3] [--threads 16] [--mode both]
+
+Makes a random file, serves it on 127.0.0.1 (nginx, or the in-tree devserver), then
+downloads it alternately with ``hydra-tui URL --no-ui -q`` and with the TUI open in a
+120x40 tmux session (``--exit-when-done``), ``--runs`` times each. Every output is checked
+against the file's sha256. Throughput is timed from the moment ``NAME.part`` appears to the
+moment ``NAME`` does (program start-up and the TUI's exit are not download time), and the
+CPU seconds of each run come from ``/usr/bin/time``. Prints each run and the median ratio
+TUI / no-ui, unthrottled and with the server's per-connection cap (``--mode``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from servers import Server, start_server
+
+MIB = 1024 * 1024
+NAME = "big.bin"
+_POLL = 0.01
+_UNITS = {"": 1, "K": 1024, "M": MIB, "G": 1024 * MIB}
+_PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
+
+
+@dataclass(frozen=True)
+class Run:
+    ui: bool
+    seconds: float
+    cpu: float
+    size: int
+
+    @property
+    def mib_s(self) -> float:
+        return self.size / MIB / self.seconds
+
+
+def parse_size(text: str) -> int:
+    number = text.upper().removesuffix("IB").removesuffix("B")
+    unit = number[-1] if number and number[-1] in "KMG" else ""
+    return int(float(number.removesuffix(unit)) * _UNITS[unit])
+
+
+def make_file(path: Path, size: int) -> str:
+    digest = hashlib.sha256()
+    with path.open("wb") as f:
+        left = size
+        while left:
+            block = os.urandom(min(4 * MIB, left))
+            digest.update(block)
+            f.write(block)
+            left -= len(block)
+    return digest.hexdigest()
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(4 * MIB):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _wait_for(path: Path, deadline: float, alive: object) -> float:
+    """The time ``path`` first exists (polled), or raise once ``alive()`` is false."""
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting for {path.name}")
+        if not alive():  # type: ignore[operator]
+            if path.exists():
+                break
+            raise RuntimeError(f"hydra-tui ended before {path.name} appeared")
+        time.sleep(_POLL)
+    return time.monotonic()
+
+
+def one_run(url: str, *, ui: bool, threads: int, work: Path, env: dict[str, str]) -> Run:
+    out = work / "out"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir()
+    cpu_file = work / "cpu.txt"
+    rc_file = work / "rc.txt"
+    cpu_file.unlink(missing_ok=True)
+    rc_file.unlink(missing_ok=True)
+    hydra = [sys.executable, "-m", "hydra_tui", url, "-t", str(threads), "-o", str(out)]
+    timed = ["/usr/bin/time", "-f", "%U %S", "-o", str(cpu_file)]
+    deadline = time.monotonic() + 600
+    if ui:
+        session = f"tui-ratio-{os.getpid()}"
+        # a running tmux server keeps its own environment: pass ours explicitly
+        pinned = [f"{k}={v}" for k, v in env.items() if k.startswith("XDG_") or k == "TERM"]
+        unset = [f"--unset={k}" for k in _PROXY_VARS]
+        command = shlex.join(["env", *unset, *pinned, *timed, *hydra, "--exit-when-done"])
+        shell = f"{command}; echo $? > {shlex.quote(str(rc_file))}"
+        subprocess.run(
+            ["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "40", shell],
+            check=True,
+            env=env,
+        )
+
+        def alive() -> bool:
+            probe = ["tmux", "has-session", "-t", session]
+            return subprocess.run(probe, capture_output=True, check=False).returncode == 0
+
+        try:
+            start = _wait_for(out / f"{NAME}.part", deadline, alive)
+            end = _wait_for(out / NAME, deadline, alive)
+            while alive():
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the TUI did not exit when its queue was done")
+                time.sleep(0.05)
+        finally:
+            subprocess.run(
+                ["tmux", "kill-session", "-t", session], capture_output=True, check=False
+            )
+        rc = int(rc_file.read_text().strip() or "1")
+    else:
+        proc = subprocess.Popen([*timed, *hydra, "--no-ui", "-q"], env=env)
+        start = _wait_for(out / f"{NAME}.part", deadline, lambda: proc.poll() is None)
+        end = _wait_for(out / NAME, deadline, lambda: proc.poll() is None)
+        rc = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    if rc != 0:
+        raise RuntimeError(f"hydra-tui exited with {rc} ({'TUI' if ui else 'no-ui'})")
+    user, system = (float(x) for x in cpu_file.read_text().split()[-2:])
+    size = (out / NAME).stat().st_size
+    return Run(ui, end - start, user + system, size)
+
+
+def measure(
+    server: Server, *, capped: bool, runs: int, threads: int, work: Path, digest: str
+) -> list[Run]:
+    url = server.url(NAME, capped=capped)
+    env = dict(os.environ)
+    for var in ("XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
+        env[var] = str(work / var.lower())  # no saved queue or config of the user's
+    for var in _PROXY_VARS:
+        env.pop(var, None)
+    env.setdefault("TERM", "xterm-256color")
+    results: list[Run] = []
+    for i in range(runs):
+        # alternate which goes first, so drift on a busy machine hits both alike
+        for ui in (False, True) if i % 2 == 0 else (True, False):
+            run = one_run(url, ui=ui, threads=threads, work=work, env=env)
+            got = sha256(work / "out" / NAME)
+            if got != digest:
+                raise RuntimeError(f"sha256 mismatch ({'TUI' if ui else 'no-ui'}): {got}")
+            label = "tui  " if ui else "no-ui"
+            print(
+                f"  {label} {run.seconds:6.2f} s  {run.mib_s:8.1f} MiB/s  cpu {run.cpu:5.2f} s"
+                "  sha256 ok",
+                flush=True,
+            )
+            results.append(run)
+    return results
+
+
+def summarize(title: str, results: list[Run]) -> float:
+    plain = [r for r in results if not r.ui]
+    tui = [r for r in results if r.ui]
+    ratio = statistics.median(r.mib_s for r in tui) / statistics.median(r.mib_s for r in plain)
+    cpu_plain = statistics.median(r.cpu for r in plain)
+    cpu_tui = statistics.median(r.cpu for r in tui)
+    print(
+        f"{title}: median no-ui {statistics.median(r.mib_s for r in plain):.1f} MiB/s, "
+        f"TUI {statistics.median(r.mib_s for r in tui):.1f} MiB/s, ratio TUI/no-ui "
+        f"{ratio:.3f}; CPU s per run: no-ui {cpu_plain:.2f}, TUI {cpu_tui:.2f} "
+        f"(+{cpu_tui - cpu_plain:.2f})"
+    )
+    return ratio
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", default="1G", help="file size, e.g. 1G or 256M (default 1G)")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each, alternated (3)")
+    parser.add_argument("--threads", type=int, default=16, help="connections (16)")
+    parser.add_argument(
+        "--mode", choices=("both", "unthrottled", "capped"), default="both",
+        help="unthrottled, with the server's per-connection cap, or both (default)",
+    )  # fmt: skip
+    parser.add_argument("--server", choices=("auto", "nginx", "devserver"), default="auto")
+    args = parser.parse_args()
+    if shutil.which("tmux") is None or not Path("/usr/bin/time").exists():
+        print("tui_ratio needs tmux and /usr/bin/time", file=sys.stderr)
+        return 2
+    size = parse_size(args.size)
+    with tempfile.TemporaryDirectory(prefix="tui-ratio-") as tmp:
+        root = Path(tmp)
+        data = root / "data"
+        data.mkdir()
+        root.chmod(0o755)
+        digest = make_file(data / NAME, size)
+        with start_server(args.server, data, root / "run") as server:
+            print(f"server {server.describe()}, {size / MIB:.0f} MiB, {args.threads} conns")
+            modes = ("unthrottled", "capped") if args.mode == "both" else (args.mode,)
+            ratios = {}
+            for mode in modes:
+                capped = mode == "capped"
+                cap = f" ({server.cap_mib_s} MiB/s per connection)" if capped else ""
+                print(f"{mode}{cap}:")
+                work = root / mode
+                work.mkdir()
+                results = measure(
+                    server,
+                    capped=capped,
+                    runs=args.runs,
+                    threads=args.threads,
+                    work=work,
+                    digest=digest,
+                )
+                ratios[mode] = summarize(mode, results)
+    print(
+        "median throughput ratio TUI / no-ui: "
+        + ", ".join(f"{k} {v:.3f}" for k, v in ratios.items())
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

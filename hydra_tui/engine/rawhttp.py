@@ -1,0 +1,409 @@
+"""A lean HTTP/1.1 reader for range bodies: the kernel writes straight into our blocks.
+
+httpx is the engine's HTTP client (probe, redirects, proxies, TLS, auth). For the bulk
+of a plain ``http://`` download, its per-read layers (anyio stream, h11 buffer, events)
+cost ~2 CPU s per GiB on loopback — more than the bytes themselves. Here an
+``asyncio.BufferedProtocol`` hands the socket a slice of a 1 MiB ``bytearray``; a range
+body arrives with one Python call per socket read and reaches the sink without being
+copied or re-chunked. Everything that decides whether bytes are right (status,
+Content-Range, length, validator) stays in ``transfer``, shared with the httpx path.
+
+Only ``GET`` with a body delimited by Content-Length is read here; anything else
+(chunked bodies, redirects) raises ``Unsupported`` and the download goes back to httpx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Callable, Iterable
+from typing import cast
+
+import httpx
+
+from hydra_tui.errors import HydraError, NetworkError
+
+__all__ = [
+    "MAX_HEAD",
+    "RawConnection",
+    "RawPool",
+    "Unsupported",
+    "build_request",
+    "ignore_bytes",
+    "lost_error",
+    "parse_head",
+    "wait_until",
+]
+
+MAX_HEAD = 64 * 1024
+_IDLE_PER_HOST = 64
+
+
+def ignore_bytes(n: int) -> None:
+    """The default ``on_bytes``: nobody is counting."""
+    pass
+
+
+class Unsupported(HydraError):
+    """The answer needs more HTTP than this reader speaks: use httpx for this download."""
+
+
+def parse_head(head: bytes) -> tuple[str, int, str, list[tuple[bytes, bytes]]]:
+    """``(version, status, reason, headers)`` of a response head (without the blank line).
+
+    Raises ``ValueError`` on anything malformed: a liar's head is a failed attempt.
+    """
+    lines = head.split(b"\r\n")
+    version, _, rest = lines[0].partition(b" ")
+    code, _, reason = rest.partition(b" ")
+    if version not in (b"HTTP/1.1", b"HTTP/1.0") or len(code) != 3 or not code.isdigit():
+        raise ValueError(f"bad status line {lines[0][:80]!r}")
+    headers: list[tuple[bytes, bytes]] = []
+    for line in lines[1:]:
+        name, colon, value = line.partition(b":")
+        if not colon or not name or name != name.strip() or b" " in name:
+            raise ValueError(f"bad header line {line[:80]!r}")
+        headers.append((name, value.strip(b" \t")))
+    return version.decode(), int(code), reason.decode("latin-1"), headers
+
+
+class RawConnection(asyncio.BufferedProtocol):
+    """One keep-alive connection; reads one response at a time into a caller's block."""
+
+    def __init__(self, key: tuple[str, int]) -> None:
+        self.key = key
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self.lost: BaseException | None = None
+        self.reusable = False
+        # head
+        self._head = bytearray(MAX_HEAD)
+        self._head_fill = 0
+        self._head_view = memoryview(self._head)
+        self.head_done = False
+        self.version = ""
+        self.status = 0
+        self.reason = ""
+        self.headers = httpx.Headers()
+        self.content_length: int | None = None
+        self.chunked = False
+        #: requests sent on this connection (more than one: it was reused)
+        self.requests = 0
+        #: bytes received since the current request was sent
+        self.answered = 0
+        # body: bytes [0, fill) of ``block`` are here; ``seen`` of them were taken
+        self.block = bytearray()
+        self._view = memoryview(self.block)
+        self.fill = 0
+        self.seen = 0
+        self.body_left = 0
+        self.body_done = False
+        self.excess = False
+        self.received = 0
+        self._paused = False
+        self._waiter: asyncio.Future[None] | None = None
+        #: told of body bytes as they arrive (the AIMD controller's rate must not see
+        #: them in block-sized lumps)
+        self.on_bytes: Callable[[int], None] = ignore_bytes
+
+    # -- protocol callbacks --------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):  # not a TCP socket
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        if not self.head_done:
+            if self._head_fill < MAX_HEAD:
+                return self._head_view[self._head_fill :]
+            return memoryview(bytearray(4096))  # over-long head: fails in buffer_updated
+        end = min(len(self.block), self.fill + self.body_left)
+        if end > self.fill:
+            return self._view[self.fill : end]
+        # bytes beyond the body (or while the caller swaps blocks): never ours
+        self.excess = True
+        return memoryview(bytearray(4096))
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.received += nbytes
+        self.answered += nbytes
+        if not self.head_done:
+            self._head_fill += nbytes
+            self._parse_head()
+            return
+        if self.excess:
+            self._stop_reading()
+            self._wake()
+            return
+        self.fill += nbytes
+        self.body_left -= nbytes
+        self.on_bytes(nbytes)
+        if self.body_left == 0:
+            self.body_done = True
+            self._stop_reading()  # anything more is not ours; it stays in the kernel
+            self._wake()
+        elif self.fill >= len(self.block):
+            self._stop_reading()
+            self._wake()
+
+    def eof_received(self) -> bool | None:
+        return False  # close the transport; connection_lost reports it
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.reusable = False
+        if self.lost is None:  # keep the first reason (a malformed head, say)
+            self.lost = exc or ConnectionError("the server closed the connection")
+        self._wake()
+
+    # -- helpers -------------------------------------------------------------------------
+    def _parse_head(self) -> None:
+        data = self._head_view[: self._head_fill].tobytes()
+        while True:
+            end = data.find(b"\r\n\r\n")
+            if end < 0:
+                if self._head_fill >= MAX_HEAD:
+                    self._fail(NetworkError("response head too long"))
+                return
+            try:
+                version, status, reason, headers = parse_head(data[:end])
+            except ValueError as exc:
+                self._fail(NetworkError(f"malformed response: {exc}"))
+                return
+            data = data[end + 4 :]
+            if 100 <= status < 200 and status != 101:
+                continue  # an interim answer; the real head follows
+            break
+        self.version, self.status, self.reason = version, status, reason
+        self.headers = httpx.Headers(headers)
+        self.head_done = True
+        self._head_fill = 0
+        length = self.headers.get("content-length")
+        self.content_length = int(length) if length is not None and length.isdigit() else None
+        chunked = "chunked" in self.headers.get("transfer-encoding", "").lower()
+        self.chunked = chunked
+        self.body_left = 0 if chunked or self.content_length is None else self.content_length
+        self.body_done = self.body_left == 0 and not chunked and self.content_length == 0
+        # body bytes that came with the head
+        if data:
+            take = min(len(data), self.body_left, len(self.block))
+            self._view[:take] = data[:take]
+            self.fill = take
+            self.body_left -= take
+            if take < len(data):
+                self.excess = True
+            if self.body_left == 0:
+                self.body_done = True
+        if self.body_done or self.fill >= len(self.block):
+            self._stop_reading()
+        self._wake()
+
+    def _fail(self, exc: BaseException) -> None:
+        self.lost = exc
+        self.reusable = False
+        if self.transport is not None:
+            self.transport.abort()
+        self._wake()
+
+    def _wake(self) -> None:
+        w = self._waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    def _stop_reading(self) -> None:
+        if not self._paused and self.transport is not None and not self.closed:
+            self._paused = True
+            self.transport.pause_reading()
+
+    def _start_reading(self) -> None:
+        if self._paused and self.transport is not None and not self.closed:
+            self._paused = False
+            self.transport.resume_reading()
+
+    # -- the caller's side ---------------------------------------------------------------
+    def send(self, request: bytes, block: bytearray) -> None:
+        """Start one request; its body will be read into ``block``."""
+        assert self.transport is not None
+        self.requests += 1
+        self.answered = 0
+        self.head_done = False
+        self._head_fill = 0
+        self.status = 0
+        self.excess = False
+        self.reusable = False
+        self.body_done = False
+        self.new_block(block)
+        self._start_reading()
+        self.transport.write(request)
+
+    def new_block(self, block: bytearray) -> None:
+        """Read on into ``block`` (the previous one belongs to the caller now)."""
+        self.block = block
+        self._view = memoryview(block)
+        self.fill = 0
+        self.seen = 0
+        if not self.body_done and self.lost is None:
+            self._start_reading()
+
+    def pause(self) -> None:
+        self._stop_reading()
+
+    def resume(self) -> None:
+        if self.fill < len(self.block) and not self.body_done:
+            self._start_reading()
+
+    async def wait(self, timeout: float) -> None:
+        """Until something happens (head, full block, end of body, loss) or ``timeout``."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._waiter = waiter
+        handle = loop.call_later(timeout, self._wake)
+        try:
+            await waiter
+        finally:
+            handle.cancel()
+            self._waiter = None
+
+    def close(self) -> None:
+        self.reusable = False
+        if self.transport is not None and not self.closed:
+            self.closed = True
+            self.transport.abort()
+
+    def finish(self) -> bool:
+        """After a fully read body: may this connection carry another request?"""
+        keep = (
+            self.body_done
+            and not self.excess
+            and self.lost is None
+            and not self.closed
+            and self.version == "HTTP/1.1"
+            and "close" not in self.headers.get("connection", "").lower()
+        )
+        self.reusable = keep
+        if keep:
+            self._stop_reading()
+        return keep
+
+
+class RawPool:
+    """Idle keep-alive connections by ``(host, port)``; dials new ones as needed."""
+
+    def __init__(self, connect_timeout: float) -> None:
+        self.connect_timeout = connect_timeout
+        self._idle: dict[tuple[str, int], list[RawConnection]] = {}
+        self.dialed = 0
+
+    def take_idle(self, key: tuple[str, int]) -> RawConnection | None:
+        idle = self._idle.get(key)
+        while idle:
+            conn = idle.pop()
+            if not conn.closed:
+                return conn
+        return None
+
+    async def dial(self, key: tuple[str, int]) -> RawConnection:
+        loop = asyncio.get_running_loop()
+        host, port = key
+        try:
+            _, proto = await asyncio.wait_for(
+                loop.create_connection(lambda: RawConnection(key), host, port),
+                self.connect_timeout,
+            )
+        except TimeoutError:
+            raise NetworkError("connection timed out") from None
+        except ConnectionRefusedError:
+            raise NetworkError("connection refused") from None
+        except socket.gaierror as exc:
+            from hydra_tui.engine.translate import NameNotResolved
+
+            raise NameNotResolved(f"could not resolve host: {exc}") from exc
+        except OSError as exc:
+            raise NetworkError(f"could not connect: {exc.strerror or exc}") from exc
+        self.dialed += 1
+        return proto
+
+    async def open(
+        self, key: tuple[str, int], request: bytes, block: bytearray, *, stall: float
+    ) -> RawConnection:
+        """Send ``request`` on an idle or a new connection; return it once the head of
+        its answer is in (the body goes into ``block``). An idle connection the server
+        closed as we sent is redialled once, silently: that is not a failed attempt."""
+        conn = self.take_idle(key) or await self.dial(key)
+        for attempt in range(2):
+            if await _send(conn, request, block, stall):
+                return conn
+            conn.close()
+            if attempt == 0 and conn.requests > 1 and conn.answered == 0:
+                conn = await self.dial(key)
+                continue
+            break
+        raise lost_error(conn)
+
+    def give_back(self, conn: RawConnection) -> None:
+        if conn.reusable and not conn.closed:
+            idle = self._idle.setdefault(conn.key, [])
+            if len(idle) < _IDLE_PER_HOST:
+                idle.append(conn)
+                return
+        conn.close()
+
+    def close(self) -> None:
+        for idle in self._idle.values():
+            for conn in idle:
+                conn.close()
+        self._idle.clear()
+
+
+def build_request(url: httpx.URL, headers: Iterable[tuple[str, str]]) -> bytes:
+    """The bytes of ``GET url``; refuses header names or values that could split it."""
+    lines = [b"GET " + url.raw_path + b" HTTP/1.1", b"Host: " + url.netloc]
+    for name, value in headers:
+        if name.lower() == "host":
+            continue
+        if any(c in name + value for c in "\r\n\0") or ":" in name:
+            raise NetworkError(f"refusing a header that would split the request: {name!r}")
+        lines.append(f"{name}: {value}".encode("latin-1"))
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+async def _send(conn: RawConnection, request: bytes, block: bytearray, stall: float) -> bool:
+    """Send and wait for the answer's head; False if the connection ended first."""
+    try:
+        conn.send(request, block)
+        await wait_until(conn, lambda c: c.head_done, stall)
+    except BaseException:
+        conn.close()
+        raise
+    return conn.head_done
+
+
+async def wait_until(
+    conn: RawConnection, done: Callable[[RawConnection], bool], stall: float
+) -> None:
+    """Wait until ``done(conn)`` or the connection is lost; ``stall`` seconds without a
+    byte is a ``NetworkError``."""
+    loop = asyncio.get_running_loop()
+    seen, since = conn.received, loop.time()
+    while not done(conn) and conn.lost is None and not conn.closed:
+        left = since + stall - loop.time()
+        if left <= 0:
+            raise NetworkError("stalled: no data within the stall timeout")
+        await conn.wait(left)
+        if conn.received != seen:
+            seen, since = conn.received, loop.time()
+
+
+def lost_error(conn: RawConnection) -> NetworkError:
+    """The error for a connection that ended before its answer was complete."""
+    exc = conn.lost
+    if isinstance(exc, NetworkError):
+        return exc
+    if isinstance(exc, ConnectionResetError | BrokenPipeError):
+        return NetworkError(f"connection reset: {exc}")
+    if not conn.head_done:
+        return NetworkError("connection closed early: no response")
+    return NetworkError("connection closed early (short body)")
