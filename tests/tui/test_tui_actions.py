@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from rich.style import Style
 from textual.command import CommandPalette
-from textual.widgets import Input, Label, Log
+from textual.widgets import Button, Input, Label, Log
 from tui_helpers import SIZE, notifications, select
 
 from hydra_tui.engine.options import DownloadOptions
@@ -139,7 +139,9 @@ async def test_add_modal_resolves_preset_and_shows_errors_inline() -> None:
         screen.query_one("#url", Input).value = "https://example.org/a"
         screen.query_one("#threads", Input).value = ""
         screen.query_one("#preset", Input).value = "fast"
-        await pilot.click("#add")
+        # a Button ignores clicks while its 0.2 s press effect from the first click
+        # lasts; pressing it directly is the same message without the debounce
+        screen.query_one("#add", Button).press()
         await pilot.pause()
         assert backend.calls == [
             ("add", "https://example.org/a", DownloadOptions(threads=16), None, False)

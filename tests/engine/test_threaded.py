@@ -1,0 +1,117 @@
+"""``ThreadedBackend``: the download manager on its own loop thread, steered from another
+loop (as the TUI does). Real downloads from the devserver, checked by sha256."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from hydra_tui.devserver import DevServer, Faults
+from hydra_tui.engine.options import DownloadOptions
+from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
+from hydra_tui.engine.threaded import ThreadedBackend
+from tests.helpers import file_sha256, payload, run, sha256
+
+MiB = 1024 * 1024
+
+
+async def until(
+    backend: ThreadedBackend, id: str, cond: Callable[[DownloadSnapshot], bool], timeout: float
+) -> DownloadSnapshot:
+    """Wait for the published snapshot of ``id`` to satisfy ``cond`` (woken by the
+    engine's publications, not by a fixed sleep)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        snap = backend.get(id).snapshot()
+        if cond(snap):
+            return snap
+        assert loop.time() < deadline, f"timed out; last snapshot: {snap}"
+        await asyncio.sleep(0.02)  # the engine publishes every 0.1 s
+
+
+def options(out: Path, **kw: object) -> DownloadOptions:
+    return DownloadOptions(output_dir=out, threads=4, chunk_size=MiB, **kw)  # type: ignore[arg-type]
+
+
+def test_downloads_pause_resume_and_finish_byte_identical(
+    server: DevServer, tmp_path: Path
+) -> None:
+    data = payload(6 * MiB + 3, seed=31)
+    url = server.add("t.bin", data, Faults(rate=2 * MiB))
+    out = tmp_path / "out"
+
+    async def go() -> DownloadSnapshot:
+        backend = ThreadedBackend(state_dir=tmp_path / "state")
+        engine = asyncio.create_task(backend.run())
+        control = backend.add(url, options(out))
+        await until(backend, control.id, lambda s: s.done > MiB, 30)
+        control.pause()
+        paused = await until(backend, control.id, lambda s: s.state is DownloadState.PAUSED, 10)
+        assert paused.done < len(data)
+        control.resume()
+        done = await until(backend, control.id, lambda s: s.state.finished, 60)
+        engine.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await engine
+        return done
+
+    snap = run(go())
+    assert snap.state is DownloadState.DONE, snap.error
+    assert file_sha256(out / "t.bin") == sha256(data)
+    assert snap.resumed_bytes > 0  # the resume went through the resume store
+
+
+def test_cancelling_run_waits_for_the_engine_to_close_its_files(
+    server: DevServer, tmp_path: Path
+) -> None:
+    data = payload(8 * MiB, seed=32)
+    url = server.add("slow.bin", data, Faults(rate=MiB))
+    out = tmp_path / "out"
+    backend = ThreadedBackend(state_dir=tmp_path / "state")
+
+    async def go() -> None:
+        engine = asyncio.create_task(backend.run())
+        control = backend.add(url, options(out))
+        await until(backend, control.id, lambda s: s.done > 0, 30)
+        engine.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await engine
+
+    run(go())
+    part = out / "slow.bin.part"
+    assert part.exists()
+    # the engine let go of the .part (its flock is free) and its thread is gone
+    fd = os.open(part, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    finally:
+        os.close(fd)
+    assert not [t for t in threading.enumerate() if t.name == "hydra-engine"]
+
+
+def test_controls_of_removed_entries_are_harmless(server: DevServer, tmp_path: Path) -> None:
+    url = server.add("r.bin", payload(MiB, seed=33), Faults(rate=MiB // 4))
+    backend = ThreadedBackend(state_dir=tmp_path / "state")
+
+    async def go() -> list[str]:
+        engine = asyncio.create_task(backend.run())
+        control = backend.add(url, options(tmp_path / "out"))
+        backend.remove(control.id)
+        control.pause()  # posted after the remove: must not raise on the engine thread
+        control.set_threads(2)
+        kept = backend.add(url, options(tmp_path / "out2"))
+        await until(backend, kept.id, lambda s: s.state.finished, 30)
+        ids = [s.id for s in backend.snapshots()]
+        engine.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await engine
+        return ids
+
+    assert run(go()) == [backend.controls()[0].id]
+    assert file_sha256(tmp_path / "out2" / "r.bin") == sha256(payload(MiB, seed=33))
