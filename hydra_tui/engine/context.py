@@ -56,21 +56,56 @@ class EngineContext:
         if resume:
             self.store = ResumeStore(self.state_dir / "resume.sqlite3")
         self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hydra-io")
+        agent = options.user_agent or _default_agent()
+        #: what every request sends (httpx's defaults with ours on top); the raw reader
+        #: reads it from here so that a plain-http run never has to build the client
+        self.default_headers = httpx.Headers(
+            {
+                "Accept": "*/*",
+                "Accept-Encoding": "identity",
+                "Connection": "keep-alive",
+                "User-Agent": agent,
+            }
+        )
+        self._max_connections = max_connections
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+        self._gates: dict[str, HostGate] = {}
+        #: keep-alive connections of the raw range reader; None when requests must go
+        #: through httpx (an injected transport, or a proxy from the environment)
+        self.raw_pool: RawPool | None = None
+        if transport is None and not _env_proxy():
+            self.raw_pool = RawPool(options.connect_timeout)
+        _larger_reads()
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The httpx client, built on first use: building it (transports, an SSL context)
+        costs ~50-90 ms that a plain-http download on the raw reader never needs."""
+        if self._client is None:
+            self._client = self._make_client()
+        return self._client
+
+    @property
+    def has_cookies(self) -> bool:
+        """Has any answer set a cookie (so every request must go through httpx)?"""
+        return self._client is not None and bool(self._client.cookies)
+
+    def _make_client(self) -> httpx.AsyncClient:
+        options = self.options
         verify: ssl.SSLContext | bool = options.verify_tls
         if options.verify_tls and options.ca_file is not None:
             verify = ssl.create_default_context(cafile=str(options.ca_file))
-        headers = {"Accept-Encoding": "identity"}
-        headers["User-Agent"] = options.user_agent or _default_agent()
-        self.client = httpx.AsyncClient(
+        return httpx.AsyncClient(
             http2=False,
             verify=verify,
             follow_redirects=True,
             max_redirects=10,
             trust_env=True,
-            headers=headers,
+            headers=self.default_headers,
             limits=httpx.Limits(
-                max_connections=max_connections,
-                max_keepalive_connections=max_connections,
+                max_connections=self._max_connections,
+                max_keepalive_connections=self._max_connections,
                 keepalive_expiry=30.0,
             ),
             timeout=httpx.Timeout(
@@ -79,15 +114,8 @@ class EngineContext:
                 write=options.stall_timeout,
                 pool=None,
             ),
-            transport=transport,
+            transport=self._transport,
         )
-        self._gates: dict[str, HostGate] = {}
-        #: keep-alive connections of the raw range reader; None when requests must go
-        #: through httpx (an injected transport, or a proxy from the environment)
-        self.raw_pool: RawPool | None = None
-        if transport is None and not _env_proxy():
-            self.raw_pool = RawPool(options.connect_timeout)
-        _larger_reads()
 
     async def __aenter__(self) -> EngineContext:
         return self
@@ -98,7 +126,8 @@ class EngineContext:
     async def aclose(self) -> None:
         if self.raw_pool is not None:
             self.raw_pool.close()
-        await self.client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
         self.executor.shutdown(wait=True)
         if self.store is not None:
             self.store.close()

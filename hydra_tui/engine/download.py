@@ -143,8 +143,8 @@ class Download:
         headers["Range"] = f"bytes=0-{PROBE_BYTES - 1}"
         ctx = self.ctx
         pool = ctx.raw_pool if self.options.raw_http else None
-        if pool is not None and raw_route(pool, self._url, ctx.client):
-            merged = httpx.Headers(ctx.client.headers)
+        if pool is not None and raw_route(pool, self._url, cookies=ctx.has_cookies):
+            merged = httpx.Headers(ctx.default_headers)
             merged.update(headers)
             try:
                 answer = await raw_probe(

@@ -169,10 +169,10 @@ class RawAnswer:
     ended: bool
 
 
-def raw_route(pool: RawPool | None, url: httpx.URL, client: httpx.AsyncClient) -> bool:
+def raw_route(pool: RawPool | None, url: httpx.URL, *, cookies: bool) -> bool:
     """May ``url`` be probed with the lean reader? Plain http, no credentials in the URL,
     no cookies to send, and the origin has not needed httpx before."""
-    if pool is None or url.scheme != "http" or url.userinfo or client.cookies:
+    if pool is None or url.scheme != "http" or url.userinfo or cookies:
         return False
     try:
         host = url.host  # IDNA-decoded: a bad name is httpx's to report as a bad URL

@@ -274,10 +274,10 @@ class TransferRun:
             if url.scheme != "http" or url.userinfo or not host:
                 self.raw_ok = False
                 return False
-            headers = httpx.Headers(dl.ctx.client.headers)
+            headers = httpx.Headers(dl.ctx.default_headers)
             headers.update(dl.request_headers)
             self._raw = ((host, url.port or 80), url, list(headers.items()))
-        return not dl.ctx.client.cookies
+        return not dl.ctx.has_cookies
 
     async def _fetch_raw(self, a: Assignment, pool: RawPool) -> None:
         dl, planner, sink = self.dl, self.planner, self.sink
