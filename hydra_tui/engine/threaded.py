@@ -21,23 +21,34 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from hydra_tui.engine.backend import DownloadControl
 from hydra_tui.engine.manager import DownloadManager
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
 
-__all__ = ["PUBLISH_INTERVAL", "ThreadedBackend", "ThreadedControl"]
+__all__ = ["PUBLISH_INTERVAL", "ProxyControl", "Remote", "ThreadedBackend", "apply_call"]
 
 log = logging.getLogger(__name__)
 PUBLISH_INTERVAL = 0.1
 _ids = itertools.count(1)
 
 
-class ThreadedControl:
-    """One queue entry seen from the UI thread; implements ``DownloadControl``."""
+class Remote(Protocol):
+    """What a ``ProxyControl`` needs of its backend."""
 
-    def __init__(self, backend: ThreadedBackend, id: str, url: str, options: DownloadOptions):
+    published: dict[str, DownloadSnapshot]
+
+    def call(self, id: str, method: str, *args: object) -> None: ...
+
+
+class ProxyControl:
+    """One queue entry seen from the UI; implements ``DownloadControl`` by sending each
+    call to the engine (another thread or another process) and reading the snapshots
+    the engine published."""
+
+    def __init__(self, backend: Remote, id: str, url: str, options: DownloadOptions):
         self._backend = backend
         self._id = id
         self._url = url
@@ -68,34 +79,38 @@ class ThreadedControl:
         return snap
 
     def pause(self) -> None:
-        self._post("pause")
+        self._backend.call(self._id, "pause")
 
     def resume(self) -> None:
-        self._post("resume")
+        self._backend.call(self._id, "resume")
 
     def cancel(self) -> None:
-        self._post("cancel")
+        self._backend.call(self._id, "cancel")
 
     def retry(self) -> None:
-        self._post("retry")
+        self._backend.call(self._id, "retry")
 
     def set_threads(self, threads: int) -> None:
         threads = max(1, min(1024, threads))
         self._options = dataclasses.replace(self._options, threads=threads)
-        self._post("set_threads", threads)
+        self._backend.call(self._id, "set_threads", threads)
 
     def set_rate_limit(self, bytes_per_s: int | None) -> None:
         self._options = dataclasses.replace(self._options, limit_rate=bytes_per_s or None)
-        self._post("set_rate_limit", bytes_per_s)
+        self._backend.call(self._id, "set_rate_limit", bytes_per_s)
 
-    def _post(self, method: str, *args: object) -> None:
-        manager = self._backend.manager
 
-        def call() -> None:
-            with contextlib.suppress(KeyError):  # removed meanwhile
-                getattr(manager.get(self._id), method)(*args)
+def apply_call(manager: DownloadManager, id: str, method: str, args: tuple[object, ...]) -> None:
+    """Run a ``ProxyControl`` call on the engine's side (a removed entry is not an error)."""
+    if method not in _CONTROL_METHODS:
+        raise ValueError(f"not a control method: {method!r}")
+    with contextlib.suppress(KeyError):
+        getattr(manager.get(id), method)(*args)
 
-        self._backend.post(call)
+
+_CONTROL_METHODS = frozenset(
+    ("pause", "resume", "cancel", "retry", "set_threads", "set_rate_limit")
+)
 
 
 class ThreadedBackend:
@@ -111,7 +126,7 @@ class ThreadedBackend:
     ) -> None:
         self.manager = DownloadManager(options, max_active=max_active, state_dir=state_dir)
         self._loop_factory = loop_factory or _new_loop
-        self._controls: dict[str, ThreadedControl] = {}
+        self._controls: dict[str, ProxyControl] = {}
         #: the latest snapshots by id, replaced (never mutated) by the engine thread
         self.published: dict[str, DownloadSnapshot] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -134,11 +149,11 @@ class ThreadedBackend:
     # -- DownloadBackend -------------------------------------------------------------------
     def add(
         self, url: str, options: DownloadOptions, *, id: str | None = None, paused: bool = False
-    ) -> ThreadedControl:
+    ) -> ProxyControl:
         entry_id = id or f"t{next(_ids)}"
         while entry_id in self._controls:
             entry_id = f"t{next(_ids)}"
-        control = ThreadedControl(self, entry_id, url, options)
+        control = ProxyControl(self, entry_id, url, options)
         self._controls[entry_id] = control
         self.post(lambda: self.manager.add(url, options, id=entry_id, paused=paused))
         return control
@@ -147,7 +162,7 @@ class ThreadedBackend:
         del self._controls[id]
         self.post(lambda: self.manager.remove(id))
 
-    def get(self, id: str) -> ThreadedControl:
+    def get(self, id: str) -> ProxyControl:
         return self._controls[id]
 
     def controls(self) -> list[DownloadControl]:
@@ -188,6 +203,9 @@ class ThreadedBackend:
                 loop.call_soon_threadsafe(cancel)
                 await asyncio.to_thread(self._stopped.wait)
             self._shutdown()
+
+    def call(self, id: str, method: str, *args: object) -> None:
+        self.post(lambda: apply_call(self.manager, id, method, args))
 
     # -- the engine thread --------------------------------------------------------------------
     def post(self, fn: Callable[[], object]) -> None:
