@@ -94,7 +94,8 @@ class DetailPane(Horizontal):
 
     def on_mount(self) -> None:
         self._set_title(self.query_one(FactList), "Details")
-        self._set_title(self.query_one("#detail-events"), "Window events")
+        # the window is the host's: shared by every download from the same server
+        self._set_title(self.query_one("#detail-events"), "Host window events")
         self._set_title(self.query_one(ChunkGrid), "Chunk map")
         self._set_title(self.query_one(RateGraph), _GRAPH_TITLE)
 
