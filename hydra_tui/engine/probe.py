@@ -12,7 +12,6 @@ bodies without a length) is answered ``Unsupported`` and asked again through htt
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 
 import httpx
@@ -24,6 +23,7 @@ from hydra_tui.engine.rawhttp import (
     Unsupported,
     build_request,
     lost_error,
+    raw_key,
     wait_until,
 )
 from hydra_tui.errors import HTTPStatusError, ProtocolViolation
@@ -133,30 +133,6 @@ def empty_remote(url: str, final_url: str, headers: httpx.Headers) -> RemoteFile
 _SPARE_BLOCKS = 64
 
 
-class _PoolNotes:
-    """What the probe keeps beside one ``RawPool``."""
-
-    __slots__ = ("blocks", "declined")
-
-    def __init__(self) -> None:
-        #: origins whose answers needed httpx (a redirect, a body without length): their
-        #: later probes go straight to httpx instead of asking twice
-        self.declined: set[tuple[str, int]] = set()
-        #: probe buffers to reuse (the body is copied out): no 256 KiB allocation and
-        #: zero-fill per probe
-        self.blocks: list[bytearray] = []
-
-
-_notes: weakref.WeakKeyDictionary[RawPool, _PoolNotes] = weakref.WeakKeyDictionary()
-
-
-def _notes_of(pool: RawPool) -> _PoolNotes:
-    notes = _notes.get(pool)
-    if notes is None:
-        notes = _notes[pool] = _PoolNotes()
-    return notes
-
-
 @dataclass(frozen=True, slots=True)
 class RawAnswer:
     """A probe's answer read by ``raw_probe``: the head and the first body bytes."""
@@ -170,15 +146,12 @@ class RawAnswer:
 
 
 def raw_route(pool: RawPool | None, url: httpx.URL, *, cookies: bool) -> bool:
-    """May ``url`` be probed with the lean reader? Plain http, no credentials in the URL,
-    no cookies to send, and the origin has not needed httpx before."""
-    if pool is None or url.scheme != "http" or url.userinfo or cookies:
+    """May ``url`` be probed with the lean reader? It suits the URL (``raw_key``), there
+    are no cookies to send, and the origin has not needed httpx before."""
+    if pool is None or cookies:
         return False
-    try:
-        host = url.host  # IDNA-decoded: a bad name is httpx's to report as a bad URL
-    except (UnicodeError, ValueError):
-        return False
-    return bool(host) and (host, url.port or 80) not in _notes_of(pool).declined
+    key = raw_key(url)
+    return key is not None and key not in pool.declined
 
 
 async def raw_probe(
@@ -187,19 +160,19 @@ async def raw_probe(
     """``GET url`` on a pooled keep-alive connection: the head and up to ``limit`` body
     bytes. Raises ``Unsupported`` for answers httpx must handle (nothing is kept from
     them), ``NetworkError`` when the connection fails or stalls for ``stall`` seconds."""
-    key = (url.host, url.port or 80)
+    key = raw_key(url)
+    assert key is not None, "raw_route said yes"
     request = build_request(
         url, [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers.raw]
     )
-    notes = _notes_of(pool)
-    spare = notes.blocks.pop() if notes.blocks else None
+    spare = pool.spare_blocks.pop() if pool.spare_blocks else None
     block = spare if spare is not None and len(spare) == limit else bytearray(limit)
     keep = False
     conn: RawConnection | None = None
     try:
         conn = await pool.open(key, request, block, stall=stall)
         if 300 <= conn.status < 400 or conn.content_length is None or conn.chunked:
-            notes.declined.add(key)
+            pool.declined.add(key)
             raise Unsupported(f"HTTP {conn.status} without a plain Content-Length body")
         await wait_until(conn, lambda c: c.body_done or c.fill >= len(block), stall)
         if not (conn.body_done or conn.fill >= len(block)):
@@ -212,5 +185,5 @@ async def raw_probe(
             pool.give_back(conn)  # reading is paused: it writes into no block while idle
         elif conn is not None:
             conn.close()
-        if len(notes.blocks) < _SPARE_BLOCKS:
-            notes.blocks.append(block)
+        if len(pool.spare_blocks) < _SPARE_BLOCKS:
+            pool.spare_blocks.append(block)

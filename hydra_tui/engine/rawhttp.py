@@ -33,6 +33,7 @@ __all__ = [
     "ignore_bytes",
     "lost_error",
     "parse_head",
+    "raw_key",
     "wait_until",
 ]
 
@@ -296,6 +297,12 @@ class RawPool:
         self.connect_timeout = connect_timeout
         self._idle: dict[tuple[str, int], list[RawConnection]] = {}
         self.dialed = 0
+        #: origins whose answers needed httpx (a redirect, a body without a length):
+        #: their later probes go straight to httpx instead of asking twice
+        self.declined: set[tuple[str, int]] = set()
+        #: probe buffers to reuse (their bytes are copied out): no allocation and
+        #: zero-fill per probe
+        self.spare_blocks: list[bytearray] = []
 
     def take_idle(self, key: tuple[str, int]) -> RawConnection | None:
         idle = self._idle.get(key)
@@ -356,6 +363,19 @@ class RawPool:
             for conn in idle:
                 conn.close()
         self._idle.clear()
+
+
+def raw_key(url: httpx.URL) -> tuple[str, int] | None:
+    """``(host, port)`` to dial for ``url`` if the raw reader may fetch it: plain http,
+    no credentials in the URL, a valid host name; ``None`` sends it to httpx."""
+    if url.scheme != "http" or url.userinfo:
+        return None
+    try:
+        url.host  # noqa: B018 - IDNA-decodes: a bad name is httpx's to report as bad URL
+    except (UnicodeError, ValueError):
+        return None
+    host = url.raw_host.decode("ascii")  # punycode: what DNS is asked
+    return (host, url.port or 80) if host else None
 
 
 def build_request(url: httpx.URL, headers: Iterable[tuple[str, str]]) -> bytes:

@@ -24,6 +24,7 @@ from hydra_tui.engine.rawhttp import (
     Unsupported,
     build_request,
     lost_error,
+    raw_key,
 )
 from hydra_tui.engine.rawhttp import ignore_bytes as _ignore
 from hydra_tui.engine.translate import network_error
@@ -270,13 +271,13 @@ class TransferRun:
         dl = self.dl
         if self._raw is None or str(self._raw[1]) != dl.transfer_url:
             url = httpx.URL(dl.transfer_url)
-            host = url.raw_host.decode("ascii")  # punycode: what DNS is asked
-            if url.scheme != "http" or url.userinfo or not host:
+            key = raw_key(url)
+            if key is None:
                 self.raw_ok = False
                 return False
             headers = httpx.Headers(dl.ctx.default_headers)
             headers.update(dl.request_headers)
-            self._raw = ((host, url.port or 80), url, list(headers.items()))
+            self._raw = (key, url, list(headers.items()))
         return not dl.ctx.has_cookies
 
     async def _fetch_raw(self, a: Assignment, pool: RawPool) -> None:
