@@ -34,7 +34,6 @@ __all__ = [
     "RemoteFile",
     "raw_probe",
     "remote_from_headers",
-    "remote_from_response",
 ]
 
 PROBE_BYTES = 256 * 1024
@@ -64,9 +63,8 @@ class RemoteFile:
     def multi_connection(self) -> bool:
         return self.accepts_ranges and self.size is not None
 
-    def same_version(self, response: httpx.Response | httpx.Headers) -> bool:
-        """False if ``response`` carries a validator that differs from the probe's."""
-        headers = response if isinstance(response, httpx.Headers) else response.headers
+    def same_version(self, headers: httpx.Headers) -> bool:
+        """False if an answer's ``headers`` carry a validator that differs from the probe's."""
         etag = headers.get("etag")
         if self.etag and etag and etag != self.etag:
             return False
@@ -74,15 +72,10 @@ class RemoteFile:
         return not (self.last_modified and modified and modified != self.last_modified)
 
 
-def remote_from_response(url: str, response: httpx.Response) -> RemoteFile:
-    """Interpret the probe's response headers (status already known to be 200 or 206)."""
-    return remote_from_headers(url, str(response.url), response.status_code, response.headers)
-
-
 def remote_from_headers(
     url: str, final_url: str, status: int, headers: httpx.Headers
 ) -> RemoteFile:
-    """``remote_from_response`` for an answer that is not an ``httpx.Response``."""
+    """Interpret the probe's answer (status already known to be 200 or 206)."""
     size: int | None = None
     ranges = False
     if status == 206:

@@ -81,7 +81,7 @@ async def _fetch_once(dl: Download, remote: RemoteFile, sink: Sink, skip: int) -
                 )
             if resp.status_code != 200:
                 raise HTTPStatusError(resp.status_code, str(resp.url), resp.reason_phrase)
-            if not remote.same_version(resp):
+            if not remote.same_version(resp.headers):
                 raise RemoteChangedError("the file changed on the server during the download")
             length = resp.headers.get("content-length")
             if (
