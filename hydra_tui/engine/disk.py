@@ -182,7 +182,7 @@ async def _save_whole(dl: Download, probed: Probed) -> DownloadResult:
     assert staged.final is not None and staged.part is not None
     dl.name, dl.path = staged.final.name, str(staged.final)
     if found:
-        dl.checksum = ", ".join(f"{k} {v}" for k, v in found.items())
+        dl.checksum = _describe(found)
     store = dl.ctx.store
     if existed and store is not None:
         store.forget(staged.part)  # what an earlier, interrupted run left
@@ -210,10 +210,7 @@ def _stage(
 def _check_digests(wanted: dict[str, str], data: bytes, part: Path) -> dict[str, str]:
     digests: dict[str, str] = {}
     for alg, value in wanted.items():
-        got = hashlib.new(alg, data).hexdigest()
-        digests[alg] = got
-        if got != value:
-            raise ChecksumMismatch(f"{alg} mismatch: expected {value}, got {got}; kept {part}")
+        digests[alg] = _matching(alg, value, hashlib.new(alg, data).hexdigest(), part)
     return digests
 
 
@@ -334,12 +331,21 @@ async def _verify(dl: Download, part: Path) -> dict[str, str]:
     loop = asyncio.get_running_loop()
     for alg, value in wanted.items():
         got = await loop.run_in_executor(dl.ctx.executor, hash_file, part, alg)
-        digests[alg] = got
-        if got != value:
-            raise ChecksumMismatch(f"{alg} mismatch: expected {value}, got {got}; kept {part}")
+        digests[alg] = _matching(alg, value, got, part)
     if digests:
-        dl.checksum = ", ".join(f"{k} {v}" for k, v in digests.items())
+        dl.checksum = _describe(digests)
     return digests
+
+
+def _matching(alg: str, expected: str, got: str, part: Path) -> str:
+    """``got`` if it is the digest the user asked for; a mismatch keeps the ``.part``."""
+    if got != expected:
+        raise ChecksumMismatch(f"{alg} mismatch: expected {expected}, got {got}; kept {part}")
+    return got
+
+
+def _describe(digests: dict[str, str]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in digests.items())
 
 
 def _wanted_digests(dl: Download) -> dict[str, str]:
