@@ -19,7 +19,6 @@ from hydra_tui.engine.aimd import Slot
 from hydra_tui.engine.headers import parse_content_range, parse_retry_after
 from hydra_tui.engine.planner import Assignment, Planner
 from hydra_tui.engine.rawhttp import (
-    RawConnection,
     RawPool,
     Unsupported,
     build_request,
@@ -289,20 +288,28 @@ class TransferRun:
         if self.remote.validator:
             headers.append(("If-Range", self.remote.validator))
         block = bytearray(min(FLUSH_BYTES, req_end - start))
-        conn: RawConnection | None = await pool.open(
-            key, build_request(url, headers), block, stall=dl.options.stall_timeout
-        )
-        assert conn is not None
+        stall = dl.options.stall_timeout
+        conn = await pool.open(key, build_request(url, headers), block, stall=stall)
         controller = dl.gate.controller
         bucket = dl.bucket
         keeps = sink.keeps_pieces
-        stall = dl.options.stall_timeout
         tick = min(RAW_TICK, stall / 4)
         loop = asyncio.get_running_loop()
         streaming = False
         offset = start  # where ``block`` starts in the file
         written = False  # the current block's taken bytes are already in the sink
         stop = start  # where this response's body ends (known once its head checks out)
+        pooled = False
+
+        def take(arrived: int) -> int:
+            """Claim up to ``arrived`` new bytes from the planner (clipped to what is
+            still ours: a steal or a takeover may have shortened the range)."""
+            n = planner.receive(a, min(arrived, stop - a.pos))
+            if n > 0:
+                conn.seen += n
+                dl.received += n
+            return n
+
         try:
             if conn.status == 206 and (conn.content_length is None or conn.chunked):
                 raise Unsupported("a range body without Content-Length")
@@ -321,17 +328,14 @@ class TransferRun:
             while True:
                 new = conn.fill - conn.seen
                 if new:
-                    n = planner.receive(a, min(new, stop - a.pos))
-                    if n > 0:
-                        conn.seen += n
-                        dl.received += n
-                        if bucket.rate is not None:
-                            delay = bucket.take(n)
-                            if delay > 0:
-                                conn.pause()
-                                await asyncio.sleep(delay)
-                                conn.resume()
-                                last_time = loop.time()  # our pause is not a stall
+                    n = take(new)
+                    if n > 0 and bucket.rate is not None:
+                        delay = bucket.take(n)
+                        if delay > 0:
+                            conn.pause()
+                            await asyncio.sleep(delay)
+                            conn.resume()
+                            last_time = loop.time()  # our pause is not a stall
                     if n < new or (a.pos >= a.end and a.end < stop):
                         break  # the rest was stolen or taken over: give up this connection
                 if conn.seen and (conn.seen >= len(conn.block) or conn.body_done):
@@ -360,19 +364,15 @@ class TransferRun:
             conn.on_bytes = _ignore
             if conn.finish():
                 pool.give_back(conn)
-                conn = None
+                pooled = True
         finally:
-            if conn is not None:
+            if not pooled:
                 conn.on_bytes = _ignore
                 conn.close()
                 # keep what arrived before an error, a steal or a cancel: take the
                 # block's unseen bytes (clipped to what is still ours) and write them
-                unseen = conn.fill - conn.seen
-                if unseen > 0 and not written and a.pos < stop:
-                    n = planner.receive(a, min(unseen, stop - a.pos))
-                    if n > 0:
-                        conn.seen += n
-                        dl.received += n
+                if conn.fill > conn.seen and not written and a.pos < stop:
+                    take(conn.fill - conn.seen)
                 if conn.seen and not written:
                     rest = bytes(conn.block[: conn.seen])
                     await sink.write(offset, [rest])
