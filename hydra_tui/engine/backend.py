@@ -6,12 +6,13 @@ implements them over the real engine, and tests use a fake with a frozen clock.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Protocol
 
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.snapshot import DownloadSnapshot
 
-__all__ = ["DownloadBackend", "DownloadControl"]
+__all__ = ["DownloadBackend", "DownloadControl", "QueueEntry"]
 
 
 class DownloadControl(Protocol):
@@ -90,3 +91,38 @@ class DownloadBackend(Protocol):
     async def run(self) -> None:
         """Start queued downloads as slots free up; runs until cancelled."""
         ...
+
+
+class QueueEntry:
+    """The identity of a queue entry and its option changes, shared by the controls that
+    steer the engine directly (``ManagedDownload``) and from another thread
+    (``ProxyControl``)."""
+
+    def __init__(self, id: str, url: str, options: DownloadOptions) -> None:
+        self._id = id
+        self._url = url
+        self._options = options
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    @property
+    def options(self) -> DownloadOptions:
+        return self._options
+
+    def _new_threads(self, threads: int) -> int:
+        """Record a new connection ceiling (1 to 1024); return it."""
+        threads = max(1, min(1024, threads))
+        self._options = dataclasses.replace(self._options, threads=threads)
+        return threads
+
+    def _new_rate_limit(self, bytes_per_s: int | None) -> int | None:
+        """Record a new rate limit (0 or ``None``: none); return it."""
+        limit = bytes_per_s or None
+        self._options = dataclasses.replace(self._options, limit_rate=limit)
+        return limit

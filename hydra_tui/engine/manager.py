@@ -15,7 +15,7 @@ import itertools
 import logging
 from pathlib import Path
 
-from hydra_tui.engine.backend import DownloadControl
+from hydra_tui.engine.backend import DownloadControl, QueueEntry
 from hydra_tui.engine.context import EngineContext
 from hydra_tui.engine.disk import download_to_disk
 from hydra_tui.engine.download import Download
@@ -29,33 +29,19 @@ log = logging.getLogger(__name__)
 _ids = itertools.count(1)
 
 
-class ManagedDownload:
+class ManagedDownload(QueueEntry):
     """One queue entry; implements ``DownloadControl``."""
 
     def __init__(
         self, manager: DownloadManager, id: str, url: str, options: DownloadOptions, *, paused: bool
     ) -> None:
+        super().__init__(id, url, options)
         self._manager = manager
-        self._id = id
-        self._url = url
-        self._options = options
         self.state = DownloadState.PAUSED if paused else DownloadState.QUEUED
         self.dl: Download | None = None
         self.task: asyncio.Task[None] | None = None
         self._last: DownloadSnapshot | None = None
         self._error: str | None = None
-
-    @property
-    def id(self) -> str:
-        return self._id
-
-    @property
-    def url(self) -> str:
-        return self._url
-
-    @property
-    def options(self) -> DownloadOptions:
-        return self._options
 
     @property
     def running(self) -> bool:
@@ -90,15 +76,14 @@ class ManagedDownload:
             self._manager.kick()
 
     def set_threads(self, threads: int) -> None:
-        threads = max(1, min(1024, threads))
-        self._options = dataclasses.replace(self._options, threads=threads)
+        threads = self._new_threads(threads)
         if self.dl is not None:
             self.dl.set_threads(threads)
 
     def set_rate_limit(self, bytes_per_s: int | None) -> None:
-        self._options = dataclasses.replace(self._options, limit_rate=bytes_per_s or None)
+        limit = self._new_rate_limit(bytes_per_s)
         if self.dl is not None:
-            self.dl.set_rate_limit(bytes_per_s or None)
+            self.dl.set_rate_limit(limit)
 
     def _stop(self, state: DownloadState) -> None:
         self.state = state

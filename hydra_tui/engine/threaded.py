@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import itertools
 import logging
 import threading
@@ -23,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from hydra_tui.engine.backend import DownloadControl
+from hydra_tui.engine.backend import DownloadControl, QueueEntry
 from hydra_tui.engine.manager import DownloadManager
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
@@ -43,28 +42,14 @@ class Remote(Protocol):
     def call(self, id: str, method: str, *args: object) -> None: ...
 
 
-class ProxyControl:
+class ProxyControl(QueueEntry):
     """One queue entry seen from the UI; implements ``DownloadControl`` by sending each
     call to the engine (another thread or another process) and reading the snapshots
     the engine published."""
 
     def __init__(self, backend: Remote, id: str, url: str, options: DownloadOptions):
+        super().__init__(id, url, options)
         self._backend = backend
-        self._id = id
-        self._url = url
-        self._options = options
-
-    @property
-    def id(self) -> str:
-        return self._id
-
-    @property
-    def url(self) -> str:
-        return self._url
-
-    @property
-    def options(self) -> DownloadOptions:
-        return self._options
 
     def snapshot(self) -> DownloadSnapshot:
         snap = self._backend.published.get(self._id)
@@ -91,13 +76,10 @@ class ProxyControl:
         self._backend.call(self._id, "retry")
 
     def set_threads(self, threads: int) -> None:
-        threads = max(1, min(1024, threads))
-        self._options = dataclasses.replace(self._options, threads=threads)
-        self._backend.call(self._id, "set_threads", threads)
+        self._backend.call(self._id, "set_threads", self._new_threads(threads))
 
     def set_rate_limit(self, bytes_per_s: int | None) -> None:
-        self._options = dataclasses.replace(self._options, limit_rate=bytes_per_s or None)
-        self._backend.call(self._id, "set_rate_limit", bytes_per_s)
+        self._backend.call(self._id, "set_rate_limit", self._new_rate_limit(bytes_per_s))
 
 
 def apply_call(manager: DownloadManager, id: str, method: str, args: tuple[object, ...]) -> None:

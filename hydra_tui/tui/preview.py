@@ -14,6 +14,7 @@ import math
 from dataclasses import replace
 from typing import Any
 
+from hydra_tui.engine.backend import QueueEntry
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.snapshot import (
     ChunkState,
@@ -30,28 +31,15 @@ MiB = 1024 * 1024
 Call = tuple[Any, ...]
 
 
-class PreviewControl:
+class PreviewControl(QueueEntry):
     """One scripted entry; steering calls are logged on the backend and change the state."""
 
     def __init__(
         self, backend: PreviewBackend, url: str, options: DownloadOptions, snap: DownloadSnapshot
     ) -> None:
+        super().__init__(snap.id, url, options)
         self._backend = backend
-        self._url = url
-        self._options = options
         self.snap = snap
-
-    @property
-    def id(self) -> str:
-        return self.snap.id
-
-    @property
-    def url(self) -> str:
-        return self._url
-
-    @property
-    def options(self) -> DownloadOptions:
-        return self._options
 
     def snapshot(self) -> DownloadSnapshot:
         return self.snap
