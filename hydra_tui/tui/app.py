@@ -17,7 +17,7 @@ from typing import TypeVar
 from textual import work
 from textual.app import App, SystemCommand
 from textual.notifications import SeverityLevel
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from hydra_tui.engine.backend import DownloadBackend, DownloadControl
@@ -95,6 +95,10 @@ class HydraApp(App[int]):
         self._saved_signature: tuple[tuple[str, str], ...] | None = None
         self._save_error: str | None = None
         self._poll_error: str | None = None
+        #: the header's "N active · rate" text, as last shown
+        self._status = ""
+        #: notifications waiting for a dialog to close: (message, title, severity, timeout)
+        self._held: list[tuple[str, str, SeverityLevel, float | None]] = []
         self._main = MainScreen()
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -150,6 +154,7 @@ class HydraApp(App[int]):
 
     def tick(self) -> None:
         """One poll: notify about transitions, save if the queue changed, redraw."""
+        self._release_held()
         live = self._call("Reading the queue", self.backend.snapshots, quiet=True)
         if live is None:
             return
@@ -183,8 +188,23 @@ class HydraApp(App[int]):
         severity: SeverityLevel = "information",
         timeout: float | None = None,
     ) -> None:
-        """``notify`` without markup: messages carry URLs and errors like ``[Errno 28]``."""
+        """``notify`` without markup: messages carry URLs and errors like ``[Errno 28]``.
+
+        While a dialog is open the message waits for it to close: on a 24-row terminal a
+        toast would cover the dialog's fields and buttons (dialogs show their own errors
+        inline).
+        """
+        if isinstance(self.screen, ModalScreen):
+            self._held.append((message, title, severity, timeout))
+            return
         self.notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    def _release_held(self) -> None:
+        """Show what ``_tell`` held back, once no dialog is open."""
+        if self._held and not isinstance(self.screen, ModalScreen):
+            held, self._held = self._held, []
+            for message, title, severity, timeout in held:
+                self._tell(message, title=title, severity=severity, timeout=timeout)
 
     def _announce(self, snap: DownloadSnapshot) -> None:
         name = display_name(snap)
@@ -197,8 +217,9 @@ class HydraApp(App[int]):
         active = [s for s in live if s.state in _ACTIVE]
         total = sum(s.speed for s in active)
         subtitle = f"{len(active)} active · {short_rate(total)}" if active else ""
-        if self.sub_title != subtitle:
-            self.sub_title = subtitle
+        if self._status != subtitle:
+            self._status = subtitle
+            self._main.show_status(subtitle)
 
     # --- persistence ----------------------------------------------------------------------
 

@@ -15,15 +15,16 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Footer, Header, Static
 
 from hydra_tui.engine.snapshot import DownloadSnapshot
 from hydra_tui.tui.widgets import DetailPane, QueueTable
+from hydra_tui.tui.widgets.footer import SteadyFooter
 
 __all__ = ["ACTIONS", "DETAIL_EVERY", "MainScreen"]
 
 #: the detail pane follows every DETAIL_EVERY-th tick (the queue table every tick)
-DETAIL_EVERY = 2
+DETAIL_EVERY = 3
 
 #: action name → (title, help) for the command palette; the keys are in ``BINDINGS``
 ACTIONS: dict[str, tuple[str, str]] = {
@@ -73,16 +74,19 @@ class MainScreen(Screen[None]):
         self._pending: Sequence[DownloadSnapshot] | None = None
         self._ticks = 0
         self._detail_id: str | None = None
+        self._status = ""
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield QueueTable(id="queue")
         yield DetailPane(id="detail")
-        yield Footer(compact=True)
+        yield SteadyFooter(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(QueueTable).focus()
         self._ready = True
+        if self._status:
+            self.show_status(self._status)
         if self._pending is not None:
             self.show(self._pending)
             self._pending = None
@@ -112,6 +116,23 @@ class MainScreen(Screen[None]):
         selected = table.selected_id
         if selected != self._detail_id or self._ticks % DETAIL_EVERY == 0:
             self._show_detail(selected)
+
+    def show_status(self, status: str) -> None:
+        """Put ``status`` beside the title in the header.
+
+        Setting ``App.sub_title`` would do the same, but that reactive repaints the whole
+        screen: a full-screen frame costs several partial ones, and the status changes on
+        most ticks of a busy download. Only the header's title line is redrawn this way.
+        """
+        self._status = status
+        if not self._ready:  # on_mount shows it
+            return
+        try:
+            title = self.query_one("HeaderTitle", Static)
+        except NoMatches:  # shutting down
+            return
+        # the title line keeps its size: no layout pass needed
+        title.update(self.app.format_title(self.app.title, status), layout=False)
 
     def select(self, download_id: str) -> None:
         self.query_one(QueueTable).select(download_id)
