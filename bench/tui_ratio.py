@@ -86,6 +86,15 @@ def _wait_for(path: Path, deadline: float, alive: object) -> float:
     return time.monotonic()
 
 
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (cheap: one /proc read)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def one_run(url: str, *, ui: bool, threads: int, work: Path, env: dict[str, str]) -> Run:
     out = work / "out"
     shutil.rmtree(out, ignore_errors=True)
@@ -110,9 +119,18 @@ def one_run(url: str, *, ui: bool, threads: int, work: Path, env: dict[str, str]
             env=env,
         )
 
+        # the pane's shell lives as long as the session; asking tmux every poll would start
+        # a tmux client 100 times a second, which steals CPU from the TUI's download only
+        pane = subprocess.run(
+            ["tmux", "list-panes", "-t", session, "-F", "#{pane_pid}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        pane_pid = int(pane.stdout.split()[0])
+
         def alive() -> bool:
-            probe = ["tmux", "has-session", "-t", session]
-            return subprocess.run(probe, capture_output=True, check=False).returncode == 0
+            return _running(pane_pid)
 
         try:
             start = _wait_for(out / f"{NAME}.part", deadline, alive)
