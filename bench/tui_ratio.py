@@ -188,13 +188,16 @@ def summarize(title: str, results: list[Run]) -> float:
     plain = [r for r in results if not r.ui]
     tui = [r for r in results if r.ui]
     ratio = statistics.median(r.mib_s for r in tui) / statistics.median(r.mib_s for r in plain)
+    # runs come in pairs (one of each, back to back): the median of the pairs' ratios is
+    # less swayed by a machine that drifts between pairs
+    paired = statistics.median(t.mib_s / p.mib_s for p, t in zip(plain, tui, strict=True))
     cpu_plain = statistics.median(r.cpu for r in plain)
     cpu_tui = statistics.median(r.cpu for r in tui)
     print(
         f"{title}: median no-ui {statistics.median(r.mib_s for r in plain):.1f} MiB/s, "
         f"TUI {statistics.median(r.mib_s for r in tui):.1f} MiB/s, ratio TUI/no-ui "
-        f"{ratio:.3f}; CPU s per run: no-ui {cpu_plain:.2f}, TUI {cpu_tui:.2f} "
-        f"(+{cpu_tui - cpu_plain:.2f})"
+        f"{ratio:.3f} (median of pairs {paired:.3f}); CPU s per run: no-ui {cpu_plain:.2f}, "
+        f"TUI {cpu_tui:.2f} (+{cpu_tui - cpu_plain:.2f})"
     )
     return ratio
 

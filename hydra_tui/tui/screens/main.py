@@ -121,8 +121,8 @@ class MainScreen(Screen[None]):
         """Put ``status`` beside the title in the header.
 
         Setting ``App.sub_title`` would do the same, but that reactive repaints the whole
-        screen: a full-screen frame costs several partial ones, and the status changes on
-        most ticks of a busy download. Only the header's title line is redrawn this way.
+        screen: a full-screen frame costs several partial ones, and the status changes with
+        every new rate sample (twice a second). Only the header's title line is redrawn.
         """
         self._status = status
         if not self._ready:  # on_mount shows it
