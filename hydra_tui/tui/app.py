@@ -194,14 +194,18 @@ class HydraApp(App[int]):
         toast would cover the dialog's fields and buttons (dialogs show their own errors
         inline).
         """
-        if isinstance(self.screen, ModalScreen):
+        if self._dialog_open():
             self._held.append((message, title, severity, timeout))
             return
         self.notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
+    def _dialog_open(self) -> bool:
+        stack = self.screen_stack  # empty while shutting down (``self.screen`` would raise)
+        return bool(stack) and isinstance(stack[-1], ModalScreen)
+
     def _release_held(self) -> None:
         """Show what ``_tell`` held back, once no dialog is open."""
-        if self._held and not isinstance(self.screen, ModalScreen):
+        if self._held and not self._dialog_open():
             held, self._held = self._held, []
             for message, title, severity, timeout in held:
                 self._tell(message, title=title, severity=severity, timeout=timeout)
