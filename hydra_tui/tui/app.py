@@ -2,7 +2,8 @@
 
 The engine runs as an app-level worker (closing a screen never stops downloads). Ten times
 a second the app reads ``backend.snapshots()``, notices state transitions (notifications,
-saving the queue) and hands the list to the main screen. Every backend call is wrapped:
+saving the queue) and hands the list to the main screen (every other time while the
+process is busy: ``tui/pacing.py``). Every backend call is wrapped:
 an error becomes a notification, never a traceback over the screen.
 """
 
@@ -24,6 +25,7 @@ from hydra_tui.engine.backend import DownloadBackend, DownloadControl
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
 from hydra_tui.tui.format import display_name, rate_limit_text, short_rate
+from hydra_tui.tui.pacing import Pacing
 from hydra_tui.tui.queue_store import QueueEntry, QueueStore
 from hydra_tui.tui.screens import (
     AddRequest,
@@ -72,6 +74,7 @@ class HydraApp(App[int]):
         log_path: Path | None = None,
         poll_interval: float = POLL_INTERVAL,
         exit_when_done: bool = False,
+        pacing: Pacing | None = None,
     ) -> None:
         super().__init__()
         #: quit (0 if all done, else 1) once the queue has entries and all have finished
@@ -85,6 +88,8 @@ class HydraApp(App[int]):
         self._defaults = default_options or DownloadOptions()
         self._log_path = log_path
         self._poll_interval = poll_interval
+        #: which polls are drawn (every one, or every other while the process is busy)
+        self._pacing = pacing or Pacing()
         #: finished entries restored from the queue file; the engine never sees them
         self._archive: dict[str, QueueEntry] = {}
         self._states: dict[str, DownloadState] = {}
@@ -109,7 +114,7 @@ class HydraApp(App[int]):
     def on_mount(self) -> None:
         self._restore()
         self.tick()
-        self.set_interval(self._poll_interval, self.tick)
+        self.set_interval(self._poll_interval, self._poll)
         # the first layout and paint of the whole screen is the costliest moment of the
         # UI: let it finish before the engine starts competing for this thread
         self.call_after_refresh(self._run_engine)
@@ -152,8 +157,12 @@ class HydraApp(App[int]):
                 continue
             self._call(f"Adding {url}", partial(self.backend.add, url, options))
 
-    def tick(self) -> None:
-        """One poll: notify about transitions, save if the queue changed, redraw."""
+    def _poll(self) -> None:
+        self.tick(draw=self._pacing.draw())
+
+    def tick(self, *, draw: bool = True) -> None:
+        """One poll: notify about transitions, save if the queue changed, redraw (unless
+        ``draw`` is off: the timer's polls while the process is busy)."""
         self._release_held()
         live = self._call("Reading the queue", self.backend.snapshots, quiet=True)
         if live is None:
@@ -171,11 +180,12 @@ class HydraApp(App[int]):
             states[snap.id] = snap.state
         self._states = states
         self._polled = True
-        rows = list(live)
-        rows.extend(e.to_snapshot() for i, e in self._archive.items() if i not in states)
         self._persist_if_changed(live)
-        self._update_subtitle(live)
-        self._main.show(rows)
+        if draw:
+            rows = list(live)
+            rows.extend(e.to_snapshot() for i, e in self._archive.items() if i not in states)
+            self._update_subtitle(live)
+            self._main.show(rows)
         if self._exit_when_done and live and all(s.state.finished for s in live):
             self.persist(live)
             self.exit(0 if all(s.state is DownloadState.DONE for s in live) else 1)

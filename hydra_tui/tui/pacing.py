@@ -1,0 +1,54 @@
+"""How often the screen is drawn: every poll, or every other one while the process is busy.
+
+The UI reads snapshots ten times a second. Drawing all of them costs the UI thread about a
+millisecond each, which is nothing until the download itself keeps the machine busy: on
+two cores shared with a loopback server, 10 Hz frames cost an unthrottled download 3–5 %
+of its throughput, 5 Hz frames about half that (``bench/PROFILE.md``). So while this
+process (mostly the engine) uses most of a core, only every other poll is drawn. Polls
+still happen every time: notifications, the saved queue and ``--exit-when-done`` do not
+wait.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+__all__ = ["BUSY_CPU_SHARE", "Pacing"]
+
+#: process CPU seconds per second above which the process counts as busy
+BUSY_CPU_SHARE = 0.75
+
+
+class Pacing:
+    """Called once per poll; says whether that poll is drawn."""
+
+    def __init__(
+        self,
+        *,
+        busy_share: float = BUSY_CPU_SHARE,
+        window: float = 0.3,
+        busy_every: int = 2,
+        clock: Callable[[], float] = time.monotonic,
+        cpu_clock: Callable[[], float] = time.process_time,
+    ) -> None:
+        self._busy_share = busy_share
+        self._window = window
+        self._busy_every = busy_every
+        self._clock = clock
+        self._cpu_clock = cpu_clock
+        self._since = clock()
+        self._cpu_since = cpu_clock()
+        self._polls = 0
+        #: whether the last full window was busy
+        self.busy = False
+
+    def draw(self) -> bool:
+        now = self._clock()
+        elapsed = now - self._since
+        if elapsed >= self._window:
+            cpu = self._cpu_clock()
+            self.busy = (cpu - self._cpu_since) / elapsed >= self._busy_share
+            self._since, self._cpu_since = now, cpu
+        self._polls += 1
+        return not self.busy or self._polls % self._busy_every == 0
