@@ -100,8 +100,6 @@ class HydraApp(App[int]):
         self._saved_signature: tuple[tuple[str, str], ...] | None = None
         self._save_error: str | None = None
         self._poll_error: str | None = None
-        #: the header's "N active · rate" text, as last shown
-        self._status = ""
         #: notifications waiting for a dialog to close: (message, title, severity, timeout)
         self._held: list[tuple[str, str, SeverityLevel, float | None]] = []
         self._main = MainScreen()
@@ -231,9 +229,7 @@ class HydraApp(App[int]):
         active = [s for s in live if s.state in _ACTIVE]
         total = sum(s.speed for s in active)
         subtitle = f"{len(active)} active · {short_rate(total)}" if active else ""
-        if self._status != subtitle:
-            self._status = subtitle
-            self._main.show_status(subtitle)
+        self._main.show_status(subtitle)
 
     # --- persistence ----------------------------------------------------------------------
 

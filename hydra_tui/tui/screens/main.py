@@ -86,7 +86,7 @@ class MainScreen(Screen[None]):
         self.query_one(QueueTable).focus()
         self._ready = True
         if self._status:
-            self.show_status(self._status)
+            self._draw_status()
         if self._pending is not None:
             self.show(self._pending)
             self._pending = None
@@ -122,17 +122,22 @@ class MainScreen(Screen[None]):
 
         Setting ``App.sub_title`` would do the same, but that reactive repaints the whole
         screen: a full-screen frame costs several partial ones, and the status changes with
-        every new rate sample (twice a second). Only the header's title line is redrawn.
+        every new rate sample (twice a second). Only the header's title line is redrawn,
+        and only when the text changed.
         """
-        self._status = status
-        if not self._ready:  # on_mount shows it
+        if status != self._status:
+            self._status = status
+            self._draw_status()
+
+    def _draw_status(self) -> None:
+        if not self._ready:  # on_mount draws it
             return
         try:
             title = self.query_one("HeaderTitle", Static)
         except NoMatches:  # shutting down
             return
         # the title line keeps its size: no layout pass needed
-        title.update(self.app.format_title(self.app.title, status), layout=False)
+        title.update(self.app.format_title(self.app.title, self._status), layout=False)
 
     def select(self, download_id: str) -> None:
         self.query_one(QueueTable).select(download_id)
