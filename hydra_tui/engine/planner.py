@@ -54,6 +54,8 @@ class Assignment:
     committed: int = field(init=False)
     retrying: bool = False
     takeover: bool = False
+    #: the running request whose upper half this one took (a steal), if any
+    stolen_from: Assignment | None = None
 
     def __post_init__(self) -> None:
         self.pos = self.start
@@ -167,7 +169,9 @@ class Planner:
         mid = victim.pos + victim.remaining // 2
         new_end = victim.end
         victim.end = mid
-        return self._add(mid, new_end, now)
+        stolen = self._add(mid, new_end, now)
+        stolen.stolen_from = victim
+        return stolen
 
     def _takeover(self, now: float) -> Assignment | None:
         """Take the whole remainder of a connection far slower than its peers.
@@ -209,7 +213,24 @@ class Planner:
             a.committed = upto
 
     def release(self, a: Assignment) -> None:
-        """The worker is finished with ``a``; whatever it did not commit is work again."""
+        """The worker is finished with ``a``; whatever it did not commit is work again.
+
+        A steal that got nothing (the server refused the extra connection) hands its bytes
+        back to its victim if that one is still running up to them: otherwise the victim
+        would stop halfway and the half would wait for a free connection, a longer tail
+        than never stealing at all.
+        """
+        victim = a.stolen_from
+        if (
+            victim is not None
+            and a.pos == a.start
+            and victim.end == a.start
+            and victim in self.active
+            and a in self.active
+        ):
+            victim.end = a.end
+            a.end = a.start
+        a.stolen_from = None
         if a in self.active:
             self.active.remove(a)
             moved = a.pos - a.start

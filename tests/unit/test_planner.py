@@ -280,6 +280,44 @@ def test_steal_takes_the_upper_half_of_the_biggest_remainder() -> None:
         assert e1 == s2
 
 
+def test_refused_steal_hands_its_bytes_back_to_the_running_victim() -> None:
+    p, _ = clocked(10_000, chunk_size=10_000, min_split=1000)
+    a = p.next()
+    assert a is not None
+    p.receive(a, 2000)
+    b = p.next()
+    assert b is not None
+    assert (a.end, b.start, b.end) == (6000, 6000, 10_000)
+    p.release(b)  # the server refused the extra connection: b received nothing
+    assert (a.pos, a.end) == (2000, 10_000)
+    assert p.active == [a]
+    assert p.claimed().first_gap(0, 10_000) is None  # nothing left waiting for a worker
+    p.receive(a, 8000)
+    assert a.remaining == 0
+
+
+def test_steal_that_got_bytes_or_outlived_its_victim_is_released_as_usual() -> None:
+    p, _ = clocked(10_000, chunk_size=10_000, min_split=1000)
+    a = p.next()
+    assert a is not None
+    p.receive(a, 2000)
+    b = p.next()
+    assert b is not None
+    p.receive(b, 500)
+    p.commit(b, b.pos)
+    p.release(b)  # b fetched [6000, 6500): the rest is a gap, a keeps stopping at 6000
+    assert a.end == 6000
+    assert p.claimed().first_gap(0, 10_000) == (6500, 10_000)
+    c = p.next()
+    assert c is not None
+    assert (c.start, c.end) == (6500, 10_000)
+    p.commit(a, a.pos)
+    p.release(a)  # the victim is gone before its thief gives up: nothing to hand back
+    p.release(c)
+    assert p.active == []
+    assert list(p.done) == [(0, 2000), (6000, 6500)]
+
+
 def test_steal_needs_twice_min_split() -> None:
     p, _ = clocked(1999, chunk_size=10_000, min_split=1000)
     assert p.next() is not None
