@@ -15,10 +15,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from hydra_tui.engine.chunk_map import chunk_grid
 from hydra_tui.engine.context import EngineContext
 from hydra_tui.engine.headers import parse_retry_after
 from hydra_tui.engine.options import DownloadOptions
-from hydra_tui.engine.planner import Planner, chunk_grid
+from hydra_tui.engine.planner import Planner
 from hydra_tui.engine.probe import (
     PROBE_BYTES,
     RemoteFile,

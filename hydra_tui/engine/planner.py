@@ -17,13 +17,14 @@ An idle worker gets, in order of preference:
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from hydra_tui.engine.chunk_map import chunk_views
 from hydra_tui.engine.ranges import RangeSet
-from hydra_tui.engine.snapshot import ChunkState, ChunkView
+from hydra_tui.engine.snapshot import ChunkView
 
-__all__ = ["Assignment", "Planner", "choose_chunk_size", "chunk_grid"]
+__all__ = ["Assignment", "Planner", "choose_chunk_size"]
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -33,14 +34,6 @@ def choose_chunk_size(size: int, threads: int) -> int:
     """A dispatch size: a few requests per connection, between 1 MiB and 64 MiB."""
     per = size // max(1, threads * 2)
     return max(1 * MiB, min(64 * MiB, per))
-
-
-def chunk_grid(size: int, cells: int = 256) -> list[tuple[int, int]]:
-    """Fixed slices of the file for the chunk map (at most ``cells`` of them)."""
-    if size <= 0:
-        return []
-    step = max(64 * KiB, -(-size // cells))
-    return [(s, min(size, s + step)) for s in range(0, size, step)]
 
 
 @dataclass(eq=False, slots=True)
@@ -97,6 +90,8 @@ class Planner:
         self.active: list[Assignment] = []
         #: ranges whose worker gave up (shown as failed in the chunk map)
         self.failed = RangeSet()
+        #: the last chunk map, whose unchanged cells the next one reuses
+        self._views: tuple[ChunkView, ...] = ()
         #: smoothed per-connection rate of finished requests (bytes/s), for takeovers
         self.typical_rate = 0.0
 
@@ -245,20 +240,6 @@ class Planner:
         a.pos = a.committed
 
     # -- views -------------------------------------------------------------------------
-    def chunk_views(self, grid: list[tuple[int, int]]) -> tuple[ChunkView, ...]:
-        views = []
-        for start, end in grid:
-            done = self.done.overlap(start, end)
-            state = ChunkState.DONE if done >= end - start else ChunkState.PENDING
-            if state is not ChunkState.DONE:
-                for a in self.active:
-                    # the cell a connection is reading now (not the rest of its range)
-                    head = min(a.end, max(a.pos, a.committed) + 1)
-                    if a.committed < end and head > start:
-                        state = ChunkState.RETRYING if a.retrying else ChunkState.ACTIVE
-                        break
-                else:
-                    if self.failed.overlap(start, end):
-                        state = ChunkState.FAILED
-            views.append(ChunkView(start, end, done, state))
-        return tuple(views)
+    def chunk_views(self, grid: Sequence[tuple[int, int]]) -> tuple[ChunkView, ...]:
+        self._views = chunk_views(grid, self.done, self.active, self.failed, self._views)
+        return self._views

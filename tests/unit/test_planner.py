@@ -9,11 +9,11 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from hydra_tui.engine.chunk_map import chunk_grid
 from hydra_tui.engine.planner import (
     Assignment,
     Planner,
     choose_chunk_size,
-    chunk_grid,
 )
 from hydra_tui.engine.snapshot import ChunkState
 
