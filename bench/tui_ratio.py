@@ -1,14 +1,19 @@
 """Does the TUI slow the engine? Throughput with the TUI open versus ``--no-ui``.
 
     python bench/tui_ratio.py [--size 1G] [--runs 3] [--threads 16] [--mode both]
+                              [--control] [--seed 1]
 
 Makes a random file, serves it on 127.0.0.1 (nginx, or the in-tree devserver), then
-downloads it alternately with ``hydra-tui URL --no-ui -q`` and with the TUI open in a
-120x40 tmux session (``--exit-when-done``), ``--runs`` times each. Every output is checked
-against the file's sha256. Throughput is timed from the moment ``NAME.part`` appears to the
-moment ``NAME`` does (program start-up and the TUI's exit are not download time), and the
-CPU seconds of each run come from ``/usr/bin/time``. Prints each run and the median ratio
-TUI / no-ui, unthrottled and with the server's per-connection cap (``--mode``).
+downloads it with ``hydra-tui URL --no-ui -q`` and with the TUI open in a 120x40 tmux
+session (``--exit-when-done``): ``--runs`` rounds, each running both once in a shuffled
+order. Every output is checked against the file's sha256. Throughput is timed from the
+moment ``NAME.part`` appears to the moment ``NAME`` does (program start-up and the TUI's
+exit are not download time), and the CPU seconds of each run come from ``/usr/bin/time``.
+
+Prints each run, then per mode (unthrottled, and with the server's per-connection cap)
+the ratio TUI / no-ui: the median over rounds of each round's ratio, with a 95 %
+bootstrap interval. ``--control`` adds a second ``--no-ui`` run to every round, whose
+ratio to the first shows how far identical runs land apart on this machine.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import random
 import shlex
 import shutil
 import statistics
@@ -32,6 +38,8 @@ MIB = 1024 * 1024
 NAME = "big.bin"
 _POLL = 0.01
 _UNITS = {"": 1, "K": 1024, "M": MIB, "G": 1024 * MIB}
+_BOOTSTRAP = 2000
+NO_UI, TUI, CONTROL = "no-ui", "tui", "no-ui(2)"
 _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 
 
@@ -157,8 +165,18 @@ def one_run(url: str, *, ui: bool, threads: int, work: Path, env: dict[str, str]
 
 
 def measure(
-    server: Server, *, capped: bool, runs: int, threads: int, work: Path, digest: str
-) -> list[Run]:
+    server: Server,
+    *,
+    capped: bool,
+    runs: int,
+    threads: int,
+    work: Path,
+    digest: str,
+    control: bool,
+    rng: random.Random,
+) -> dict[str, list[Run]]:
+    """``runs`` rounds; each runs every variant once, in a shuffled order (drift on a busy
+    machine then hits all variants alike, and no variant always follows another)."""
     url = server.url(NAME, capped=capped)
     env = dict(os.environ)
     for var in ("XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
@@ -166,40 +184,62 @@ def measure(
     for var in _PROXY_VARS:
         env.pop(var, None)
     env.setdefault("TERM", "xterm-256color")
-    results: list[Run] = []
-    for i in range(runs):
-        # alternate which goes first, so drift on a busy machine hits both alike
-        for ui in (False, True) if i % 2 == 0 else (True, False):
+    variants = [NO_UI, TUI, *([CONTROL] if control else [])]
+    results: dict[str, list[Run]] = {v: [] for v in variants}
+    for _ in range(runs):
+        order = variants[:]
+        rng.shuffle(order)
+        for variant in order:
+            ui = variant == TUI
             run = one_run(url, ui=ui, threads=threads, work=work, env=env)
             got = sha256(work / "out" / NAME)
             if got != digest:
-                raise RuntimeError(f"sha256 mismatch ({'TUI' if ui else 'no-ui'}): {got}")
-            label = "tui  " if ui else "no-ui"
+                raise RuntimeError(f"sha256 mismatch ({variant}): {got}")
             print(
-                f"  {label} {run.seconds:6.2f} s  {run.mib_s:8.1f} MiB/s  cpu {run.cpu:5.2f} s"
-                "  sha256 ok",
+                f"  {variant:<8} {run.seconds:6.2f} s  {run.mib_s:8.1f} MiB/s"
+                f"  cpu {run.cpu:5.2f} s  sha256 ok",
                 flush=True,
             )
-            results.append(run)
+            results[variant].append(run)
     return results
 
 
-def summarize(title: str, results: list[Run]) -> float:
-    plain = [r for r in results if not r.ui]
-    tui = [r for r in results if r.ui]
+def paired_ratio(
+    base: list[Run], other: list[Run], rng: random.Random
+) -> tuple[float, float, float]:
+    """Median over rounds of ``other``'s throughput / ``base``'s, and a 95 % bootstrap
+    interval for it (rounds resampled with replacement)."""
+    ratios = [o.mib_s / b.mib_s for b, o in zip(base, other, strict=True)]
+    medians = sorted(
+        statistics.median(rng.choices(ratios, k=len(ratios))) for _ in range(_BOOTSTRAP)
+    )
+    low = medians[int(0.025 * _BOOTSTRAP)]
+    high = medians[int(0.975 * _BOOTSTRAP) - 1]
+    return statistics.median(ratios), low, high
+
+
+def summarize(title: str, results: dict[str, list[Run]], rng: random.Random) -> float:
+    plain, tui = results[NO_UI], results[TUI]
     ratio = statistics.median(r.mib_s for r in tui) / statistics.median(r.mib_s for r in plain)
-    # runs come in pairs (one of each, back to back): the median of the pairs' ratios is
-    # less swayed by a machine that drifts between pairs
-    paired = statistics.median(t.mib_s / p.mib_s for p, t in zip(plain, tui, strict=True))
     cpu_plain = statistics.median(r.cpu for r in plain)
     cpu_tui = statistics.median(r.cpu for r in tui)
     print(
         f"{title}: median no-ui {statistics.median(r.mib_s for r in plain):.1f} MiB/s, "
-        f"TUI {statistics.median(r.mib_s for r in tui):.1f} MiB/s, ratio TUI/no-ui "
-        f"{ratio:.3f} (median of pairs {paired:.3f}); CPU s per run: no-ui {cpu_plain:.2f}, "
+        f"TUI {statistics.median(r.mib_s for r in tui):.1f} MiB/s, ratio of medians "
+        f"{ratio:.3f}; CPU s per run: no-ui {cpu_plain:.2f}, "
         f"TUI {cpu_tui:.2f} (+{cpu_tui - cpu_plain:.2f})"
     )
-    return ratio
+    # the rounds' own ratios are less swayed by a machine that drifts between rounds
+    paired, low, high = paired_ratio(plain, tui, rng)
+    print(f"{title}: TUI / no-ui, median of rounds {paired:.3f} (95 % CI {low:.3f}-{high:.3f})")
+    if CONTROL in results:
+        # the same command twice: how far apart identical runs land on this machine
+        same, low, high = paired_ratio(plain, results[CONTROL], rng)
+        print(
+            f"{title}: control no-ui / no-ui, median of rounds {same:.3f} "
+            f"(95 % CI {low:.3f}-{high:.3f})"
+        )
+    return paired
 
 
 def main() -> int:
@@ -212,11 +252,17 @@ def main() -> int:
         help="unthrottled, with the server's per-connection cap, or both (default)",
     )  # fmt: skip
     parser.add_argument("--server", choices=("auto", "nginx", "devserver"), default="auto")
+    parser.add_argument(
+        "--control", action="store_true",
+        help="also run --no-ui a second time each round: the ratio of identical runs",
+    )  # fmt: skip
+    parser.add_argument("--seed", type=int, default=1, help="run order and bootstrap (1)")
     args = parser.parse_args()
     if shutil.which("tmux") is None or not Path("/usr/bin/time").exists():
         print("tui_ratio needs tmux and /usr/bin/time", file=sys.stderr)
         return 2
     size = parse_size(args.size)
+    rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory(prefix="tui-ratio-") as tmp:
         root = Path(tmp)
         data = root / "data"
@@ -240,10 +286,12 @@ def main() -> int:
                     threads=args.threads,
                     work=work,
                     digest=digest,
+                    control=args.control,
+                    rng=rng,
                 )
-                ratios[mode] = summarize(mode, results)
+                ratios[mode] = summarize(mode, results, rng)
     print(
-        "median throughput ratio TUI / no-ui: "
+        "throughput TUI / no-ui (median of rounds): "
         + ", ".join(f"{k} {v:.3f}" for k, v in ratios.items())
     )
     return 0
