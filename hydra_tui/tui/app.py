@@ -2,7 +2,7 @@
 
 The engine runs as an app-level worker (closing a screen never stops downloads). Ten times
 a second the app reads ``backend.snapshots()``, notices state transitions (notifications,
-saving the queue) and hands the list to the main screen (every other time while the
+saving the queue) and hands the list to the main screen (every third time while the
 process is busy: ``tui/pacing.py``). Every backend call is wrapped:
 an error becomes a notification, never a traceback over the screen.
 """
@@ -88,7 +88,7 @@ class HydraApp(App[int]):
         self._defaults = default_options or DownloadOptions()
         self._log_path = log_path
         self._poll_interval = poll_interval
-        #: which polls are drawn (every one, or every other while the process is busy)
+        #: which polls are drawn (every one, or every third while the process is busy)
         self._pacing = pacing or Pacing()
         #: finished entries restored from the queue file; the engine never sees them
         self._archive: dict[str, QueueEntry] = {}

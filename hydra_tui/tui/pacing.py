@@ -1,12 +1,14 @@
-"""How often the screen is drawn: every poll, or every other one while the process is busy.
+"""How often the screen is drawn: every poll, or every third one while the process is busy.
 
 The UI reads snapshots ten times a second. Drawing all of them costs the UI thread about a
 millisecond each, which is nothing until the download itself keeps the machine busy: on
-two cores shared with a loopback server, 10 Hz frames cost an unthrottled download 3–5 %
-of its throughput, 5 Hz frames about half that (``bench/PROFILE.md``). So while this
-process (mostly the engine) uses most of a core, only every other poll is drawn. Polls
-still happen every time: notifications, the saved queue and ``--exit-when-done`` do not
-wait.
+two cores shared with a loopback server, a frame then costs the download several times
+its own CPU (the engine waits for the GIL and its pipeline drains). Measured on an
+unthrottled download (``bench/PROFILE.md``): 10 Hz frames cost 3–5 % of its throughput,
+5 Hz about half that, 3.3 Hz as little as no frames at all, within the noise. So while
+this process (mostly the engine) uses most of a core, only every third poll is drawn.
+Polls still happen every time: notifications, the saved queue and ``--exit-when-done``
+do not wait.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-__all__ = ["BUSY_CPU_SHARE", "Pacing"]
+__all__ = ["BUSY_CPU_SHARE", "BUSY_EVERY", "Pacing"]
 
 #: process CPU seconds per second above which the process counts as busy
 BUSY_CPU_SHARE = 0.75
+#: while busy, one poll in BUSY_EVERY is drawn (3.3 Hz at ten polls a second)
+BUSY_EVERY = 3
 
 
 class Pacing:
@@ -28,7 +32,7 @@ class Pacing:
         *,
         busy_share: float = BUSY_CPU_SHARE,
         window: float = 0.3,
-        busy_every: int = 2,
+        busy_every: int = BUSY_EVERY,
         clock: Callable[[], float] = time.monotonic,
         cpu_clock: Callable[[], float] = time.process_time,
     ) -> None:

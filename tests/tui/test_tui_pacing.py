@@ -1,4 +1,4 @@
-"""Which polls are drawn: all of them, or every other one while the process is busy."""
+"""Which polls are drawn: all of them, or every third one while the process is busy."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from tui_helpers import SIZE, notifications
 
 from hydra_tui.engine.snapshot import DownloadState
 from hydra_tui.tui import HydraApp
-from hydra_tui.tui.pacing import Pacing
+from hydra_tui.tui.pacing import BUSY_EVERY, Pacing
 from hydra_tui.tui.preview import demo_backend
 from hydra_tui.tui.screens import MainScreen
 
@@ -43,7 +43,7 @@ def test_an_idle_process_draws_every_poll() -> None:
     assert drawn(clocks, clocks.pacing(), 20) == [True] * 20
 
 
-def test_a_busy_process_draws_every_other_poll_and_recovers() -> None:
+def test_a_busy_process_draws_every_third_poll_and_recovers() -> None:
     clocks = FakeClocks(share=1.4)  # the engine and its I/O threads on 2 cores
     pacing = clocks.pacing()
     first = drawn(clocks, pacing, 2)
@@ -51,8 +51,9 @@ def test_a_busy_process_draws_every_other_poll_and_recovers() -> None:
     assert not pacing.busy
     busy = drawn(clocks, pacing, 12)
     assert pacing.busy
-    assert busy.count(True) == 6
-    assert all(a != b for a, b in itertools.pairwise(busy))  # strictly alternating
+    assert busy.count(True) == 12 // BUSY_EVERY == 4
+    at = [i for i, d in enumerate(busy) if d]
+    assert {b - a for a, b in itertools.pairwise(at)} == {BUSY_EVERY}  # evenly spaced
     clocks.share = 0.1  # the download ended
     calm = drawn(clocks, pacing, 9)
     assert not pacing.busy
@@ -70,7 +71,7 @@ def test_the_threshold_is_a_share_of_one_core() -> None:
 
 
 @pytest.mark.anyio
-async def test_busy_app_polls_every_time_but_draws_every_other(
+async def test_busy_app_polls_every_time_but_draws_every_third(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     clocks = FakeClocks(share=1.5)
@@ -91,20 +92,20 @@ async def test_busy_app_polls_every_time_but_draws_every_other(
             clocks.step()
             app._poll()
         shows.clear()
-        for _ in range(10):
+        for _ in range(12):
             clocks.step()
             app._poll()
-        assert len(shows) == 5
-        # a poll that is not drawn still notices transitions
+        assert len(shows) == 12 // BUSY_EVERY
+        # a poll that is not drawn still notices transitions (polls 16 and 17: not drawn)
         backend.update("debian", state=DownloadState.FAILED, error="HTTP 404 Not Found")
         drawn_before = len(shows)
         for _ in range(2):
             clocks.step()
             app._poll()
             await pilot.pause()
-        assert len(shows) == drawn_before + 1
+        assert len(shows) == drawn_before
         assert ("error", "debian-12.5.0-amd64-netinst.iso failed", "HTTP 404 Not Found") in (
             notifications(app)
         )
         app.tick()  # a tick asked for by a key press is always drawn
-        assert len(shows) == drawn_before + 2
+        assert len(shows) == drawn_before + 1
