@@ -2,8 +2,8 @@
 
 The UI reads snapshots ten times a second. Drawing all of them costs the UI thread about a
 millisecond each, which is nothing until the download itself keeps the machine busy: on
-two cores shared with a loopback server, a frame then costs the download several times
-its own CPU (the engine waits for the GIL and its pipeline drains). Measured on an
+two cores shared with a loopback server, a frame then costs the download more than the
+UI thread's own CPU (1–2 % of a core; why is not pinned down). Measured on an
 unthrottled download (``bench/PROFILE.md``): 10 Hz frames cost 3–5 % of its throughput,
 5 Hz about half that, 3.3 Hz as little as no frames at all, within the noise. So while
 this process (mostly the engine) uses most of a core, only every third poll is drawn.

@@ -280,7 +280,8 @@ def test_steal_takes_the_upper_half_of_the_biggest_remainder() -> None:
         assert e1 == s2
 
 
-def test_refused_steal_hands_its_bytes_back_to_the_running_victim() -> None:
+def stolen() -> tuple[Planner, Assignment, Assignment]:
+    """One connection 2,000 bytes into the file, and a second that stole its upper half."""
     p, _ = clocked(10_000, chunk_size=10_000, min_split=1000)
     a = p.next()
     assert a is not None
@@ -288,6 +289,11 @@ def test_refused_steal_hands_its_bytes_back_to_the_running_victim() -> None:
     b = p.next()
     assert b is not None
     assert (a.end, b.start, b.end) == (6000, 6000, 10_000)
+    return p, a, b
+
+
+def test_refused_steal_hands_its_bytes_back_to_the_running_victim() -> None:
+    p, a, b = stolen()
     p.release(b)  # the server refused the extra connection: b received nothing
     assert (a.pos, a.end) == (2000, 10_000)
     assert p.active == [a]
@@ -297,12 +303,7 @@ def test_refused_steal_hands_its_bytes_back_to_the_running_victim() -> None:
 
 
 def test_steal_that_got_bytes_or_outlived_its_victim_is_released_as_usual() -> None:
-    p, _ = clocked(10_000, chunk_size=10_000, min_split=1000)
-    a = p.next()
-    assert a is not None
-    p.receive(a, 2000)
-    b = p.next()
-    assert b is not None
+    p, a, b = stolen()
     p.receive(b, 500)
     p.commit(b, b.pos)
     p.release(b)  # b fetched [6000, 6500): the rest is a gap, a keeps stopping at 6000
