@@ -45,7 +45,6 @@ _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PR
 
 @dataclass(frozen=True)
 class Run:
-    ui: bool
     seconds: float
     cpu: float
     size: int
@@ -161,7 +160,7 @@ def one_run(url: str, *, ui: bool, threads: int, work: Path, env: dict[str, str]
         raise RuntimeError(f"hydra-tui exited with {rc} ({'TUI' if ui else 'no-ui'})")
     user, system = (float(x) for x in cpu_file.read_text().split()[-2:])
     size = (out / NAME).stat().st_size
-    return Run(ui, end - start, user + system, size)
+    return Run(end - start, user + system, size)
 
 
 def measure(
