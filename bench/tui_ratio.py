@@ -6,9 +6,18 @@
 Makes a random file, serves it on 127.0.0.1 (nginx, or the in-tree devserver), then
 downloads it with ``hydra-tui URL --no-ui -q`` and with the TUI open in a 120x40 tmux
 session (``--exit-when-done``): ``--runs`` rounds, each running both once in a shuffled
-order. Every output is checked against the file's sha256. Throughput is timed from the
+order. Every output is checked against the file's sha256, then deleted, and the next run
+starts ``--settle`` seconds later (below). Throughput is timed from the
 moment ``NAME.part`` appears to the moment ``NAME`` does (program start-up and the TUI's
 exit are not download time), and the CPU seconds of each run come from ``/usr/bin/time``.
+
+Why settle: on a VM that hands freed memory back to its host (free page reporting, as on
+the Firecracker VMs this was measured on), the 1–2 GiB a run writes into tmpfs is fast to
+write into pages freed a moment ago and slow into pages the host has taken back, about
+two seconds after they were freed. ``--no-ui`` starts writing ~0.3 s after the previous
+output is deleted, the TUI ~1.2 s: without a pause the TUI paid for the host's faults and
+``--no-ui`` did not (2 GiB: ``--no-ui`` started 2.5 s late ran at 0.86 of itself). With it,
+every run starts on the same footing.
 
 Prints each run, then per mode (unthrottled, and with the server's per-connection cap)
 the ratio TUI / no-ui: the median over rounds of each round's ratio, with a 95 %
@@ -173,6 +182,7 @@ def measure(
     digest: str,
     control: bool,
     rng: random.Random,
+    settle: float,
 ) -> dict[str, list[Run]]:
     """``runs`` rounds; each runs every variant once, in a shuffled order (drift on a busy
     machine then hits all variants alike, and no variant always follows another)."""
@@ -194,6 +204,8 @@ def measure(
             got = sha256(work / "out" / NAME)
             if got != digest:
                 raise RuntimeError(f"sha256 mismatch ({variant}): {got}")
+            shutil.rmtree(work / "out")
+            time.sleep(settle)  # see the module docstring
             print(
                 f"  {variant:<8} {run.seconds:6.2f} s  {run.mib_s:8.1f} MiB/s"
                 f"  cpu {run.cpu:5.2f} s  sha256 ok",
@@ -256,6 +268,10 @@ def main() -> int:
         help="also run --no-ui a second time each round: the ratio of identical runs",
     )  # fmt: skip
     parser.add_argument("--seed", type=int, default=1, help="run order and bootstrap (1)")
+    parser.add_argument(
+        "--settle", type=float, default=3.0,
+        help="seconds between deleting one run's output and the next run (3)",
+    )  # fmt: skip
     args = parser.parse_args()
     if shutil.which("tmux") is None or not Path("/usr/bin/time").exists():
         print("tui_ratio needs tmux and /usr/bin/time", file=sys.stderr)
@@ -287,6 +303,7 @@ def main() -> int:
                     digest=digest,
                     control=args.control,
                     rng=rng,
+                    settle=args.settle,
                 )
                 ratios[mode] = summarize(mode, results, rng)
     print(

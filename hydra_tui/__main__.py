@@ -2,4 +2,5 @@
 
 from hydra_tui.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # not when the engine's process (spawn) imports this module
+    raise SystemExit(main())

@@ -5,6 +5,7 @@ Kept apart from ``cli.py`` so that only this path imports Textual.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from hydra_tui.config.model import Settings
@@ -46,7 +47,7 @@ def launch_tui(
     title: str = "hydra-tui",
     exit_when_done: bool = False,
 ) -> int:
-    """Run the app over the engine (on a thread of its own: ``engine/threaded.py``); the
+    """Run the app over the engine (in a process of its own: ``engine/process.py``); the
     queue persists unless ``persist`` is off.
 
     ``exit_when_done``: quit once every download has finished (for scripts and benchmarks).
@@ -54,13 +55,21 @@ def launch_tui(
     from hydra_tui.cli import use_uvloop
     from hydra_tui.config import locations
     from hydra_tui.config.presets import resolve
-    from hydra_tui.engine.threaded import ThreadedBackend
+    from hydra_tui.engine.process import ProcessBackend
     from hydra_tui.logsetup import setup_logging
     from hydra_tui.tui import QueueStore, run_tui
+    from hydra_tui.tui.pacing import Pacing
 
     setup_logging(quiet=True)  # nothing may print over the screen; the log file stays
     use_uvloop()
-    backend = ThreadedBackend(options, max_active=settings.max_downloads)
+    backend = ProcessBackend(
+        options,
+        max_active=settings.max_downloads,
+        stderr_path=log_path if isinstance(log_path, Path) else None,
+    )
+    backend.start()
+    # "busy" means this process and the engine's together (the engine's is most of it)
+    pacing = Pacing(cpu_clock=lambda: time.process_time() + backend.engine_cpu)
     store = QueueStore(locations.state_dir() / "queue.json") if persist else None
 
     def resolve_preset(name: str) -> DownloadOptions:
@@ -82,4 +91,5 @@ def launch_tui(
         default_options=options,
         log_path=log_path if isinstance(log_path, Path) else None,
         exit_when_done=exit_when_done,
+        pacing=pacing,
     )

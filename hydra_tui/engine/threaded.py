@@ -27,7 +27,14 @@ from hydra_tui.engine.manager import DownloadManager
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
 
-__all__ = ["PUBLISH_INTERVAL", "ProxyControl", "Remote", "ThreadedBackend", "apply_call"]
+__all__ = [
+    "PUBLISH_INTERVAL",
+    "ProxyControl",
+    "Remote",
+    "ThreadedBackend",
+    "apply_call",
+    "new_loop",
+]
 
 log = logging.getLogger(__name__)
 PUBLISH_INTERVAL = 0.1
@@ -107,7 +114,7 @@ class ThreadedBackend:
         loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
     ) -> None:
         self.manager = DownloadManager(options, max_active=max_active, state_dir=state_dir)
-        self._loop_factory = loop_factory or _new_loop
+        self._loop_factory = loop_factory or new_loop
         self._controls: dict[str, ProxyControl] = {}
         #: the latest snapshots by id, replaced (never mutated) by the engine thread
         self.published: dict[str, DownloadSnapshot] = {}
@@ -258,7 +265,8 @@ def _settle(future: asyncio.Future[None], exc: BaseException | None) -> None:
         future.set_exception(exc)
 
 
-def _new_loop() -> asyncio.AbstractEventLoop:
+def new_loop() -> asyncio.AbstractEventLoop:
+    """A uvloop event loop (stdlib asyncio where uvloop is missing)."""
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX

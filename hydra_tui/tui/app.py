@@ -3,7 +3,7 @@
 The engine runs as an app-level worker (closing a screen never stops downloads). Ten times
 a second the app reads ``backend.snapshots()``, notices state transitions (notifications,
 saving the queue) and hands the list to the main screen (every third time while the
-process is busy: ``tui/pacing.py``). Every backend call is wrapped:
+machine is busy: ``tui/pacing.py``). Every backend call is wrapped:
 an error becomes a notification, never a traceback over the screen.
 """
 
@@ -88,7 +88,7 @@ class HydraApp(App[int]):
         self._defaults = default_options or DownloadOptions()
         self._log_path = log_path
         self._poll_interval = poll_interval
-        #: which polls are drawn (every one, or every third while the process is busy)
+        #: which polls are drawn (every one, or every third while the machine is busy)
         self._pacing = pacing or Pacing()
         #: finished entries restored from the queue file; the engine never sees them
         self._archive: dict[str, QueueEntry] = {}
@@ -160,7 +160,7 @@ class HydraApp(App[int]):
 
     def tick(self, *, draw: bool = True) -> None:
         """One poll: notify about transitions, save if the queue changed, redraw (unless
-        ``draw`` is off: the timer's polls while the process is busy)."""
+        ``draw`` is off: the timer's polls while the machine is busy)."""
         self._release_held()
         live = self._call("Reading the queue", self.backend.snapshots, quiet=True)
         if live is None:
@@ -446,6 +446,7 @@ def run_tui(
     default_options: DownloadOptions | None = None,
     log_path: Path | None = None,
     exit_when_done: bool = False,
+    pacing: Pacing | None = None,
 ) -> int:
     """Run the app until the user quits (or, with ``exit_when_done``, the queue is done)."""
     app = HydraApp(
@@ -458,6 +459,7 @@ def run_tui(
         default_options=default_options,
         log_path=log_path,
         exit_when_done=exit_when_done,
+        pacing=pacing,
     )
     result = app.run()
     if app.return_code:

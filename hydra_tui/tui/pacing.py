@@ -1,14 +1,13 @@
-"""How often the screen is drawn: every poll, or every third one while the process is busy.
+"""How often the screen is drawn: every poll, or every third one while the machine is busy.
 
-The UI reads snapshots ten times a second. Drawing all of them costs the UI thread about a
+The UI reads snapshots ten times a second. Drawing all of them costs the UI about a
 millisecond each, which is nothing until the download itself keeps the machine busy: on
-two cores shared with a loopback server, a frame then costs the download more than the
-UI thread's own CPU (1–2 % of a core; why is not pinned down). Measured on an
-unthrottled download (``bench/PROFILE.md``): 10 Hz frames cost 3–5 % of its throughput,
-5 Hz about half that, 3.3 Hz as little as no frames at all, within the noise. So while
-this process (mostly the engine) uses most of a core, only every third poll is drawn.
-Polls still happen every time: notifications, the saved queue and ``--exit-when-done``
-do not wait.
+two cores shared with a loopback server, 10 Hz frames cost an unthrottled download 3–5 %
+of its throughput, 3.3 Hz as little as no frames at all, within the noise
+(``bench/PROFILE.md``). So while the app and its engine together use most of a core
+(``cpu_clock``: the TUI passes its own CPU time plus the engine process's), only every
+third poll is drawn. Polls still happen every time: notifications, the saved queue and
+``--exit-when-done`` do not wait.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from collections.abc import Callable
 
 __all__ = ["BUSY_CPU_SHARE", "BUSY_EVERY", "Pacing"]
 
-#: process CPU seconds per second above which the process counts as busy
+#: CPU seconds per second (as ``cpu_clock`` counts them) above which the machine is busy
 BUSY_CPU_SHARE = 0.75
 #: while busy, one poll in BUSY_EVERY is drawn (3.3 Hz at ten polls a second)
 BUSY_EVERY = 3

@@ -1,5 +1,6 @@
-"""``ThreadedBackend``: the download manager on its own loop thread, steered from another
-loop (as the TUI does). Real downloads from the devserver, checked by sha256."""
+"""``ThreadedBackend`` (the download manager on its own loop thread) and ``ProcessBackend``
+(in its own process), each steered from another loop as the TUI does. Real downloads
+from the devserver, checked by sha256."""
 
 from __future__ import annotations
 
@@ -11,17 +12,29 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from hydra_tui.devserver import DevServer, Faults
 from hydra_tui.engine.options import DownloadOptions
+from hydra_tui.engine.process import ProcessBackend
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
 from hydra_tui.engine.threaded import ThreadedBackend
 from tests.helpers import file_sha256, payload, run, sha256
 
 MiB = 1024 * 1024
+Backend = ThreadedBackend | ProcessBackend
+MakeBackend = Callable[[Path], Backend]
+
+
+@pytest.fixture(params=["thread", "process"])
+def make_backend(request: pytest.FixtureRequest) -> MakeBackend:
+    """Each test runs on both backends: they must behave alike."""
+    kind = ThreadedBackend if request.param == "thread" else ProcessBackend
+    return lambda state_dir: kind(state_dir=state_dir)
 
 
 async def until(
-    backend: ThreadedBackend, id: str, cond: Callable[[DownloadSnapshot], bool], timeout: float
+    backend: Backend, id: str, cond: Callable[[DownloadSnapshot], bool], timeout: float
 ) -> DownloadSnapshot:
     """Wait for the published snapshot of ``id`` to satisfy ``cond`` (woken by the
     engine's publications, not by a fixed sleep)."""
@@ -40,14 +53,14 @@ def options(out: Path, **kw: object) -> DownloadOptions:
 
 
 def test_downloads_pause_resume_and_finish_byte_identical(
-    server: DevServer, tmp_path: Path
+    server: DevServer, tmp_path: Path, make_backend: MakeBackend
 ) -> None:
     data = payload(6 * MiB + 3, seed=31)
     url = server.add("t.bin", data, Faults(rate=2 * MiB))
     out = tmp_path / "out"
 
     async def go() -> DownloadSnapshot:
-        backend = ThreadedBackend(state_dir=tmp_path / "state")
+        backend = make_backend(tmp_path / "state")
         engine = asyncio.create_task(backend.run())
         control = backend.add(url, options(out))
         await until(backend, control.id, lambda s: s.done > MiB, 30)
@@ -68,12 +81,12 @@ def test_downloads_pause_resume_and_finish_byte_identical(
 
 
 def test_cancelling_run_waits_for_the_engine_to_close_its_files(
-    server: DevServer, tmp_path: Path
+    server: DevServer, tmp_path: Path, make_backend: MakeBackend
 ) -> None:
     data = payload(8 * MiB, seed=32)
     url = server.add("slow.bin", data, Faults(rate=MiB))
     out = tmp_path / "out"
-    backend = ThreadedBackend(state_dir=tmp_path / "state")
+    backend = make_backend(tmp_path / "state")
 
     async def go() -> None:
         engine = asyncio.create_task(backend.run())
@@ -93,11 +106,16 @@ def test_cancelling_run_waits_for_the_engine_to_close_its_files(
     finally:
         os.close(fd)
     assert not [t for t in threading.enumerate() if t.name == "hydra-engine"]
+    if isinstance(backend, ProcessBackend):
+        assert backend.process is not None
+        assert backend.process.exitcode == 0  # it stopped when asked, not killed
 
 
-def test_controls_of_removed_entries_are_harmless(server: DevServer, tmp_path: Path) -> None:
+def test_controls_of_removed_entries_are_harmless(
+    server: DevServer, tmp_path: Path, make_backend: MakeBackend
+) -> None:
     url = server.add("r.bin", payload(MiB, seed=33), Faults(rate=MiB // 4))
-    backend = ThreadedBackend(state_dir=tmp_path / "state")
+    backend = make_backend(tmp_path / "state")
 
     async def go() -> list[str]:
         engine = asyncio.create_task(backend.run())
