@@ -7,17 +7,18 @@ Makes a random file, serves it on 127.0.0.1 (nginx, or the in-tree devserver), t
 downloads it with ``hydra-tui URL --no-ui -q`` and with the TUI open in a 120x40 tmux
 session (``--exit-when-done``): ``--runs`` rounds, each running both once in a shuffled
 order. Every output is checked against the file's sha256, then deleted, and the next run
-starts ``--settle`` seconds later (below). Throughput is timed from the
+starts ``--settle`` seconds later (0 unless asked; below). Throughput is timed from the
 moment ``NAME.part`` appears to the moment ``NAME`` does (program start-up and the TUI's
 exit are not download time), and the CPU seconds of each run come from ``/usr/bin/time``.
 
 Why settle: on a VM that hands freed memory back to its host (free page reporting, as on
 the Firecracker VMs this was measured on), the 1–2 GiB a run writes into tmpfs is fast to
-write into pages freed a moment ago and slow into pages the host has taken back, about
-two seconds after they were freed. ``--no-ui`` starts writing ~0.3 s after the previous
-output is deleted, the TUI ~1.2 s: without a pause the TUI paid for the host's faults and
-``--no-ui`` did not (2 GiB: ``--no-ui`` started 2.5 s late ran at 0.86 of itself). With it,
-every run starts on the same footing.
+write into pages freed a moment ago and slow into pages the host has taken back, a few
+seconds after they were freed. The TUI starts writing ~0.3 s later than ``--no-ui`` after
+the previous output is deleted, so with no pause it meets more taken-back pages (2 GiB:
+``--no-ui`` started 2.5 s late ran at 0.86 of itself). ``--settle 10`` puts every run on
+the same footing, but there every 2 GiB run is ~2× slower and the spread is wider
+(``PROFILE.md``).
 
 Prints each run, then per mode (unthrottled, and with the server's per-connection cap)
 the ratio TUI / no-ui: the median over rounds of each round's ratio, with a 95 %
@@ -269,8 +270,8 @@ def main() -> int:
     )  # fmt: skip
     parser.add_argument("--seed", type=int, default=1, help="run order and bootstrap (1)")
     parser.add_argument(
-        "--settle", type=float, default=3.0,
-        help="seconds between deleting one run's output and the next run (3)",
+        "--settle", type=float, default=0.0,
+        help="seconds between deleting one run's output and the next run (0)",
     )  # fmt: skip
     args = parser.parse_args()
     if shutil.which("tmux") is None or not Path("/usr/bin/time").exists():
