@@ -36,12 +36,16 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from hydra_tui.engine.backend import DownloadControl
 from hydra_tui.engine.manager import DownloadManager
 from hydra_tui.engine.options import DownloadOptions
-from hydra_tui.engine.snapshot import DownloadSnapshot
+from hydra_tui.engine.proxy import (
+    PUBLISH_INTERVAL,
+    ProxyControl,
+    ProxyQueue,
+    apply_call,
+    new_loop,
+)
 from hydra_tui.engine.snapshot_wire import SnapshotDecoder, SnapshotEncoder
-from hydra_tui.engine.threaded import PUBLISH_INTERVAL, ProxyControl, apply_call, new_loop
 from hydra_tui.errors import HydraError
 
 __all__ = ["ProcessBackend"]
@@ -52,9 +56,11 @@ STOP_TIMEOUT = 15.0
 _LOGGER = "hydra_tui"
 
 
-class ProcessBackend:
+class ProcessBackend(ProxyQueue):
     """A ``DownloadManager`` in a child process, steered over a pipe; one ``run`` per
     instance (the queue lives in the child)."""
+
+    prefix = "p"
 
     def __init__(
         self,
@@ -66,18 +72,15 @@ class ProcessBackend:
     ) -> None:
         """``stderr_path``: where the child's own stderr goes (a crash's traceback), else
         nowhere: it must never write over the UI's screen."""
+        super().__init__()
         self._args = (options, max_active, state_dir, stderr_path)
         self._max_active = max_active
-        self._controls: dict[str, ProxyControl] = {}
-        #: the latest snapshots by id, replaced (never mutated) when an answer arrives
-        self.published: dict[str, DownloadSnapshot] = {}
         self._decoder = SnapshotDecoder()
         self._conn: Connection | None = None
         self._process: BaseProcess | None = None
         self._waiting = 0  # messages sent whose answer has not arrived
         #: CPU seconds the engine's process had used at its last answer
         self.engine_cpu = 0.0
-        self._ids = 0
         self._ran = False
 
     @property
@@ -98,27 +101,13 @@ class ProcessBackend:
     def add(
         self, url: str, options: DownloadOptions, *, id: str | None = None, paused: bool = False
     ) -> ProxyControl:
-        entry_id = id
-        while entry_id is None or entry_id in self._controls:
-            self._ids += 1
-            entry_id = f"p{self._ids}"
-        control = ProxyControl(self, entry_id, url, options)
-        self._controls[entry_id] = control
-        self._send(("add", url, options, entry_id, paused))
+        control = self._new_control(url, options, id)
+        self._send(("add", url, options, control.id, paused))
         return control
 
     def remove(self, id: str) -> None:
         del self._controls[id]
         self._send(("remove", id))
-
-    def get(self, id: str) -> ProxyControl:
-        return self._controls[id]
-
-    def controls(self) -> list[DownloadControl]:
-        return [*self._controls.values()]
-
-    def snapshots(self) -> list[DownloadSnapshot]:
-        return [c.snapshot() for c in self._controls.values()]
 
     def call(self, id: str, method: str, *args: object) -> None:
         self._send(("call", id, method, args))

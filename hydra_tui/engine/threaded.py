@@ -15,95 +15,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
 
-from hydra_tui.engine.backend import DownloadControl, QueueEntry
 from hydra_tui.engine.manager import DownloadManager
 from hydra_tui.engine.options import DownloadOptions
-from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
+from hydra_tui.engine.proxy import PUBLISH_INTERVAL, ProxyControl, ProxyQueue, apply_call, new_loop
 
-__all__ = [
-    "PUBLISH_INTERVAL",
-    "ProxyControl",
-    "Remote",
-    "ThreadedBackend",
-    "apply_call",
-    "new_loop",
-]
+__all__ = ["ThreadedBackend"]
 
 log = logging.getLogger(__name__)
-PUBLISH_INTERVAL = 0.1
-_ids = itertools.count(1)
 
 
-class Remote(Protocol):
-    """What a ``ProxyControl`` needs of its backend."""
-
-    published: dict[str, DownloadSnapshot]
-
-    def call(self, id: str, method: str, *args: object) -> None: ...
-
-
-class ProxyControl(QueueEntry):
-    """One queue entry seen from the UI; implements ``DownloadControl`` by sending each
-    call to the engine (another thread or another process) and reading the snapshots
-    the engine published."""
-
-    def __init__(self, backend: Remote, id: str, url: str, options: DownloadOptions):
-        super().__init__(id, url, options)
-        self._backend = backend
-
-    def snapshot(self) -> DownloadSnapshot:
-        snap = self._backend.published.get(self._id)
-        if snap is None:  # added a moment ago: the engine has not published it yet
-            return DownloadSnapshot(
-                id=self._id,
-                url=self._url,
-                state=DownloadState.QUEUED,
-                max_window=self._options.threads,
-                rate_limit=self._options.limit_rate,
-            )
-        return snap
-
-    def pause(self) -> None:
-        self._backend.call(self._id, "pause")
-
-    def resume(self) -> None:
-        self._backend.call(self._id, "resume")
-
-    def cancel(self) -> None:
-        self._backend.call(self._id, "cancel")
-
-    def retry(self) -> None:
-        self._backend.call(self._id, "retry")
-
-    def set_threads(self, threads: int) -> None:
-        self._backend.call(self._id, "set_threads", self._new_threads(threads))
-
-    def set_rate_limit(self, bytes_per_s: int | None) -> None:
-        self._backend.call(self._id, "set_rate_limit", self._new_rate_limit(bytes_per_s))
-
-
-def apply_call(manager: DownloadManager, id: str, method: str, args: tuple[object, ...]) -> None:
-    """Run a ``ProxyControl`` call on the engine's side (a removed entry is not an error)."""
-    if method not in _CONTROL_METHODS:
-        raise ValueError(f"not a control method: {method!r}")
-    with contextlib.suppress(KeyError):
-        getattr(manager.get(id), method)(*args)
-
-
-_CONTROL_METHODS = frozenset(
-    ("pause", "resume", "cancel", "retry", "set_threads", "set_rate_limit")
-)
-
-
-class ThreadedBackend:
+class ThreadedBackend(ProxyQueue):
     """A ``DownloadManager`` running on a private event loop thread."""
+
+    prefix = "t"
 
     def __init__(
         self,
@@ -113,11 +42,9 @@ class ThreadedBackend:
         state_dir: Path | None = None,
         loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
     ) -> None:
+        super().__init__()
         self.manager = DownloadManager(options, max_active=max_active, state_dir=state_dir)
         self._loop_factory = loop_factory or new_loop
-        self._controls: dict[str, ProxyControl] = {}
-        #: the latest snapshots by id, replaced (never mutated) by the engine thread
-        self.published: dict[str, DownloadSnapshot] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._started = threading.Event()
@@ -139,26 +66,13 @@ class ThreadedBackend:
     def add(
         self, url: str, options: DownloadOptions, *, id: str | None = None, paused: bool = False
     ) -> ProxyControl:
-        entry_id = id or f"t{next(_ids)}"
-        while entry_id in self._controls:
-            entry_id = f"t{next(_ids)}"
-        control = ProxyControl(self, entry_id, url, options)
-        self._controls[entry_id] = control
-        self.post(lambda: self.manager.add(url, options, id=entry_id, paused=paused))
+        control = self._new_control(url, options, id)
+        self.post(lambda: self.manager.add(url, options, id=control.id, paused=paused))
         return control
 
     def remove(self, id: str) -> None:
         del self._controls[id]
         self.post(lambda: self.manager.remove(id))
-
-    def get(self, id: str) -> ProxyControl:
-        return self._controls[id]
-
-    def controls(self) -> list[DownloadControl]:
-        return [*self._controls.values()]
-
-    def snapshots(self) -> list[DownloadSnapshot]:
-        return [c.snapshot() for c in self._controls.values()]
 
     async def run(self) -> None:
         """Run the engine thread until cancelled; on cancel, wait for it to wind down
@@ -263,12 +177,3 @@ def _settle(future: asyncio.Future[None], exc: BaseException | None) -> None:
         future.set_result(None)
     else:
         future.set_exception(exc)
-
-
-def new_loop() -> asyncio.AbstractEventLoop:
-    """A uvloop event loop (stdlib asyncio where uvloop is missing)."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
