@@ -48,6 +48,18 @@ async def until(
         await asyncio.sleep(0.02)  # the engine publishes every 0.1 s
 
 
+def flock_is_free(path: Path) -> bool:
+    """Whether no one holds the lock the engine takes on a ``.part`` it writes."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+
+
 def options(out: Path, **kw: object) -> DownloadOptions:
     return DownloadOptions(output_dir=out, threads=4, chunk_size=MiB, **kw)  # type: ignore[arg-type]
 
@@ -99,12 +111,7 @@ def test_cancelling_run_waits_for_the_engine_to_close_its_files(
     run(go())
     part = out / "slow.bin.part"
     assert part.exists()
-    # the engine let go of the .part (its flock is free) and its thread is gone
-    fd = os.open(part, os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    finally:
-        os.close(fd)
+    assert flock_is_free(part)  # the engine let go of the .part
     assert not [t for t in threading.enumerate() if t.name == "hydra-engine"]
     if isinstance(backend, ProcessBackend):
         assert backend.process is not None

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import logging
 import os
 import signal
@@ -20,21 +19,10 @@ from hydra_tui.devserver import DevServer, Faults
 from hydra_tui.engine.process import ProcessBackend
 from hydra_tui.engine.snapshot import DownloadState
 from hydra_tui.errors import HydraError
-from tests.engine.test_backends import options, until
+from tests.engine.test_backends import flock_is_free, options, until
 from tests.helpers import file_sha256, payload, run, sha256
 
 MiB = 1024 * 1024
-
-
-def flock_is_free(path: Path) -> bool:
-    fd = os.open(path, os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except BlockingIOError:
-        return False
-    finally:
-        os.close(fd)
 
 
 @pytest.mark.parametrize(
