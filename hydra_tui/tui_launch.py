@@ -62,11 +62,8 @@ def launch_tui(
 
     setup_logging(quiet=True)  # nothing may print over the screen; the log file stays
     use_uvloop()
-    backend = ProcessBackend(
-        options,
-        max_active=settings.max_downloads,
-        stderr_path=log_path if isinstance(log_path, Path) else None,
-    )
+    log_file = log_path if isinstance(log_path, Path) else None
+    backend = ProcessBackend(options, max_active=settings.max_downloads, stderr_path=log_file)
     backend.start()
     # "busy" means this process and the engine's together (the engine's is most of it)
     pacing = Pacing(cpu_clock=lambda: time.process_time() + backend.engine_cpu)
@@ -89,7 +86,7 @@ def launch_tui(
         title=title,
         resolve_preset=resolve_preset,
         default_options=options,
-        log_path=log_path if isinstance(log_path, Path) else None,
+        log_path=log_file,
         exit_when_done=exit_when_done,
         pacing=pacing,
     )

@@ -73,7 +73,13 @@ class ProcessBackend(ProxyQueue):
         """``stderr_path``: where the child's own stderr goes (a crash's traceback), else
         nowhere: it must never write over the UI's screen."""
         super().__init__()
-        self._args = (options, max_active, state_dir, stderr_path)
+        #: what the child's ``serve`` is called with (besides the pipe and the log level)
+        self._serve_kwargs: dict[str, object] = {
+            "options": options,
+            "max_active": max_active,
+            "state_dir": state_dir,
+            "stderr_path": stderr_path,
+        }
         self._max_active = max_active
         self._decoder = SnapshotDecoder()
         self._conn: Connection | None = None
@@ -163,17 +169,10 @@ class ProcessBackend(ProxyQueue):
             context = multiprocessing.get_context("spawn")
             mine, theirs = context.Pipe()
             level = logging.getLogger(_LOGGER).getEffectiveLevel()
-            options, max_active, state_dir, stderr_path = self._args
             process = context.Process(
                 target=serve,
                 args=(theirs,),
-                kwargs={
-                    "options": options,
-                    "max_active": max_active,
-                    "state_dir": state_dir,
-                    "stderr_path": stderr_path,
-                    "level": level,
-                },
+                kwargs={**self._serve_kwargs, "level": level},
                 name="hydra-engine",
                 daemon=True,
             )
