@@ -1,14 +1,14 @@
 """``ThreadedBackend``: the download manager on an event loop of its own, in its own thread.
 
-The TUI and the engine used to share one event loop, so every layout and paint of the
-screen delayed the range workers (an unthrottled download ran at ~0.8 of ``--no-ui``).
-The engine's heavy work happens with the GIL released — socket reads inside uvloop's
-``uv_run``, ``pwritev`` on I/O threads — so a second thread lets the two use both cores.
+The in-process backend (tests run every backend test on it and on ``ProcessBackend``).
+The TUI used it until the engine moved to a process of its own (``engine/process.py``):
+on a thread, the engine shares the GIL with the UI, and any Python the UI runs holds the
+range workers up for as long.
 
 Nothing crosses the threads but plain data: control calls are posted to the engine's loop
 (``call_soon_threadsafe``), and the engine publishes immutable snapshots of the whole queue
 about ten times a second (and right after every control call), which the UI reads by
-swapping one reference. It implements ``DownloadBackend``, so the TUI does not know.
+swapping one reference. It implements ``DownloadBackend``, so a UI over it does not know.
 """
 
 from __future__ import annotations
