@@ -11,8 +11,6 @@ without I/O; ``HostGate`` wraps it for asyncio workers.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import random
 from collections import deque
@@ -20,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hydra_tui.engine.snapshot import RateSample, WindowEvent
+from hydra_tui.engine.wakeup import WakeUp
 
 log = logging.getLogger(__name__)
 
@@ -261,9 +260,12 @@ class AimdController:
 class HostGate:
     """Asyncio admission over an ``AimdController``: ``async with gate.slot() as s``."""
 
-    def __init__(self, controller: AimdController) -> None:
+    def __init__(self, controller: AimdController, *, recheck: float = 0.5) -> None:
         self.controller = controller
-        self._changed = asyncio.Event()
+        #: longest wait between looks at the window when nothing wakes a waiter (a
+        #: safety net: every change of the window or of the slots wakes them)
+        self.recheck = recheck
+        self._changed = WakeUp()
         self._leases: dict[int, int] = {}
         self._queue: deque[object] = deque()
 
@@ -289,11 +291,12 @@ class HostGate:
         me = object()
         self._queue.append(me)
         try:
-            while not (self._queue[0] is me and ctl.can_start()):
-                self._changed.clear()
+            while True:
+                ticket = self._changed.ticket()
+                if self._queue[0] is me and ctl.can_start():
+                    break
                 wait = ctl.wait_time()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), timeout=wait if wait > 0 else 0.5)
+                await WakeUp.wait(ticket, wait if wait > 0 else self.recheck)
         except BaseException:
             self._queue.remove(me)
             self.poke()
@@ -308,4 +311,4 @@ class HostGate:
 
     def poke(self) -> None:
         """Wake waiters after the window or pause changed."""
-        self._changed.set()
+        self._changed.wake()

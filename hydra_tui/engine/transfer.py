@@ -8,7 +8,6 @@ batches, and on failure back off (full jitter) and retry the same remaining rang
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -27,6 +26,7 @@ from hydra_tui.engine.rawhttp import (
 )
 from hydra_tui.engine.rawhttp import ignore_bytes as _ignore
 from hydra_tui.engine.translate import network_error
+from hydra_tui.engine.wakeup import WakeUp
 from hydra_tui.errors import (
     HTTPStatusError,
     HydraError,
@@ -81,7 +81,7 @@ class TransferRun:
         self.planner = planner
         self.sink = sink
         self.limit = limit
-        self.changed = asyncio.Event()
+        self.changed = WakeUp()
         self._tg: asyncio.TaskGroup | None = None
         self._workers = 0
         self._raw: tuple[tuple[str, int], httpx.URL, list[tuple[str, str]]] | None = None
@@ -103,12 +103,7 @@ class TransferRun:
             self._workers += 1
 
     def wake(self) -> None:
-        self.changed.set()
-
-    async def _wait_change(self, timeout: float) -> None:
-        self.changed.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.changed.wait(), timeout)
+        self.changed.wake()
 
     async def _worker(self, index: int) -> None:
         planner, gate, dl = self.planner, self.dl.gate, self.dl
@@ -122,13 +117,14 @@ class TransferRun:
                 slot: Slot | None = await gate.acquire()
                 try:
                     if a is None:
+                        ticket = self.changed.ticket()
                         a = planner.next(self.limit())
                         if a is None:
                             if planner.complete:
                                 return
                             gate.release()
                             slot = None
-                            await self._wait_change(0.25)
+                            await WakeUp.wait(ticket, 0.25)
                             continue
                     elif a.remaining == 0:
                         # while this worker backed off, others took the rest of its range
