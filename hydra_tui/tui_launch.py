@@ -52,19 +52,22 @@ def launch_tui(
 
     ``exit_when_done``: quit once every download has finished (for scripts and benchmarks).
     """
+    from hydra_tui.engine.process import ProcessBackend
+    from hydra_tui.logsetup import setup_logging
+
+    setup_logging(quiet=True)  # nothing may print over the screen; the log file stays
+    log_file = log_path if isinstance(log_path, Path) else None
+    backend = ProcessBackend(options, max_active=settings.max_downloads, stderr_path=log_file)
+    # first: the engine's process boots (~0.15 s) while this one imports Textual
+    backend.start()
+
     from hydra_tui.cli import use_uvloop
     from hydra_tui.config import locations
     from hydra_tui.config.presets import resolve
-    from hydra_tui.engine.process import ProcessBackend
-    from hydra_tui.logsetup import setup_logging
     from hydra_tui.tui import QueueStore, run_tui
     from hydra_tui.tui.pacing import Pacing
 
-    setup_logging(quiet=True)  # nothing may print over the screen; the log file stays
     use_uvloop()
-    log_file = log_path if isinstance(log_path, Path) else None
-    backend = ProcessBackend(options, max_active=settings.max_downloads, stderr_path=log_file)
-    backend.start()
     # "busy" means this process and the engine's together (the engine's is most of it)
     pacing = Pacing(cpu_clock=lambda: time.process_time() + backend.engine_cpu)
     store = QueueStore(locations.state_dir() / "queue.json") if persist else None

@@ -54,3 +54,16 @@ def test_devserver_never_imports_the_engine() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_the_tuis_process_does_not_load_the_engine_proper() -> None:
+    # the engine runs in a process of its own: the UI's would import it (~0.1 s of
+    # start-up, the first byte that much later) only to leave it unused
+    code = (
+        "import sys, hydra_tui.tui_launch, hydra_tui.engine.process, hydra_tui.tui\n"
+        "bad = sorted(m for m in sys.modules if m in ('hydra_tui.engine.manager',"
+        " 'hydra_tui.engine.transfer', 'httpx'))\n"
+        "assert not bad, bad\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr

@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from hydra_tui.engine.backend import DownloadControl, QueueEntry
-from hydra_tui.engine.manager import DownloadManager
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
+
+if TYPE_CHECKING:  # the UI's process of a ProcessBackend never loads the engine proper
+    from hydra_tui.engine.manager import DownloadManager
 
 __all__ = ["PUBLISH_INTERVAL", "ProxyControl", "ProxyQueue", "Remote", "apply_call", "new_loop"]
 
