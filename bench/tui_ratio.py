@@ -1,24 +1,29 @@
 """Does the TUI slow the engine? Throughput with the TUI open versus ``--no-ui``.
 
     python bench/tui_ratio.py [--size 1G] [--runs 3] [--threads 16] [--mode both]
-                              [--control] [--seed 1]
+                              [--control] [--seed 1] [--warmup 1] [--match-start]
+                              [--settle 0]
 
 Makes a random file, serves it on 127.0.0.1 (nginx, or the in-tree devserver), then
 downloads it with ``hydra-tui URL --no-ui -q`` and with the TUI open in a 120x40 tmux
-session (``--exit-when-done``): ``--runs`` rounds, each running both once in a shuffled
-order. Every output is checked against the file's sha256, then deleted, and the next run
-starts ``--settle`` seconds later (0 unless asked; below). Throughput is timed from the
-moment ``NAME.part`` appears to the moment ``NAME`` does (program start-up and the TUI's
-exit are not download time), and the CPU seconds of each run come from ``/usr/bin/time``.
+session (``--exit-when-done``): ``--warmup`` untimed rounds, then ``--runs`` rounds,
+each running both once in a shuffled order. Every output is checked against the file's
+sha256, then deleted. Throughput is timed from the moment ``NAME.part`` appears to the
+moment ``NAME`` does (program start-up and the TUI's exit are not download time; the
+start-up, launch to ``NAME.part``, is printed beside it), and the CPU seconds of each run
+come from ``/usr/bin/time``.
 
-Why settle: on a VM that hands freed memory back to its host (free page reporting, as on
-the Firecracker VMs this was measured on), the 1–2 GiB a run writes into tmpfs is fast to
-write into pages freed a moment ago and slow into pages the host has taken back, a few
-seconds after they were freed. The TUI starts writing ~0.3 s later than ``--no-ui`` after
-the previous output is deleted, so with no pause it meets more taken-back pages (2 GiB:
-``--no-ui`` started 2.5 s late ran at 0.86 of itself). ``--settle 10`` puts every run on
-the same footing, but there every 2 GiB run is ~2× slower and the spread is wider
-(``PROFILE.md``).
+Why the start matters: on a VM that hands freed memory back to its host (free page
+reporting, as on the Firecracker VMs this was measured on), the 1–2 GiB a run writes into
+tmpfs is fast to write into pages freed a moment ago and slow into pages the host has
+taken back, soon after they were freed. The TUI starts writing ~0.15 s later than
+``--no-ui`` after the previous output is deleted, so it meets more taken-back pages (2
+GiB: ``--no-ui`` started 0.9 s late ran at 0.88 of itself). ``--match-start`` delays each
+variant's launch by how much sooner than the slowest it starts writing (medians so far),
+so every run starts writing as long after the deletion. ``--settle S`` instead waits S
+seconds after each deletion, which puts every run on taken-back pages: on such a VM every
+2 GiB run is then ~2× slower and the spread wider (``PROFILE.md``). The first run of all
+writes into memory the VM has never used (~4× slower): hence one warm-up round.
 
 Prints each run, then per mode (unthrottled, and with the server's per-connection cap)
 the ratio TUI / no-ui: the median over rounds of each round's ratio, with a 95 %
@@ -58,6 +63,8 @@ class Run:
     seconds: float
     cpu: float
     size: int
+    #: launch to ``NAME.part``: start-up, not download time
+    lag: float
 
     @property
     def mib_s(self) -> float:
@@ -123,6 +130,7 @@ def one_run(url: str, *, ui: bool, threads: int, work: Path, env: dict[str, str]
     hydra = [sys.executable, "-m", "hydra_tui", url, "-t", str(threads), "-o", str(out)]
     timed = ["/usr/bin/time", "-f", "%U %S", "-o", str(cpu_file)]
     deadline = time.monotonic() + 600
+    launched = time.monotonic()
     if ui:
         session = f"tui-ratio-{os.getpid()}"
         # a running tmux server keeps its own environment: pass ours explicitly
@@ -170,7 +178,7 @@ def one_run(url: str, *, ui: bool, threads: int, work: Path, env: dict[str, str]
         raise RuntimeError(f"hydra-tui exited with {rc} ({'TUI' if ui else 'no-ui'})")
     user, system = (float(x) for x in cpu_file.read_text().split()[-2:])
     size = (out / NAME).stat().st_size
-    return Run(end - start, user + system, size)
+    return Run(end - start, user + system, size, start - launched)
 
 
 def measure(
@@ -184,9 +192,16 @@ def measure(
     control: bool,
     rng: random.Random,
     settle: float,
+    warmup: int,
+    match_start: bool,
 ) -> dict[str, list[Run]]:
-    """``runs`` rounds; each runs every variant once, in a shuffled order (drift on a busy
-    machine then hits all variants alike, and no variant always follows another)."""
+    """``warmup`` untimed rounds, then ``runs`` rounds; each runs every variant once, in a
+    shuffled order (drift on a busy machine then hits all variants alike, and no variant
+    always follows another).
+
+    ``match_start``: launch each variant late by how much sooner it starts writing than
+    the slowest starter (medians so far), so all begin writing as long after the last
+    run's output was deleted (see the module docstring)."""
     url = server.url(NAME, capped=capped)
     env = dict(os.environ)
     for var in ("XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
@@ -196,23 +211,33 @@ def measure(
     env.setdefault("TERM", "xterm-256color")
     variants = [NO_UI, TUI, *([CONTROL] if control else [])]
     results: dict[str, list[Run]] = {v: [] for v in variants}
-    for _ in range(runs):
+    lags: dict[str, list[float]] = {v: [] for v in variants}
+    for round_ in range(warmup + runs):
         order = variants[:]
         rng.shuffle(order)
         for variant in order:
             ui = variant == TUI
+            delay = 0.0
+            if match_start and all(lags.values()):
+                typical = {v: statistics.median(x) for v, x in lags.items()}
+                delay = max(typical.values()) - typical[variant]
+            time.sleep(delay)
             run = one_run(url, ui=ui, threads=threads, work=work, env=env)
             got = sha256(work / "out" / NAME)
             if got != digest:
                 raise RuntimeError(f"sha256 mismatch ({variant}): {got}")
             shutil.rmtree(work / "out")
             time.sleep(settle)  # see the module docstring
+            lags[variant].append(run.lag)
+            warm = " (warm-up, not counted)" if round_ < warmup else ""
             print(
                 f"  {variant:<8} {run.seconds:6.2f} s  {run.mib_s:8.1f} MiB/s"
-                f"  cpu {run.cpu:5.2f} s  sha256 ok",
+                f"  cpu {run.cpu:5.2f} s  writing after {run.lag:.2f} s"
+                f"{f' (+{delay:.2f} s)' if delay else ''}  sha256 ok{warm}",
                 flush=True,
             )
-            results[variant].append(run)
+            if round_ >= warmup:
+                results[variant].append(run)
     return results
 
 
@@ -241,6 +266,9 @@ def summarize(title: str, results: dict[str, list[Run]], rng: random.Random) -> 
         f"{ratio:.3f}; CPU s per run: no-ui {cpu_plain:.2f}, "
         f"TUI {cpu_tui:.2f} (+{cpu_tui - cpu_plain:.2f})"
     )
+    lag_plain = statistics.median(r.lag for r in plain)
+    lag_tui = statistics.median(r.lag for r in tui)
+    print(f"{title}: launch to writing (median): no-ui {lag_plain:.2f} s, TUI {lag_tui:.2f} s")
     # the rounds' own ratios are less swayed by a machine that drifts between rounds
     paired, low, high = paired_ratio(plain, tui, rng)
     print(f"{title}: TUI / no-ui, median of rounds {paired:.3f} (95 % CI {low:.3f}-{high:.3f})")
@@ -272,6 +300,14 @@ def main() -> int:
     parser.add_argument(
         "--settle", type=float, default=0.0,
         help="seconds between deleting one run's output and the next run (0)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--warmup", type=int, default=1,
+        help="untimed rounds first (1): the first writes into memory the VM never used",
+    )  # fmt: skip
+    parser.add_argument(
+        "--match-start", action="store_true",
+        help="start every variant writing as long after the last output was deleted",
     )  # fmt: skip
     args = parser.parse_args()
     if shutil.which("tmux") is None or not Path("/usr/bin/time").exists():
@@ -305,6 +341,8 @@ def main() -> int:
                     control=args.control,
                     rng=rng,
                     settle=args.settle,
+                    warmup=args.warmup,
+                    match_start=args.match_start,
                 )
                 ratios[mode] = summarize(mode, results, rng)
     print(
