@@ -258,7 +258,8 @@ class AimdController:
 
 
 class HostGate:
-    """Asyncio admission over an ``AimdController``: ``async with gate.slot() as s``."""
+    """Asyncio admission over an ``AimdController``: ``await gate.acquire()``, then
+    ``gate.release()``; waiters are served first come, first served."""
 
     def __init__(self, controller: AimdController, *, recheck: float = 0.5) -> None:
         self.controller = controller
