@@ -54,7 +54,8 @@ NAME = "big.bin"
 _POLL = 0.01
 _UNITS = {"": 1, "K": 1024, "M": MIB, "G": 1024 * MIB}
 _BOOTSTRAP = 2000
-NO_UI, TUI, CONTROL = "no-ui", "tui", "no-ui(2)"
+NO_UI, TUI, CONTROL, ENGINE = "no-ui", "tui", "no-ui(2)", "engine"
+_ENGINE_ONLY = Path(__file__).with_name("engine_only.py")
 _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 
 
@@ -119,7 +120,7 @@ def _running(pid: int) -> bool:
         return False
 
 
-def one_run(url: str, *, ui: bool, threads: int, work: Path, env: dict[str, str]) -> Run:
+def one_run(url: str, *, variant: str, threads: int, work: Path, env: dict[str, str]) -> Run:
     out = work / "out"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir()
@@ -131,7 +132,7 @@ def one_run(url: str, *, ui: bool, threads: int, work: Path, env: dict[str, str]
     timed = ["/usr/bin/time", "-f", "%U %S", "-o", str(cpu_file)]
     deadline = time.monotonic() + 600
     launched = time.monotonic()
-    if ui:
+    if variant == TUI:
         session = f"tui-ratio-{os.getpid()}"
         # a running tmux server keeps its own environment: pass ours explicitly
         pinned = [f"{k}={v}" for k, v in env.items() if k.startswith("XDG_") or k == "TERM"]
@@ -170,12 +171,15 @@ def one_run(url: str, *, ui: bool, threads: int, work: Path, env: dict[str, str]
             )
         rc = int(rc_file.read_text().strip() or "1")
     else:
-        proc = subprocess.Popen([*timed, *hydra, "--no-ui", "-q"], env=env)
+        argv = [*hydra, "--no-ui", "-q"]
+        if variant == ENGINE:
+            argv = [sys.executable, str(_ENGINE_ONLY), url, str(out), str(threads)]
+        proc = subprocess.Popen([*timed, *argv], env=env)
         start = _wait_for(out / f"{NAME}.part", deadline, lambda: proc.poll() is None)
         end = _wait_for(out / NAME, deadline, lambda: proc.poll() is None)
         rc = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
     if rc != 0:
-        raise RuntimeError(f"hydra-tui exited with {rc} ({'TUI' if ui else 'no-ui'})")
+        raise RuntimeError(f"hydra-tui exited with {rc} ({variant})")
     user, system = (float(x) for x in cpu_file.read_text().split()[-2:])
     size = (out / NAME).stat().st_size
     return Run(end - start, user + system, size, start - launched)
@@ -190,6 +194,7 @@ def measure(
     work: Path,
     digest: str,
     control: bool,
+    engine: bool,
     rng: random.Random,
     settle: float,
     warmup: int,
@@ -209,20 +214,19 @@ def measure(
     for var in _PROXY_VARS:
         env.pop(var, None)
     env.setdefault("TERM", "xterm-256color")
-    variants = [NO_UI, TUI, *([CONTROL] if control else [])]
+    variants = [NO_UI, TUI, *([CONTROL] if control else []), *([ENGINE] if engine else [])]
     results: dict[str, list[Run]] = {v: [] for v in variants}
     lags: dict[str, list[float]] = {v: [] for v in variants}
     for round_ in range(warmup + runs):
         order = variants[:]
         rng.shuffle(order)
         for variant in order:
-            ui = variant == TUI
             delay = 0.0
             if match_start and all(lags.values()):
                 typical = {v: statistics.median(x) for v, x in lags.items()}
                 delay = max(typical.values()) - typical[variant]
             time.sleep(delay)
-            run = one_run(url, ui=ui, threads=threads, work=work, env=env)
+            run = one_run(url, variant=variant, threads=threads, work=work, env=env)
             got = sha256(work / "out" / NAME)
             if got != digest:
                 raise RuntimeError(f"sha256 mismatch ({variant}): {got}")
@@ -279,6 +283,12 @@ def summarize(title: str, results: dict[str, list[Run]], rng: random.Random) -> 
             f"{title}: control no-ui / no-ui, median of rounds {same:.3f} "
             f"(95 % CI {low:.3f}-{high:.3f})"
         )
+    if ENGINE in results:
+        # the engine's process without any UI: what the process costs, and the UI on top
+        alone, low, high = paired_ratio(plain, results[ENGINE], rng)
+        print(f"{title}: engine alone / no-ui, median of rounds {alone:.3f} ({low:.3f}-{high:.3f})")
+        on_top, low, high = paired_ratio(results[ENGINE], tui, rng)
+        print(f"{title}: TUI / engine alone, median of rounds {on_top:.3f} ({low:.3f}-{high:.3f})")
     return paired
 
 
@@ -295,6 +305,10 @@ def main() -> int:
     parser.add_argument(
         "--control", action="store_true",
         help="also run --no-ui a second time each round: the ratio of identical runs",
+    )  # fmt: skip
+    parser.add_argument(
+        "--engine-only", action="store_true",
+        help="also run the TUI's engine process with no UI (bench/engine_only.py) each round",
     )  # fmt: skip
     parser.add_argument("--seed", type=int, default=1, help="run order and bootstrap (1)")
     parser.add_argument(
@@ -339,6 +353,7 @@ def main() -> int:
                     work=work,
                     digest=digest,
                     control=args.control,
+                    engine=args.engine_only,
                     rng=rng,
                     settle=args.settle,
                     warmup=args.warmup,
