@@ -7,8 +7,8 @@
 Makes a random file, serves it on 127.0.0.1 (nginx, or the in-tree devserver), then
 downloads it with ``hydra-tui URL --no-ui -q`` and with the TUI open in a 120x40 tmux
 session (``--exit-when-done``): ``--warmup`` untimed rounds, then ``--runs`` rounds,
-each running both once in a shuffled order. Every output is checked against the file's
-sha256, then deleted. Throughput is timed from the moment ``NAME.part`` appears to the
+each running every variant once in a shuffled order. Every output is checked against
+the file's sha256, then deleted. Throughput is timed from the moment ``NAME.part`` appears to the
 moment ``NAME`` does (program start-up and the TUI's exit are not download time; the
 start-up, launch to ``NAME.part``, is printed beside it), and the CPU seconds of each run
 come from ``/usr/bin/time``.
@@ -259,36 +259,38 @@ def paired_ratio(
     return statistics.median(ratios), low, high
 
 
+def print_paired(
+    title: str, label: str, base: list[Run], other: list[Run], rng: random.Random
+) -> float:
+    """Print ``other``'s throughput over ``base``'s (``paired_ratio``); return its median."""
+    median, low, high = paired_ratio(base, other, rng)
+    print(f"{title}: {label}, median of rounds {median:.3f} (95 % CI {low:.3f}-{high:.3f})")
+    return median
+
+
 def summarize(title: str, results: dict[str, list[Run]], rng: random.Random) -> float:
     plain, tui = results[NO_UI], results[TUI]
-    ratio = statistics.median(r.mib_s for r in tui) / statistics.median(r.mib_s for r in plain)
+    mib_plain = statistics.median(r.mib_s for r in plain)
+    mib_tui = statistics.median(r.mib_s for r in tui)
     cpu_plain = statistics.median(r.cpu for r in plain)
     cpu_tui = statistics.median(r.cpu for r in tui)
     print(
-        f"{title}: median no-ui {statistics.median(r.mib_s for r in plain):.1f} MiB/s, "
-        f"TUI {statistics.median(r.mib_s for r in tui):.1f} MiB/s, ratio of medians "
-        f"{ratio:.3f}; CPU s per run: no-ui {cpu_plain:.2f}, "
+        f"{title}: median no-ui {mib_plain:.1f} MiB/s, TUI {mib_tui:.1f} MiB/s, ratio of "
+        f"medians {mib_tui / mib_plain:.3f}; CPU s per run: no-ui {cpu_plain:.2f}, "
         f"TUI {cpu_tui:.2f} (+{cpu_tui - cpu_plain:.2f})"
     )
     lag_plain = statistics.median(r.lag for r in plain)
     lag_tui = statistics.median(r.lag for r in tui)
     print(f"{title}: launch to writing (median): no-ui {lag_plain:.2f} s, TUI {lag_tui:.2f} s")
     # the rounds' own ratios are less swayed by a machine that drifts between rounds
-    paired, low, high = paired_ratio(plain, tui, rng)
-    print(f"{title}: TUI / no-ui, median of rounds {paired:.3f} (95 % CI {low:.3f}-{high:.3f})")
+    paired = print_paired(title, "TUI / no-ui", plain, tui, rng)
     if CONTROL in results:
         # the same command twice: how far apart identical runs land on this machine
-        same, low, high = paired_ratio(plain, results[CONTROL], rng)
-        print(
-            f"{title}: control no-ui / no-ui, median of rounds {same:.3f} "
-            f"(95 % CI {low:.3f}-{high:.3f})"
-        )
+        print_paired(title, "control no-ui / no-ui", plain, results[CONTROL], rng)
     if ENGINE in results:
         # the engine's process without any UI: what the process costs, and the UI on top
-        alone, low, high = paired_ratio(plain, results[ENGINE], rng)
-        print(f"{title}: engine alone / no-ui, median of rounds {alone:.3f} ({low:.3f}-{high:.3f})")
-        on_top, low, high = paired_ratio(results[ENGINE], tui, rng)
-        print(f"{title}: TUI / engine alone, median of rounds {on_top:.3f} ({low:.3f}-{high:.3f})")
+        print_paired(title, "engine alone / no-ui", plain, results[ENGINE], rng)
+        print_paired(title, "TUI / engine alone", results[ENGINE], tui, rng)
     return paired
 
 
