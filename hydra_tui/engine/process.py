@@ -206,8 +206,8 @@ class ProcessBackend(ProxyQueue):
 
     def _receive(self, message: tuple[Any, ...]) -> str | None:
         """Take one answer; once the engine has stopped, why (``""``: it was asked to)."""
-        answered, packed, records, _, self.engine_cpu = message
-        stopped: str | None = message[3]
+        stopped: str | None
+        answered, packed, records, stopped, self.engine_cpu = message
         self._waiting = max(0, self._waiting - answered)
         self.published = {s.id: s for s in self._decoder.decode(packed)}
         for fields in records:
