@@ -8,22 +8,29 @@ Makes a random file, serves it on 127.0.0.1 (nginx, or the in-tree devserver), t
 downloads it with ``hydra-tui URL --no-ui -q`` and with the TUI open in a 120x40 tmux
 session (``--exit-when-done``): ``--warmup`` untimed rounds, then ``--runs`` rounds,
 each running every variant once in a shuffled order. Every output is checked against
-the file's sha256, then deleted. Throughput is timed from the moment ``NAME.part`` appears to the
-moment ``NAME`` does (program start-up and the TUI's exit are not download time; the
-start-up, launch to ``NAME.part``, is printed beside it), and the CPU seconds of each run
-come from ``/usr/bin/time``.
+the file's sha256, then deleted (see ``--match-start`` for when). Throughput is timed
+from the moment ``NAME.part`` appears to the moment ``NAME`` does (program start-up and
+the TUI's exit are not download time; the start-up, launch to ``NAME.part``, is printed
+beside it), and the CPU seconds of each run come from ``/usr/bin/time``.
 
 Why the start matters: on a VM that hands freed memory back to its host (free page
-reporting, as on the Firecracker VMs this was measured on), the 1–2 GiB a run writes into
-tmpfs is fast to write into pages freed a moment ago and slow into pages the host has
-taken back, soon after they were freed. The TUI starts writing ~0.15 s later than
-``--no-ui`` after the previous output is deleted, so it meets more taken-back pages (2
-GiB: ``--no-ui`` started 0.9 s late ran at 0.88 of itself). ``--match-start`` delays each
-variant's launch by how much sooner than the slowest it starts writing (medians so far),
-so every run starts writing as long after the deletion. ``--settle S`` instead waits S
-seconds after each deletion, which puts every run on taken-back pages: on such a VM every
-2 GiB run is then ~2× slower and the spread wider (``PROFILE.md``). The first run of all
-writes into memory the VM has never used (~4× slower): hence one warm-up round.
+reporting, as on the Firecracker VMs this was measured on), writing into tmpfs is fast
+into pages freed a moment ago and slow into pages the host has taken back. The guest
+reports what was freed about 2 s after the freeing (here: 1.85–1.95 s after the previous
+output's deletion ended), and a run still writing then has the rest of the just-freed
+pages taken from under it: it slows down for the rest of its window. A 2 GiB window is
+~1.45 s, so a run that starts writing 0.35 s after the deletion ends right at that pass,
+and a run a few per cent slower crosses it and loses 20–60 %: small differences become
+large ones. ``--match-start`` deletes the previous output only as the next run is about
+to write (``MATCH_GAP``, 0.15 s, before the variant typically does, by the medians so
+far; during the TUI's start-up, which is longer), so every variant writes as long after
+the deletion and as far from the pass. Without it each output is deleted once checked.
+``--settle S`` instead waits S seconds after each deletion, which puts every run on
+taken-back pages: on such a VM every 2 GiB run is then ~2× slower and the spread wider
+(``PROFILE.md``). Each run prints how much the VM handed to its host during its window
+(``/sys/module/page_reporting/parameters/reported_kib``, where the kernel has it). The
+first run of all writes into memory the VM has never used (~4× slower): hence one
+warm-up round.
 
 Prints each run, then per mode (unthrottled, and with the server's per-connection cap)
 the ratio TUI / no-ui: the median over rounds of each round's ratio, with a 95 %
@@ -43,6 +50,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +64,9 @@ _UNITS = {"": 1, "K": 1024, "M": MIB, "G": 1024 * MIB}
 _BOOTSTRAP = 2000
 NO_UI, TUI, CONTROL, ENGINE = "no-ui", "tui", "no-ui(2)", "engine"
 _ENGINE_ONLY = Path(__file__).with_name("engine_only.py")
+_REPORTED = Path("/sys/module/page_reporting/parameters/reported_kib")
+#: --match-start: the previous output's deletion ends this long before the next run writes
+MATCH_GAP = 0.15
 _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 
 
@@ -66,6 +77,11 @@ class Run:
     size: int
     #: launch to ``NAME.part``: start-up, not download time
     lag: float
+    #: the previous output's deletion (its end) to ``NAME.part``
+    gap: float
+    #: MiB the guest handed back to its host during the window (free page reporting;
+    #: -1 where the kernel does not say)
+    reported: int
 
     @property
     def mib_s(self) -> float:
@@ -120,9 +136,65 @@ def _running(pid: int) -> bool:
         return False
 
 
-def one_run(url: str, *, variant: str, threads: int, work: Path, env: dict[str, str]) -> Run:
-    out = work / "out"
-    shutil.rmtree(out, ignore_errors=True)
+def _reported_kib() -> int:
+    """KiB of free memory the guest has reported to its host so far (-1: not known)."""
+    try:
+        return int(_REPORTED.read_text())
+    except (OSError, ValueError):
+        return -1
+
+
+class _Deletion:
+    """Deletes the previous run's output (once), now or ``after`` seconds from
+    ``later()``, and notes when it finished: the start of the next run's ``gap``."""
+
+    def __init__(self, previous: Path | None) -> None:
+        self._previous = previous
+        self.done = time.monotonic()
+        self.took = 0.0
+        self._thread: threading.Thread | None = None
+
+    def now(self) -> None:
+        if self._previous is None:
+            return
+        began = time.monotonic()
+        shutil.rmtree(self._previous)
+        self._previous = None
+        self.done = time.monotonic()
+        self.took = self.done - began
+
+    def later(self, after: float) -> None:
+        def run() -> None:
+            time.sleep(after)
+            self.now()
+
+        self._thread = threading.Thread(target=run, name="delete-previous")
+        self._thread.start()
+
+    def wait(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+
+
+def one_run(
+    url: str,
+    *,
+    variant: str,
+    threads: int,
+    out: Path,
+    env: dict[str, str],
+    deletion: _Deletion,
+    delete_after: float | None,
+) -> Run:
+    """One download into ``out``; ``deletion`` removes the previous output before the
+    launch (``delete_after`` None) or starts that many seconds after it (before it, if
+    negative)."""
+    work = out.parent
+    if delete_after is None:
+        deletion.now()
+    elif delete_after < 0:  # the deletion takes longer than the start-up: begin it first
+        deletion.later(0.0)
+        time.sleep(-delete_after)
     out.mkdir()
     cpu_file = work / "cpu.txt"
     rc_file = work / "rc.txt"
@@ -132,6 +204,8 @@ def one_run(url: str, *, variant: str, threads: int, work: Path, env: dict[str, 
     timed = ["/usr/bin/time", "-f", "%U %S", "-o", str(cpu_file)]
     deadline = time.monotonic() + 600
     launched = time.monotonic()
+    if delete_after is not None and delete_after >= 0:
+        deletion.later(delete_after)
     if variant == TUI:
         session = f"tui-ratio-{os.getpid()}"
         # a running tmux server keeps its own environment: pass ours explicitly
@@ -160,7 +234,9 @@ def one_run(url: str, *, variant: str, threads: int, work: Path, env: dict[str, 
 
         try:
             start = _wait_for(out / f"{NAME}.part", deadline, alive)
+            kib = _reported_kib()
             end = _wait_for(out / NAME, deadline, alive)
+            kib = _reported_kib() - kib
             while alive():
                 if time.monotonic() > deadline:
                     raise RuntimeError("the TUI did not exit when its queue was done")
@@ -176,13 +252,17 @@ def one_run(url: str, *, variant: str, threads: int, work: Path, env: dict[str, 
             argv = [sys.executable, str(_ENGINE_ONLY), url, str(out), str(threads)]
         proc = subprocess.Popen([*timed, *argv], env=env)
         start = _wait_for(out / f"{NAME}.part", deadline, lambda: proc.poll() is None)
+        kib = _reported_kib()
         end = _wait_for(out / NAME, deadline, lambda: proc.poll() is None)
+        kib = _reported_kib() - kib
         rc = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    deletion.wait()
     if rc != 0:
         raise RuntimeError(f"hydra-tui exited with {rc} ({variant})")
     user, system = (float(x) for x in cpu_file.read_text().split()[-2:])
     size = (out / NAME).stat().st_size
-    return Run(end - start, user + system, size, start - launched)
+    reported = kib // 1024 if kib >= 0 and _reported_kib() >= 0 else -1
+    return Run(end - start, user + system, size, start - launched, start - deletion.done, reported)
 
 
 def measure(
@@ -204,9 +284,10 @@ def measure(
     shuffled order (drift on a busy machine then hits all variants alike, and no variant
     always follows another).
 
-    ``match_start``: launch each variant late by how much sooner it starts writing than
-    the slowest starter (medians so far), so all begin writing as long after the last
-    run's output was deleted (see the module docstring)."""
+    Each output is deleted once checked; with ``match_start`` only when the next run is
+    about to write: ``MATCH_GAP`` before its variant typically does (median of its
+    launch-to-write so far, less the median deletion time), so during the start-up of a
+    variant slow to start (see the module docstring)."""
     url = server.url(NAME, capped=capped)
     env = dict(os.environ)
     for var in ("XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
@@ -217,31 +298,55 @@ def measure(
     variants = [NO_UI, TUI, *([CONTROL] if control else []), *([ENGINE] if engine else [])]
     results: dict[str, list[Run]] = {v: [] for v in variants}
     lags: dict[str, list[float]] = {v: [] for v in variants}
+    deletes: list[float] = []
+    previous: Path | None = None
+    deletion = _Deletion(None)
     for round_ in range(warmup + runs):
         order = variants[:]
         rng.shuffle(order)
-        for variant in order:
-            delay = 0.0
-            if match_start and all(lags.values()):
-                typical = {v: statistics.median(x) for v, x in lags.items()}
-                delay = max(typical.values()) - typical[variant]
-            time.sleep(delay)
-            run = one_run(url, variant=variant, threads=threads, work=work, env=env)
-            got = sha256(work / "out" / NAME)
+        for number, variant in enumerate(order):
+            delete_after = None
+            if match_start:
+                deletion = _Deletion(previous)
+                if lags[variant] and deletes:
+                    # end the deletion MATCH_GAP before this variant typically writes
+                    lag = statistics.median(lags[variant])
+                    delete_after = lag - MATCH_GAP - statistics.median(deletes)
+            out = work / f"out-{round_}-{number}"
+            run = one_run(
+                url,
+                variant=variant,
+                threads=threads,
+                out=out,
+                env=env,
+                deletion=deletion,
+                delete_after=delete_after,
+            )
+            if deletion.took:
+                deletes.append(deletion.took)
+            got = sha256(out / NAME)
             if got != digest:
                 raise RuntimeError(f"sha256 mismatch ({variant}): {got}")
-            shutil.rmtree(work / "out")
-            time.sleep(settle)  # see the module docstring
+            previous = out
+            if not match_start:
+                deletion = _Deletion(previous)
+                deletion.now()
+                previous = None
+                time.sleep(settle)  # see the module docstring
             lags[variant].append(run.lag)
             warm = " (warm-up, not counted)" if round_ < warmup else ""
+            handed = f"  host took {run.reported} MiB" if run.reported > 0 else ""
             print(
                 f"  {variant:<8} {run.seconds:6.2f} s  {run.mib_s:8.1f} MiB/s"
                 f"  cpu {run.cpu:5.2f} s  writing after {run.lag:.2f} s"
-                f"{f' (+{delay:.2f} s)' if delay else ''}  sha256 ok{warm}",
+                f" ({run.gap:.2f} s after the deletion){handed}  sha256 ok{warm}",
                 flush=True,
             )
             if round_ >= warmup:
                 results[variant].append(run)
+    _Deletion(previous).now()
+    if deletes:
+        print(f"  deleting an output took {statistics.median(deletes):.2f} s (median)")
     return results
 
 
@@ -279,9 +384,18 @@ def summarize(title: str, results: dict[str, list[Run]], rng: random.Random) -> 
         f"medians {mib_tui / mib_plain:.3f}; CPU s per run: no-ui {cpu_plain:.2f}, "
         f"TUI {cpu_tui:.2f} (+{cpu_tui - cpu_plain:.2f})"
     )
-    lag_plain = statistics.median(r.lag for r in plain)
-    lag_tui = statistics.median(r.lag for r in tui)
-    print(f"{title}: launch to writing (median): no-ui {lag_plain:.2f} s, TUI {lag_tui:.2f} s")
+    print(
+        f"{title}: launch to writing (median): "
+        + ", ".join(f"{v} {statistics.median(r.lag for r in x):.2f} s" for v, x in results.items())
+        + "; deletion to writing: "
+        + ", ".join(f"{v} {statistics.median(r.gap for r in x):.2f} s" for v, x in results.items())
+    )
+    if all(r.reported >= 0 for x in results.values() for r in x):
+        handed = {v: sum(r.reported > 0 for r in x) for v, x in results.items()}
+        print(
+            f"{title}: runs during which the VM handed freed memory to its host: "
+            + ", ".join(f"{v} {n}/{len(results[v])}" for v, n in handed.items())
+        )
     # the rounds' own ratios are less swayed by a machine that drifts between rounds
     paired = print_paired(title, "TUI / no-ui", plain, tui, rng)
     if CONTROL in results:
@@ -326,6 +440,8 @@ def main() -> int:
         help="start every variant writing as long after the last output was deleted",
     )  # fmt: skip
     args = parser.parse_args()
+    if args.match_start and args.settle:
+        parser.error("--match-start and --settle time the deletion differently: pick one")
     if shutil.which("tmux") is None or not Path("/usr/bin/time").exists():
         print("tui_ratio needs tmux and /usr/bin/time", file=sys.stderr)
         return 2
