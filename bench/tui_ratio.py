@@ -16,14 +16,14 @@ beside it), and the CPU seconds of each run come from ``/usr/bin/time``.
 Why the start matters: on a VM that hands freed memory back to its host (free page
 reporting, as on the Firecracker VMs this was measured on), writing into tmpfs is fast
 into pages freed a moment ago and slow into pages the host has taken back. The guest
-reports what was freed about 2 s after the freeing (here: 1.85–1.95 s after the previous
+reports what was freed about 2 s after the freeing (here: 1.84–1.93 s after the previous
 output's deletion ended), and a run still writing then has the rest of the just-freed
 pages taken from under it: it slows down for the rest of its window. A 2 GiB window is
 ~1.45 s, so a run that starts writing 0.35 s after the deletion ends right at that pass,
 and a run a few per cent slower crosses it and loses 20–60 %: small differences become
 large ones. ``--match-start`` deletes the previous output only as the next run is about
-to write (``MATCH_GAP``, 0.15 s, before the variant typically does, by the medians so
-far; during the TUI's start-up, which is longer), so every variant writes as long after
+to write, ``MATCH_GAP`` (0.15 s) before that variant typically starts writing (medians
+so far; for the TUI that falls in its start-up), so every variant writes as long after
 the deletion and as far from the pass. Without it each output is deleted once checked.
 ``--settle S`` instead waits S seconds after each deletion, which puts every run on
 taken-back pages: on such a VM every 2 GiB run is then ~2× slower and the spread wider
