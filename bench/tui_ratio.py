@@ -136,12 +136,17 @@ def _running(pid: int) -> bool:
         return False
 
 
-def _reported_kib() -> int:
-    """KiB of free memory the guest has reported to its host so far (-1: not known)."""
+def _reported_kib() -> int | None:
+    """KiB of free memory the guest has reported to its host so far (None: not known)."""
     try:
         return int(_REPORTED.read_text())
     except (OSError, ValueError):
-        return -1
+        return None
+
+
+def _reported_mib(before: int | None, after: int | None) -> int:
+    """MiB reported between two ``_reported_kib()`` readings (-1: not known)."""
+    return -1 if before is None or after is None else (after - before) // 1024
 
 
 class _Deletion:
@@ -236,7 +241,7 @@ def one_run(
             start = _wait_for(out / f"{NAME}.part", deadline, alive)
             kib = _reported_kib()
             end = _wait_for(out / NAME, deadline, alive)
-            kib = _reported_kib() - kib
+            reported = _reported_mib(kib, _reported_kib())
             while alive():
                 if time.monotonic() > deadline:
                     raise RuntimeError("the TUI did not exit when its queue was done")
@@ -254,14 +259,13 @@ def one_run(
         start = _wait_for(out / f"{NAME}.part", deadline, lambda: proc.poll() is None)
         kib = _reported_kib()
         end = _wait_for(out / NAME, deadline, lambda: proc.poll() is None)
-        kib = _reported_kib() - kib
+        reported = _reported_mib(kib, _reported_kib())
         rc = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
     deletion.wait()
     if rc != 0:
         raise RuntimeError(f"hydra-tui exited with {rc} ({variant})")
     user, system = (float(x) for x in cpu_file.read_text().split()[-2:])
     size = (out / NAME).stat().st_size
-    reported = kib // 1024 if kib >= 0 and _reported_kib() >= 0 else -1
     return Run(end - start, user + system, size, start - launched, start - deletion.done, reported)
 
 
