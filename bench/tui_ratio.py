@@ -149,6 +149,14 @@ def _reported_mib(before: int | None, after: int | None) -> int:
     return -1 if before is None or after is None else (after - before) // 1024
 
 
+def _window(out: Path, deadline: float, alive: object) -> tuple[float, float, int]:
+    """When ``NAME.part`` and then ``NAME`` appear, and the MiB the VM reported between."""
+    start = _wait_for(out / f"{NAME}.part", deadline, alive)
+    kib = _reported_kib()
+    end = _wait_for(out / NAME, deadline, alive)
+    return start, end, _reported_mib(kib, _reported_kib())
+
+
 class _Deletion:
     """Deletes the previous run's output (once), now or ``after`` seconds from
     ``later()``, and notes when it finished: the start of the next run's ``gap``."""
@@ -238,10 +246,7 @@ def one_run(
             return _running(pane_pid)
 
         try:
-            start = _wait_for(out / f"{NAME}.part", deadline, alive)
-            kib = _reported_kib()
-            end = _wait_for(out / NAME, deadline, alive)
-            reported = _reported_mib(kib, _reported_kib())
+            start, end, reported = _window(out, deadline, alive)
             while alive():
                 if time.monotonic() > deadline:
                     raise RuntimeError("the TUI did not exit when its queue was done")
@@ -256,10 +261,7 @@ def one_run(
         if variant == ENGINE:
             argv = [sys.executable, str(_ENGINE_ONLY), url, str(out), str(threads)]
         proc = subprocess.Popen([*timed, *argv], env=env)
-        start = _wait_for(out / f"{NAME}.part", deadline, lambda: proc.poll() is None)
-        kib = _reported_kib()
-        end = _wait_for(out / NAME, deadline, lambda: proc.poll() is None)
-        reported = _reported_mib(kib, _reported_kib())
+        start, end, reported = _window(out, deadline, lambda: proc.poll() is None)
         rc = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
     deletion.wait()
     if rc != 0:
