@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.strip import Strip
 from textual.widgets import Static
-from textual.widgets._footer import FooterKey
 from textual.widgets._toast import Toast
 from tui_helpers import SIZE, notifications
 
@@ -13,7 +14,7 @@ from hydra_tui.engine.snapshot import DownloadState
 from hydra_tui.tui import HydraApp
 from hydra_tui.tui.preview import demo_backend
 from hydra_tui.tui.screens import AddUrlScreen
-from hydra_tui.tui.widgets.footer import SteadyFooter, shown_bindings
+from hydra_tui.tui.widgets.footer import KeyBar
 
 pytestmark = pytest.mark.anyio
 
@@ -43,17 +44,21 @@ async def test_header_shows_active_count_and_clears_it() -> None:
 
 
 class FooterApp(App[None]):
-    """One binding whose enabled state the test flips (shown dimmed when disabled)."""
+    """Two actions (one with two keys) and a hidden one; the test flips one's state."""
 
-    BINDINGS = [("x", "flip", "Flip"), ("y", "other", "Other")]
+    BINDINGS = [
+        ("x,z", "flip", "Flip"),
+        ("y", "other", "Other"),
+        Binding("h", "hidden", "Hidden", show=False),
+    ]
 
     def __init__(self) -> None:
         super().__init__()
         self.other_enabled = True
-        self.recomposes = 0
+        self.flips = 0
 
     def compose(self) -> ComposeResult:
-        yield SteadyFooter()
+        yield KeyBar()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "other":
@@ -61,45 +66,74 @@ class FooterApp(App[None]):
         return True
 
     def action_flip(self) -> None:
+        self.flips += 1
         self.other_enabled = not self.other_enabled
         self.refresh_bindings()
 
 
-async def test_footer_rebuilds_once_at_start_and_only_when_keys_change(
+def bar_text(bar: KeyBar) -> str:
+    return bar.render_line(0).text
+
+
+async def test_footer_shows_each_action_once_and_redraws_only_when_keys_change(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     app = FooterApp()
-    original = SteadyFooter.recompose
+    builds = 0
+    original = KeyBar._build
 
-    async def counting(self: SteadyFooter) -> None:
-        app.recomposes += 1
-        await original(self)
+    def counting(self: KeyBar, width: int) -> Strip:
+        nonlocal builds
+        builds += 1
+        return original(self, width)
 
-    monkeypatch.setattr(SteadyFooter, "recompose", counting)
+    monkeypatch.setattr(KeyBar, "_build", counting)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        footer = app.screen.query_one(SteadyFooter)
-        # start-up sends several binding signals; one rebuild serves them all
-        assert app.recomposes == 1
-        assert [k.key for k in footer.query(FooterKey)][:2] == ["x", "y"]
-        app.screen.refresh_bindings()  # a signal with nothing new: no rebuild
+        bar = app.screen.query_one(KeyBar)
+        # one key per action (its first), hidden bindings left out, the palette on the right
+        assert [k.key for k in bar.keys] == ["x", "y"]
+        text = bar_text(bar)
+        assert text.startswith("x Flip y Other ")
+        assert text.rstrip().endswith("^p palette")
+        assert len(text) == 80
+        # start-up sends several binding signals; nothing new after the first draw
+        first = builds
+        app.screen.refresh_bindings()
         app.screen.refresh_bindings()
         await pilot.pause()
-        assert app.recomposes == 1
-        await pilot.press("x")  # "Other" becomes disabled: the keys shown change
+        assert builds == first
+        await pilot.press("x")  # "Other" becomes disabled: drawn dim
         await pilot.pause()
-        assert app.recomposes == 2
-        other = [k for k in footer.query(FooterKey) if k.key == "y"]
-        assert len(other) == 1 and other[0].has_class("-disabled")
-        assert footer._composed == shown_bindings(app.screen)
+        assert builds == first + 1
+        other = bar.render_line(0).crop(7, 14)
+        assert other.text == "y Other"
+        assert all(seg.style is not None and seg.style.dim for seg in other)
+
+
+async def test_footer_click_presses_the_key_and_narrow_bar_drops_the_palette() -> None:
+    app = FooterApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        bar = app.screen.query_one(KeyBar)
+        assert await pilot.click(KeyBar, offset=(2, 0))  # on "Flip"
+        await pilot.pause()
+        assert app.flips == 1
+        assert await pilot.click(KeyBar, offset=(40, 0))  # on no key
+        await pilot.pause()
+        assert app.flips == 1
+        bar.show_command_palette = False
+        await pilot.pause()
+        assert "palette" not in bar_text(bar)
 
 
 async def test_main_screen_footer_lists_the_actions() -> None:
     app = HydraApp(demo_backend())
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        keys = {k.key for k in app.screen.query_one(SteadyFooter).query(FooterKey)}
-        assert {"a", "p", "r", "q"} <= keys
+        keys = {k.key for k in app.screen.query_one(KeyBar).keys}
+        assert {"a", "p", "r", "c", "t", "d", "plus", "l", "L", "q"} <= keys
+        assert "+/- Conns" in bar_text(app.screen.query_one(KeyBar))
 
 
 async def test_notifications_wait_while_a_dialog_is_open() -> None:

@@ -7,7 +7,9 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Label, Log
+from textual.widgets import Label, Log
+
+from hydra_tui.tui.widgets.footer import KeyBar
 
 __all__ = ["TAIL_BYTES", "LogScreen", "read_tail"]
 
@@ -51,7 +53,7 @@ class LogScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Label(self._title(), id="log-title")
         yield Log(max_lines=5000, id="log")
-        yield Footer()
+        yield KeyBar()
 
     def _title(self) -> str:
         return f"Log: {self._path}" if self._path else "Log"

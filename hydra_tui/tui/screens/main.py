@@ -15,11 +15,11 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from hydra_tui.engine.snapshot import DownloadSnapshot
 from hydra_tui.tui.widgets import DetailPane, QueueTable
-from hydra_tui.tui.widgets.footer import SteadyFooter
+from hydra_tui.tui.widgets.footer import KeyBar
 
 __all__ = ["ACTIONS", "DETAIL_EVERY", "MainScreen"]
 
@@ -80,7 +80,7 @@ class MainScreen(Screen[None]):
         yield Header()
         yield QueueTable(id="queue")
         yield DetailPane(id="detail")
-        yield SteadyFooter(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(QueueTable).focus()
@@ -93,7 +93,7 @@ class MainScreen(Screen[None]):
 
     def on_resize(self, event: events.Resize) -> None:
         # at 80 columns every action key fits only without the palette hint (ctrl+p still works)
-        self.query_one(Footer).show_command_palette = event.size.width >= 90
+        self.query_one(KeyBar).show_command_palette = event.size.width >= 90
 
     @property
     def selected_id(self) -> str | None:
