@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.strip import Strip
 from textual.widgets import Static
 from textual.widgets._toast import Toast
@@ -122,6 +123,11 @@ async def test_footer_click_presses_the_key_and_narrow_bar_drops_the_palette() -
         assert await pilot.click(KeyBar, offset=(40, 0))  # on no key
         await pilot.pause()
         assert app.flips == 1
+        assert await pilot.click(KeyBar, offset=(75, 0))  # on "palette", at the right end
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press("escape")
+        await pilot.pause()
         bar.show_command_palette = False
         await pilot.pause()
         assert "palette" not in bar_text(bar)

@@ -22,11 +22,11 @@ from textual.screen import Screen
 from textual.strip import Strip
 from textual.widget import Widget
 
-__all__ = ["FooterKey", "KeyBar", "footer_keys"]
+__all__ = ["KeyBar", "ShownKey", "footer_keys"]
 
 
 @dataclass(frozen=True)
-class FooterKey:
+class ShownKey:
     """One key as the footer shows it."""
 
     key: str
@@ -35,20 +35,20 @@ class FooterKey:
     enabled: bool
 
 
-def footer_keys(screen: Screen[object]) -> tuple[FooterKey, ...]:
+def footer_keys(screen: Screen[object]) -> tuple[ShownKey, ...]:
     """The keys a footer on ``screen`` shows: the first key of each shown action, in the
     order of the bindings (``c,x`` shows ``c``)."""
     actions: set[str] = set()
-    keys: list[FooterKey] = []
+    keys: list[ShownKey] = []
     for key, (_, binding, enabled, _) in screen.active_bindings.items():
         if binding.show and binding.action not in actions:
             actions.add(binding.action)
             display = screen.app.get_key_display(binding)
-            keys.append(FooterKey(key, display, binding.description, enabled))
+            keys.append(ShownKey(key, display, binding.description, enabled))
     return tuple(keys)
 
 
-def _palette_key(screen: Screen[object]) -> FooterKey | None:
+def _palette_key(screen: Screen[object]) -> ShownKey | None:
     app = screen.app
     if not app.ENABLE_COMMAND_PALETTE:
         return None
@@ -56,7 +56,7 @@ def _palette_key(screen: Screen[object]) -> FooterKey | None:
     if found is None:
         return None
     _, binding, enabled, _ = found
-    return FooterKey(binding.key, app.get_key_display(binding), binding.description, enabled)
+    return ShownKey(binding.key, app.get_key_display(binding), binding.description, enabled)
 
 
 class KeyBar(Widget, can_focus=False):
@@ -89,10 +89,10 @@ class KeyBar(Widget, can_focus=False):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.keys: tuple[FooterKey, ...] = ()
-        self._palette: FooterKey | None = None
+        self.keys: tuple[ShownKey, ...] = ()
+        self._palette: ShownKey | None = None
         #: where each key sits on the line: (start, end, key)
-        self._spans: list[tuple[int, int, FooterKey]] = []
+        self._spans: list[tuple[int, int, ShownKey]] = []
         self._hover: str | None = None
         self._strip: Strip | None = None
         self._styles: dict[str, Style] = {}
@@ -128,7 +128,7 @@ class KeyBar(Widget, can_focus=False):
             style = self._styles[name] = self.get_component_rich_style(f"key-bar--{name}")
         return style
 
-    def _segments(self, key: FooterKey, x: int) -> list[Segment]:
+    def _segments(self, key: ShownKey, x: int) -> list[Segment]:
         key_style, text_style = self._style("key"), self._style("description")
         if key.key == self._hover:
             hover = self._style("hover")
@@ -141,23 +141,26 @@ class KeyBar(Widget, can_focus=False):
 
     def _build(self, width: int) -> Strip:
         base = self.rich_style
-        self._spans = []
-        palette: list[Segment] = []
+        palette = self._palette if self.show_command_palette else None
         palette_width = 0
-        if self.show_command_palette and self._palette is not None:
-            key = self._palette
-            palette_width = cell_len(key.display) + cell_len(key.description) + 3
-            edge = Segment("▏", base + Style(dim=True))
-            palette = [edge, *self._segments(key, width - palette_width + 1), Segment(" ", base)]
+        if palette is not None:
+            palette_width = cell_len(palette.display) + cell_len(palette.description) + 3
+        room = max(0, width - palette_width)
+        self._spans = []
         segments: list[Segment] = []
         x = 0
         for key in self.keys:
+            if x >= room:  # the rest is cropped: not clickable either
+                break
             segments.extend(self._segments(key, x))
             segments.append(Segment(" ", base))
             x = self._spans[-1][1] + 1
-        room = max(0, width - palette_width)
         line = Strip(segments).crop(0, room).adjust_cell_length(room, base)
-        return Strip.join([line, Strip(palette)]).crop(0, width)
+        if palette is None:
+            return line
+        edge = Segment("▏", base + Style(dim=True))
+        right = [edge, *self._segments(palette, room + 1), Segment(" ", base)]
+        return Strip.join([line, Strip(right)]).crop(0, width)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -165,7 +168,7 @@ class KeyBar(Widget, can_focus=False):
             self._strip = self._build(width)
         return self._strip
 
-    def _key_at(self, x: int) -> FooterKey | None:
+    def _key_at(self, x: int) -> ShownKey | None:
         for start, end, key in self._spans:
             if start <= x < end:
                 return key
