@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from rich.segment import Segment
-from rich.style import Style
 from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.strip import Strip
@@ -20,6 +19,7 @@ from textual.widget import Widget
 
 from hydra_tui.engine.snapshot import ChunkState, ChunkView
 from hydra_tui.tui.format import LEVELS
+from hydra_tui.tui.widgets.component_styles import ComponentStyles
 
 __all__ = ["Cell", "ChunkGrid", "layout_cells"]
 
@@ -120,7 +120,7 @@ class ChunkGrid(Widget):
         super().__init__(name=name, id=id, classes=classes)
         self._cells: list[Cell] = []
         self._strips: dict[int, Strip] = {}
-        self._styles: dict[str, Style] = {}
+        self._style = ComponentStyles(self, "chunk-grid")
         self._width = 0
 
     @property
@@ -136,7 +136,7 @@ class ChunkGrid(Widget):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._styles.clear()
+        self._style.clear()
         self._strips.clear()
 
     def _relayout(self, *, full: bool = False) -> None:
@@ -161,13 +161,6 @@ class ChunkGrid(Widget):
             if old[row] != cells[row]:
                 self._strips.pop(y, None)
                 self.refresh(Region(0, y, width, 1))
-
-    def _style(self, name: str) -> Style:
-        """A component class's style, looked up once per style update (cheap per cell run)."""
-        style = self._styles.get(name)
-        if style is None:
-            style = self._styles[name] = self.get_component_rich_style(f"chunk-grid--{name}")
-        return style
 
     def render_line(self, y: int) -> Strip:
         strip = self._strips.get(y)

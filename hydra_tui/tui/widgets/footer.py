@@ -22,6 +22,8 @@ from textual.screen import Screen
 from textual.strip import Strip
 from textual.widget import Widget
 
+from hydra_tui.tui.widgets.component_styles import ComponentStyles
+
 __all__ = ["KeyBar", "ShownKey", "footer_keys"]
 
 
@@ -95,7 +97,7 @@ class KeyBar(Widget, can_focus=False):
         self._spans: list[tuple[int, int, ShownKey]] = []
         self._hover: str | None = None
         self._strip: Strip | None = None
-        self._styles: dict[str, Style] = {}
+        self._style = ComponentStyles(self, "key-bar")
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -115,18 +117,12 @@ class KeyBar(Widget, can_focus=False):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._styles.clear()
+        self._style.clear()
         self._redraw()
 
     def _redraw(self) -> None:
         self._strip = None
         self.refresh()
-
-    def _style(self, name: str) -> Style:
-        style = self._styles.get(name)
-        if style is None:
-            style = self._styles[name] = self.get_component_rich_style(f"key-bar--{name}")
-        return style
 
     def _segments(self, key: ShownKey, x: int) -> list[Segment]:
         key_style, text_style = self._style("key"), self._style("description")

@@ -33,6 +33,7 @@ from hydra_tui.tui.format import (
     speed_text,
     state_label,
 )
+from hydra_tui.tui.widgets.component_styles import ComponentStyles
 
 __all__ = ["COLUMNS", "QueueTable", "column_widths", "row_texts"]
 
@@ -200,7 +201,7 @@ class QueueTable(ScrollView, can_focus=True):
         self._strips: dict[str, Strip] = {}
         self._header: Strip | None = None
         self._cursor_strip: tuple[str, Strip] | None = None
-        self._styles: dict[tuple[str, bool], Style] = {}
+        self._style = ComponentStyles(self, "queue-table")
 
     # --- the model --------------------------------------------------------------------
 
@@ -346,21 +347,13 @@ class QueueTable(ScrollView, can_focus=True):
         self._forget_strips()
 
     def _forget_strips(self) -> None:
-        self._styles.clear()
+        self._style.clear()
         self._strips.clear()
         self._header = None
         self._cursor_strip = None
         self.refresh()
 
     # --- drawing ----------------------------------------------------------------------
-
-    def _style(self, name: str, *, partial: bool = False) -> Style:
-        """A component class's style, looked up once per style update."""
-        style = self._styles.get((name, partial))
-        if style is None:
-            style = self.get_component_rich_style(f"queue-table--{name}", partial=partial)
-            self._styles[name, partial] = style
-        return style
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width

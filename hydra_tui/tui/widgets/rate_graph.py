@@ -20,6 +20,7 @@ from textual.widget import Widget
 
 from hydra_tui.engine.snapshot import RateSample, WindowEvent
 from hydra_tui.tui.format import LEVELS, short_size
+from hydra_tui.tui.widgets.component_styles import ComponentStyles
 
 __all__ = ["EVENT_MARKS", "RateGraph", "RateSeries", "bucket"]
 
@@ -121,7 +122,7 @@ class RateGraph(Widget):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._strips: dict[int, Strip] = {}
-        self._styles: dict[str, Style] = {}
+        self._style = ComponentStyles(self, "rate-graph")
         self._columns: Columns | None = None
 
     def watch_series(self) -> None:
@@ -132,7 +133,7 @@ class RateGraph(Widget):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._styles.clear()
+        self._style.clear()
         self._strips.clear()
 
     def _invalidate(self) -> None:
@@ -163,13 +164,6 @@ class RateGraph(Widget):
             strip = self._render_row(y)
             self._strips[y] = strip
         return strip
-
-    def _style(self, name: str) -> Style:
-        """A component class's style, looked up once per style update (cheap per cell run)."""
-        style = self._styles.get(name)
-        if style is None:
-            style = self._styles[name] = self.get_component_rich_style(f"rate-graph--{name}")
-        return style
 
     def _render_row(self, y: int) -> Strip:
         width, height = self.size
