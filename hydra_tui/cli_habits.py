@@ -14,6 +14,7 @@ import base64
 import getpass
 import http.cookiejar
 import re
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -158,12 +159,16 @@ def cookie_header(sources: Sequence[str], urls: Sequence[str]) -> str:
             continue
         jar = http.cookiejar.MozillaCookieJar(path)
         try:
-            jar.load(ignore_discard=True, ignore_expires=False)
+            # expiry 0 is a session cookie in curl's and wget's files: keep it
+            jar.load(ignore_discard=True, ignore_expires=True)
         except FileNotFoundError:
             raise UsageError(f"cookie file not found: {path}") from None
         except (OSError, http.cookiejar.LoadError) as exc:
             raise UsageError(f"cannot read cookie file {path}: {exc}") from None
+        now = time.time()
         for cookie in jar:
+            if cookie.expires and cookie.expires < now:
+                continue
             if urls and all(_matches(cookie, url) for url in urls):
                 parts.append(f"{cookie.name}={cookie.value or ''}")
     return "; ".join(parts)
@@ -191,11 +196,13 @@ class InputEntry:
         self.options: dict[str, Any] = {}
 
 
+_OPTION_LINE_RE = re.compile(r"^[A-Za-z][\w-]*=")
 _DIGESTS = {"sha-256": ("sha256", 64), "sha256": ("sha256", 64), "md5": ("md5", 32)}
 
 
 def parse_input_lines(lines: list[str], name: str) -> list[tuple[int, str, InputEntry | None]]:
-    """aria2c's input-file format: a URL line, then indented ``key=value`` lines for it.
+    """aria2c's input-file format: a URL line, then indented ``key=value`` lines for it
+    (an indented line that is not ``key=value`` is a URL, as it always was).
 
     Returns ``(line number, url text, entry)`` for each URL line; options are set on the
     entry. ``out``, ``dir`` and ``checksum=sha-256=HEX`` (or ``md5=HEX``) are understood.
@@ -206,7 +213,7 @@ def parse_input_lines(lines: list[str], name: str) -> list[tuple[int, str, Input
         text = line.strip()
         if not text or text.startswith("#"):
             continue
-        if line[:1] in (" ", "\t"):
+        if line[:1] in (" ", "\t") and _OPTION_LINE_RE.match(text):
             if current is None:
                 raise UsageError(f"{name}, line {number}: an option line before any URL")
             _entry_option(current, text, f"{name}, line {number}")

@@ -139,6 +139,7 @@ class Download:
             self.retries += 1
             if attempt > self.options.retries:
                 raise error
+            log.info("%s: probe: %s; reconnecting", self.url, error)
             await asyncio.sleep(delay)
 
     def probe_bytes(self) -> int:
