@@ -8,15 +8,24 @@ object per line, documented in the README.
 
 from __future__ import annotations
 
+import io
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
 from hydra_tui.engine.snapshot import ChunkState, DownloadSnapshot
 from hydra_tui.units import format_duration, format_rate, format_size
 
-__all__ = ["JsonlProgress", "PlainProgress", "Progress", "average_speed", "json_line"]
+__all__ = [
+    "CallbackProgress",
+    "JsonlProgress",
+    "PlainProgress",
+    "Progress",
+    "average_speed",
+    "json_line",
+]
 
 
 def json_line(event: str, *, clock: Any = time.time, **fields: Any) -> str:
@@ -126,17 +135,18 @@ class JsonlProgress(Progress):
         self._reported: set[str] = set()
 
     def _emit(self, event: str, snap: DownloadSnapshot, **fields: Any) -> None:
-        self.stream.write(json_line(event, clock=self.clock, id=snap.id, url=snap.url, **fields))
+        self._put(event, id=snap.id, url=snap.url, **fields)
 
-    def report_error(self, url: str, exc: BaseException, err: TextIO) -> None:
+    def _put(self, event: str, **fields: Any) -> None:
+        self.stream.write(json_line(event, clock=self.clock, **fields))
+
+    def report_error(self, url: str, exc: BaseException, err: TextIO | None) -> None:
         """The failure as an ``error`` event (``finished`` then adds no second one)."""
         from hydra_tui.errors import HydraError
 
         code = exc.exit_code if isinstance(exc, HydraError) else 1
         self._reported.add(url)
-        self.stream.write(
-            json_line("error", clock=self.clock, url=url, message=str(exc), exit_code=code)
-        )
+        self._put("error", url=url, message=str(exc), exit_code=code)
         self.stream.flush()
 
     def update(self, snaps: list[DownloadSnapshot]) -> None:
@@ -195,3 +205,14 @@ def _speed(s: DownloadSnapshot) -> float:
     if s.speed > 0:
         return s.speed
     return average_speed(s)
+
+
+class CallbackProgress(JsonlProgress):
+    """The jsonl events as dicts, handed to a function (``HydraClient(on_progress=…)``)."""
+
+    def __init__(self, callback: Callable[[dict[str, Any]], None], *, clock: Any = time.time):
+        super().__init__(io.StringIO(), clock=clock)  # stays empty: _put is ours
+        self.callback = callback
+
+    def _put(self, event: str, **fields: Any) -> None:
+        self.callback({"event": event, "time": round(self.clock(), 3), **fields})
