@@ -164,6 +164,7 @@ class HydraClient:
         dl = Download(self.ctx, url, opts)
         async with self._reporting(dl):
             result = await download_to_disk(dl)
+        result = dataclasses.replace(result, path=result.path.absolute())
         if digest and result.sha256 is None:
             import asyncio
 
