@@ -99,6 +99,8 @@ class HydraClient:
         if limit_rate is not None:
             changes["limit_rate"] = parse_rate(limit_rate) or None
         changes["retries"] = retries
+        if isinstance(changes.get("chunk_size"), str):
+            changes["chunk_size"] = parse_size(changes["chunk_size"], what="chunk_size")
         if headers is not None:
             pairs = _header_pairs(headers)
             changes["headers"] = tuple(changes.pop("headers", ())) + pairs

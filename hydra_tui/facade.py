@@ -59,10 +59,18 @@ def _iterate(agen: AsyncIterator[bytes]) -> Iterator[bytes]:
                 return
             yield chunk
     finally:
-        aclose = getattr(agen, "aclose", None)
-        if aclose is not None:
-            runner.run(aclose())
+        runner.run(_close(agen))
         runner.close()
+
+
+async def _close(agen: AsyncIterator[bytes]) -> None:
+    """Close the download early (the caller stopped iterating): connections included."""
+    aclose = getattr(agen, "aclose", None)
+    if aclose is not None:
+        await aclose()
+    # closed sockets are released on the loop's next turns; the loop must see them go
+    for _ in range(3):
+        await asyncio.sleep(0)
 
 
 def _new_runner() -> asyncio.Runner:

@@ -161,7 +161,8 @@ class JsonlProgress(Progress):
         self.stream.flush()
 
     def _diff(self, s: DownloadSnapshot) -> None:
-        if s.id not in self._started and s.state.value not in ("queued", "probing"):
+        if s.id not in self._started and s.final_url is not None:
+            # once the probe has answered (a failed probe has no start, only its error)
             self._started.add(s.id)
             self._emit(
                 "start", s, name=s.name, path=_absolute(s.path), size=s.size,
