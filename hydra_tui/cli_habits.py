@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import argparse
 import base64
-import getpass
-import http.cookiejar
 import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
 
 from hydra_tui.config import fields
 from hydra_tui.errors import UsageError
+
+if TYPE_CHECKING:
+    from http.cookiejar import Cookie
 
 __all__ = [
     "InputEntry",
@@ -113,6 +114,8 @@ def _password(user: str, password: str | None, stdin: TextIO) -> str:
     if password is None:
         return ""
     if stdin.isatty():
+        import getpass
+
         return getpass.getpass(f"password for {user}: ")
     line = stdin.readline()
     if not line:
@@ -151,6 +154,8 @@ def cookie_header(sources: Sequence[str], urls: Sequence[str]) -> str:
     A file's cookies are sent only when their domain and path match every URL: one
     header goes to every URL, so a cookie for another site must never ride along.
     """
+    import http.cookiejar  # only with cookies: it loads urllib.request
+
     parts: list[str] = []
     for source in sources:
         path = source[1:] if source.startswith("@") else source
@@ -174,7 +179,7 @@ def cookie_header(sources: Sequence[str], urls: Sequence[str]) -> str:
     return "; ".join(parts)
 
 
-def _matches(cookie: http.cookiejar.Cookie, url: str) -> bool:
+def _matches(cookie: Cookie, url: str) -> bool:
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     domain = cookie.domain.lower().lstrip(".")
