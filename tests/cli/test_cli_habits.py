@@ -231,3 +231,29 @@ def test_save_preset_merges_and_replace_starts_afresh(tmp_path: Path) -> None:
     shown = cli("config", "show", "--preset", "fast").stdout.decode()
     limit_line = shown.split("limit-rate", 1)[1].splitlines()[0]
     assert "threads        2" in shown and "built-in" in limit_line
+
+
+def test_habit_option_mistakes_are_one_line_usage_errors(tmp_path: Path) -> None:
+    import io
+
+    import pytest
+
+    from hydra_tui.cli_args import parse
+    from hydra_tui.errors import UsageError
+
+    url = "http://127.0.0.1:9/x"
+    listing = tmp_path / "l.txt"
+    cases = {
+        ("-d", "a", "-o", "b", url): "-d/--dir and -o/--output",
+        ("--password", "p", url): "--password needs --user",
+        ("--proxy", "ftp://p:1", url): "--proxy needs a URL",
+        ("--limit-rate-total", "fast", url): "--limit-rate-total",
+        ("-O", str(tmp_path), url): "that is a folder",
+        ("-i", str(listing),): "unknown option 'split'",
+    }  # fmt: skip
+    listing.write_text(f"{url}\n  split=4\n")
+    for args, needle in cases.items():
+        with pytest.raises(UsageError, match=needle):
+            parse(list(args), stdin=io.StringIO())
+    args = parse(["-O", "-", url])
+    assert args.stream and args.per_url == {}
