@@ -454,6 +454,11 @@ def _proxy_url(text: str) -> str:
     parts = urlsplit(text.strip())
     if parts.scheme.lower() not in ("http", "https", "socks5", "socks5h") or not parts.hostname:
         raise UsageError(f"--proxy needs a URL like http://host:port, got {text!r}")
+    if parts.scheme.lower().startswith("socks"):
+        import importlib.util
+
+        if importlib.util.find_spec("socksio") is None:
+            raise UsageError("a socks5:// --proxy needs: pip install 'hydra-tui[socks]'")
     return text.strip()
 
 
