@@ -339,9 +339,8 @@ def read_input_entries(path_or_dash: str, stdin: TextIO) -> list[InputEntry]:
             url = validate_url(text)
         except UsageError as exc:
             raise UsageError(f"{name}, line {number}: {exc}") from None
-        if entry is not None:
-            entry.url = url
-            entries.append(entry)
+        entry.url = url
+        entries.append(entry)
     return entries
 
 

@@ -50,6 +50,8 @@ def check_habits(args: Sequence[str]) -> list[str]:
             out.extend(args[i:])
             break
         name, eq, value = arg.partition("=")
+        if name[:2] in ("-x", "-s") and name[2:].isdigit():  # -x16
+            name, eq, value = name[:2], "=", name[2:]
         if name in _ARIA2_CONNECTIONS:
             number = value if eq else (args[i + 1] if i + 1 < len(args) else "")
             if number.isdigit():
@@ -205,14 +207,14 @@ _OPTION_LINE_RE = re.compile(r"^[A-Za-z][\w-]*=")
 _DIGESTS = {"sha-256": ("sha256", 64), "sha256": ("sha256", 64), "md5": ("md5", 32)}
 
 
-def parse_input_lines(lines: list[str], name: str) -> list[tuple[int, str, InputEntry | None]]:
+def parse_input_lines(lines: list[str], name: str) -> list[tuple[int, str, InputEntry]]:
     """aria2c's input-file format: a URL line, then indented ``key=value`` lines for it
     (an indented line that is not ``key=value`` is a URL, as it always was).
 
     Returns ``(line number, url text, entry)`` for each URL line; options are set on the
     entry. ``out``, ``dir`` and ``checksum=sha-256=HEX`` (or ``md5=HEX``) are understood.
     """
-    found: list[tuple[int, str, InputEntry | None]] = []
+    found: list[tuple[int, str, InputEntry]] = []
     current: InputEntry | None = None
     for number, line in enumerate(lines, start=1):
         text = line.strip()

@@ -197,10 +197,10 @@ def test_continue_is_accepted_and_explained_once(server: DevServer, out_dir: Pat
 
 
 def test_aria2c_connection_options_get_a_hint() -> None:
-    for args in (["-x", "16"], ["-s", "16"], ["--split=8"]):
+    for args in (["-x", "16"], ["-s", "16"], ["--split=8"], ["-x12"]):
         proc = cli(*args, "http://127.0.0.1:9/x")
         assert proc.returncode == 2
-        number = args[-1].rpartition("=")[2]
+        number = args[-1].rpartition("=")[2].removeprefix("-x")
         assert f"-t {number}" in proc.stderr.decode()
         assert b"not an http(s) URL" not in proc.stderr
 
