@@ -19,7 +19,7 @@ from pathlib import Path
 from hydra_tui.engine.commit import Staged, group_commit, start_writeback
 from hydra_tui.engine.download import Download, Probed
 from hydra_tui.engine.filename import candidate_paths, choose_name, sanitize_filename
-from hydra_tui.engine.partfile import OutputFolder, PartFile, claim_part
+from hydra_tui.engine.partfile import OutputFolder, PartFile, claim_part, part_names
 from hydra_tui.engine.planner import Planner, choose_chunk_size
 from hydra_tui.engine.ranges import RangeSet
 from hydra_tui.engine.resume import ResumeRecord, boot_id
@@ -89,8 +89,8 @@ async def download_to_disk(dl: Download) -> DownloadResult:
 def _place(dl: Download, probed: Probed) -> tuple[PartFile, ResumeRecord | None]:
     """Pick ``NAME`` and claim ``NAME.part`` (``engine/partfile.py``), with the resume
     record kept for it. A name is skipped when a file, folder or link is there, when
-    this process is already downloading to it, or when its ``.part`` is the user's:
-    ``stem.1.ext`` etc. then."""
+    this process is already downloading to it, or when each of its temporary names
+    (``NAME.part``, ``NAME.1.part``, ...) is the user's: ``stem.1.ext`` etc. then."""
     remote = probed.remote
     out = dl.options.output_dir
     if not out.is_dir():  # a stat: mkdir would lock the parent folder every time
@@ -102,7 +102,7 @@ def _place(dl: Download, probed: Probed) -> tuple[PartFile, ResumeRecord | None]
         name = sanitize_filename(dl.options.filename)
     else:
         name = choose_name(remote.disposition_name, remote.final_url, dl.url)
-    store, names = dl.ctx.store, dl.ctx.claimed_names
+    names = dl.ctx.claimed_names
     folder = OutputFolder(out)
     try:
         for final in candidate_paths(out, name):
@@ -112,26 +112,37 @@ def _place(dl: Download, probed: Probed) -> tuple[PartFile, ResumeRecord | None]
             if not names.claim(key):
                 continue  # another download of this run writes it
             try:
-                record = (
-                    None if store is None else store.load(folder.resolved / f"{final.name}.part")
-                )
-                pf = claim_part(folder, final.name, None if record is None else record.identity)
+                found = _claim(dl, folder, final.name)
             except BaseException:
                 names.release(key)
                 raise
-            if pf is None:
+            if found is None:
                 names.release(key)
-                log.warning("%s.part is not hydra-tui's; leaving it alone", final)
                 continue
-            pf.hold(names, key)
+            found[0].hold(names, key)
             if final.name != name:
                 log.warning("%s is taken; saving as %s", out / name, final.name)
-            return pf, record
+            return found
     except BaseException:
         folder.close()
         raise
     folder.close()
     raise LocalIOError(f"no free file name for {name} in {out}")
+
+
+def _claim(
+    dl: Download, folder: OutputFolder, final: str
+) -> tuple[PartFile, ResumeRecord | None] | None:
+    """Claim the first of ``final``'s temporary names that is free or ours; ``None``
+    when each is the user's."""
+    store = dl.ctx.store
+    for part in part_names(final):
+        record = None if store is None else store.load(folder.resolved / part)
+        pf = claim_part(folder, final, None if record is None else record.identity, part)
+        if pf is not None:
+            return pf, record
+        log.warning("%s is not hydra-tui's; leaving it alone", folder.path / part)
+    return None
 
 
 async def _attempt(dl: Download, *, fresh: bool) -> DownloadResult:

@@ -10,7 +10,8 @@ Guarantees:
   the extended attribute ``user.hydra-tui.part``. An existing one is written only when
   hydra-tui provably created it (it belongs to us, has one link, and carries our mark;
   where the filesystem keeps no extended attributes, its device and inode are the ones
-  the resume store recorded). Any other file is the user's and is left alone;
+  the resume store recorded). Any other file is the user's and is left alone: the
+  download writes ``NAME.1.part`` instead (``part_names``);
 * the resume store trusts its ranges only for the very file they were recorded for
   (``PartFile.matches``: device, inode and mark);
 * the final name is a hard link to the inode we wrote (through ``/proc/self/fd``), made
@@ -31,7 +32,7 @@ from pathlib import Path
 from hydra_tui.engine.translate import local_error, local_reason
 from hydra_tui.errors import AlreadyRunningError, LocalIOError
 
-__all__ = ["ClaimedNames", "OutputFolder", "PartFile", "PartIdentity", "claim_part"]
+__all__ = ["ClaimedNames", "OutputFolder", "PartFile", "PartIdentity", "claim_part", "part_names"]
 
 MARK = "user.hydra-tui.part"
 _OPEN = (
@@ -104,12 +105,12 @@ class PartFile:
     """An open, exclusively locked ``NAME.part`` that hydra-tui owns."""
 
     def __init__(
-        self, folder: OutputFolder, final_name: str, fd: int, identity: PartIdentity, *,
-        created: bool,
+        self, folder: OutputFolder, final_name: str, name: str, fd: int, identity: PartIdentity,
+        *, created: bool,
     ) -> None:  # fmt: skip
         self.folder = folder
         self.final_name = final_name
-        self.name = final_name + ".part"
+        self.name = name
         self.fd = fd
         self.identity = identity
         #: made by this claim (empty); False for a ``.part`` an earlier run left
@@ -158,8 +159,12 @@ class PartFile:
             raise LocalIOError(f"{final} appeared while downloading; kept {self.path}") from exc
         except OSError:
             self._rename()  # a filesystem without hard links
-            return
-        self._unlink_own_name()
+        else:
+            self._unlink_own_name()
+        # a finished file is the user's: a later download must never take it for ours
+        # (a download named ``X.part`` would otherwise be resumed into)
+        with contextlib.suppress(OSError, AttributeError):
+            os.removexattr(self.fd, MARK)
 
     def _link(self) -> None:
         dfd = self.folder.fd
@@ -218,10 +223,17 @@ class PartFile:
             names.release(key)
 
 
+def part_names(final_name: str) -> tuple[str, ...]:
+    """Where ``final_name`` may be written: ``NAME.part``, or, when that is a user's
+    file, ``NAME.1.part`` or ``NAME.2.part`` (always the first of these that is free or
+    ours, so a rerun finds its own file again)."""
+    return (f"{final_name}.part", f"{final_name}.1.part", f"{final_name}.2.part")
+
+
 def claim_part(
-    folder: OutputFolder, final_name: str, recorded: PartIdentity | None
+    folder: OutputFolder, final_name: str, recorded: PartIdentity | None, name: str = ""
 ) -> PartFile | None:
-    """Open ``final_name + ".part"`` in ``folder`` for writing, locked.
+    """Open ``name`` (default ``final_name + ".part"``) in ``folder`` for writing, locked.
 
     A new file is created (``O_EXCL``) and marked. An existing one is reopened only
     if it is provably ours (see the module docstring); ``None`` means it is the
@@ -230,7 +242,7 @@ def claim_part(
     ``AlreadyRunningError``. The caller owns ``folder`` until a ``PartFile`` is
     returned, which then owns (and closes) it.
     """
-    name = final_name + ".part"
+    name = name or final_name + ".part"
     path = folder.path / name
     created = True
     try:
@@ -252,7 +264,7 @@ def claim_part(
                 f"{path} is being written by another hydra-tui process"
             ) from exc
         token = _mark(fd) if created else _read_mark(fd)
-        return PartFile(folder, final_name, fd, _identity(fd, token), created=created)
+        return PartFile(folder, final_name, name, fd, _identity(fd, token), created=created)
     except BaseException:
         os.close(fd)
         raise
