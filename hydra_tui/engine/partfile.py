@@ -97,8 +97,10 @@ class OutputFolder:
         return True
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            os.close(self.fd)
+        fd, self.fd = self.fd, -1
+        if fd >= 0:  # closed once only: the number may belong to another file by now
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 class PartFile:
