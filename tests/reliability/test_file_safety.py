@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 from pathlib import Path
 
 import pytest
@@ -95,16 +96,21 @@ def test_a_link_at_the_final_name_is_never_followed(
     assert files_under(out) == [Path("x.1.bin"), Path("x.bin")]
 
 
-@pytest.mark.parametrize("kind", ["fifo", "folder"])
-def test_a_fifo_or_folder_at_part_is_refused_in_one_line(
+@pytest.mark.parametrize("kind", ["fifo", "folder", "device"])
+def test_a_fifo_folder_or_device_at_part_is_refused_in_one_line(
     server: DevServer, place: tuple[Path, Path], kind: str
 ) -> None:
     out, victim = place
     url = server.add("x.bin", payload(1 * MiB, seed=1903))
     if kind == "fifo":
         os.mkfifo(out / "x.bin.part")
-    else:
+    elif kind == "folder":
         (out / "x.bin.part").mkdir()
+    else:  # /dev/null's numbers: writing to it would "succeed" and lose every byte
+        try:
+            os.mknod(out / "x.bin.part", 0o600 | stat.S_IFCHR, os.makedev(1, 3))
+        except PermissionError:
+            pytest.skip("creating a device node needs privileges")
 
     proc = run_cli("--no-ui", "-o", str(out), url, timeout=30)
 
