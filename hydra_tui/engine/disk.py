@@ -1,7 +1,9 @@
 """Disk mode: fill ``NAME.part`` at offsets, checkpoint to the resume store, then rename.
 
-Guarantees: bytes are only ever written under ``NAME.part``; the final name appears (by
-a no-clobber hard link) only once every byte is present and any expected digest
+Guarantees: bytes are only ever written under ``NAME.part``, inside the output folder,
+into a file hydra-tui created (``engine/partfile.py``: no link is followed, a user's file
+is left alone); the final name appears (by a no-clobber hard link) only once every byte
+is present and any expected digest
 matched; the resume store claims a range only after the ``.part`` was fdatasync'ed; a
 remote that changed since the bytes on disk were fetched means starting over, never a
 splice.
