@@ -3,10 +3,9 @@
 Guarantees: bytes are only ever written under ``NAME.part``, inside the output folder,
 into a file hydra-tui created (``engine/partfile.py``: no link is followed, a user's file
 is left alone); the final name appears (by a no-clobber hard link) only once every byte
-is present and any expected digest
-matched; the resume store claims a range only after the ``.part`` was fdatasync'ed; a
-remote that changed since the bytes on disk were fetched means starting over, never a
-splice.
+is present and any expected digest matched; the resume store claims a range only after
+the ``.part`` was fdatasync'ed, and only for that very file; a remote that changed since
+the bytes on disk were fetched means starting over, never a splice.
 """
 
 from __future__ import annotations
