@@ -1,14 +1,15 @@
 """Making finished ``.part`` files durable and giving them their final names.
 
-``publish`` hard-links ``NAME.part`` to ``NAME`` (never replacing a file) once its bytes
-were fdatasync'ed. ``GroupCommit`` does that for many small files at once: each fdatasync
-of a fresh file forces a journal commit, and on ext4 every create, link and unlink of the
-other downloads waits behind it. Files that finish while a round runs wait for the next
-one, which syncs them all: the first fdatasync of a round commits the journal for every
-file whose writeback was already started (``start_writeback``), the others find their
-data committed. A file is published only after its own fdatasync returned: a crash at
-any point leaves at most a ``.part`` (which no resume record vouches for, so it is
-written afresh) and never a wrong file under ``NAME``.
+A file is published (``PartFile.publish``: a hard link to ``NAME``, never replacing a
+file) only once its bytes were fdatasync'ed. ``GroupCommit`` does that for many small
+files at once: each fdatasync of a fresh file forces a journal commit, and on ext4
+every create, link and unlink of the other downloads waits behind it. Files that finish
+while a round runs wait for the next one, which syncs them all: the first fdatasync of
+a round commits the journal for every file whose writeback was already started
+(``start_writeback``), the others find their data committed. A file is published only
+after its own fdatasync returned: a crash at any point leaves at most a ``.part``
+(which no resume record vouches for, so it is written afresh) and never a wrong file
+under ``NAME``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import os
 import weakref
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -27,21 +27,7 @@ from hydra_tui.engine.sinks import DiskSink
 from hydra_tui.engine.translate import local_error
 from hydra_tui.errors import HydraError, LocalIOError
 
-__all__ = ["GroupCommit", "Staged", "publish", "start_writeback"]
-
-
-def publish(part: Path, final: Path) -> None:
-    """Give the ``.part`` its final name without ever replacing an existing file."""
-    try:
-        os.link(part, final)
-    except FileExistsError as exc:
-        raise LocalIOError(f"{final} appeared while downloading; kept {part}") from exc
-    except OSError:
-        if final.exists():
-            raise LocalIOError(f"{final} appeared while downloading; kept {part}") from None
-        part.replace(final)  # a filesystem without hard links
-        return
-    part.unlink()
+__all__ = ["GroupCommit", "Staged", "start_writeback"]
 
 
 @functools.cache
@@ -188,9 +174,9 @@ def _commit_round(batch: list[Staged]) -> None:
             except LocalIOError as exc:
                 staged.error = exc
     for staged in batch:
-        if staged.error is None and staged.part is not None and staged.final is not None:
+        if staged.error is None and staged.sink is not None and staged.final is not None:
             try:
-                publish(staged.part, staged.final)
+                staged.sink.file.publish()
                 staged.published = True
             except LocalIOError as exc:
                 staged.error = exc

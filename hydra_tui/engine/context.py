@@ -21,6 +21,7 @@ import httpx
 
 from hydra_tui.engine.aimd import AimdController, HostGate
 from hydra_tui.engine.options import DownloadOptions
+from hydra_tui.engine.partfile import ClaimedNames
 from hydra_tui.engine.ratelimit import TokenBucket
 from hydra_tui.engine.rawhttp import RawPool
 from hydra_tui.engine.resume import ResumeStore
@@ -59,6 +60,8 @@ class EngineContext:
         if resume:
             self.store = ResumeStore(self.state_dir / "resume.sqlite3")
         self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hydra-io")
+        #: final names this engine is downloading to (two URLs, one name: ``NAME.1.ext``)
+        self.claimed_names = ClaimedNames()
         agent = options.user_agent or _default_agent()
         #: what every request sends (httpx's defaults with ours on top); the raw reader
         #: reads it from here so that a plain-http run never has to build the client

@@ -1,10 +1,11 @@
 """Disk mode: fill ``NAME.part`` at offsets, checkpoint to the resume store, then rename.
 
-Guarantees: bytes are only ever written under ``NAME.part``; the final name appears (by
-a no-clobber hard link) only once every byte is present and any expected digest
-matched; the resume store claims a range only after the ``.part`` was fdatasync'ed; a
-remote that changed since the bytes on disk were fetched means starting over, never a
-splice.
+Guarantees: bytes are only ever written under ``NAME.part``, inside the output folder,
+into a file hydra-tui created (``engine/partfile.py``: no link is followed, a user's file
+is left alone); the final name appears (by a no-clobber hard link) only once every byte
+is present and any expected digest matched; the resume store claims a range only after
+the ``.part`` was fdatasync'ed, and only for that very file; a remote that changed since
+the bytes on disk were fetched means starting over, never a splice.
 """
 
 from __future__ import annotations
@@ -13,18 +14,18 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from hydra_tui.engine.commit import Staged, group_commit, publish, start_writeback
+from hydra_tui.engine.commit import Staged, group_commit, start_writeback
 from hydra_tui.engine.download import Download, Probed
 from hydra_tui.engine.filename import candidate_paths, choose_name, sanitize_filename
+from hydra_tui.engine.partfile import OutputFolder, PartFile, claim_part, part_names
 from hydra_tui.engine.planner import Planner, choose_chunk_size
 from hydra_tui.engine.ranges import RangeSet
-from hydra_tui.engine.resume import boot_id
+from hydra_tui.engine.resume import ResumeRecord, boot_id
 from hydra_tui.engine.single import fetch_single
-from hydra_tui.engine.sinks import DiskSink, hash_file
+from hydra_tui.engine.sinks import DiskSink, hash_fd
 from hydra_tui.engine.snapshot import DownloadState
 from hydra_tui.engine.transfer import RangeIgnored, TransferRun, unwrap
 from hydra_tui.engine.translate import local_error
@@ -86,8 +87,11 @@ async def download_to_disk(dl: Download) -> DownloadResult:
         dl.end()
 
 
-def _place(dl: Download, probed: Probed) -> tuple[Path, Path]:
-    """Pick ``NAME`` (never an existing file: ``stem.1.ext`` etc.) and ``NAME.part``."""
+def _place(dl: Download, probed: Probed) -> tuple[PartFile, ResumeRecord | None]:
+    """Pick ``NAME`` and claim ``NAME.part`` (``engine/partfile.py``), with the resume
+    record kept for it. A name is skipped when a file, folder or link is there, when
+    this process is already downloading to it, or when each of its temporary names
+    (``NAME.part``, ``NAME.1.part``, ...) is the user's: ``stem.1.ext`` etc. then."""
     remote = probed.remote
     out = dl.options.output_dir
     if not out.is_dir():  # a stat: mkdir would lock the parent folder every time
@@ -99,13 +103,47 @@ def _place(dl: Download, probed: Probed) -> tuple[Path, Path]:
         name = sanitize_filename(dl.options.filename)
     else:
         name = choose_name(remote.disposition_name, remote.final_url, dl.url)
-    for final in candidate_paths(out, name):
-        if os.path.lexists(final):  # a file, a folder or a link, even a dangling one
-            continue
-        if final.name != name:
-            log.warning("%s exists; saving as %s", out / name, final.name)
-        return final, final.with_name(final.name + ".part")
+    names = dl.ctx.claimed_names
+    folder = OutputFolder(out)
+    try:
+        for final in candidate_paths(out, name):
+            if folder.lexists(final.name):
+                continue
+            key = str(folder.resolved / final.name)
+            if not names.claim(key):
+                continue  # another download of this run writes it
+            try:
+                found = _claim(dl, folder, final.name)
+            except BaseException:
+                names.release(key)
+                raise
+            if found is None:
+                names.release(key)
+                continue
+            found[0].hold(names, key)
+            if final.name != name:
+                log.warning("%s is taken; saving as %s", out / name, final.name)
+            return found
+    except BaseException:
+        folder.close()
+        raise
+    folder.close()
     raise LocalIOError(f"no free file name for {name} in {out}")
+
+
+def _claim(
+    dl: Download, folder: OutputFolder, final: str
+) -> tuple[PartFile, ResumeRecord | None] | None:
+    """Claim the first of ``final``'s temporary names that is free or ours; ``None``
+    when each is the user's."""
+    store = dl.ctx.store
+    for part in part_names(final):
+        record = None if store is None else store.load(folder.resolved / part)
+        pf = claim_part(folder, final, None if record is None else record.identity, part)
+        if pf is not None:
+            return pf, record
+        log.warning("%s is not hydra-tui's; leaving it alone", folder.path / part)
+    return None
 
 
 async def _attempt(dl: Download, *, fresh: bool) -> DownloadResult:
@@ -113,22 +151,27 @@ async def _attempt(dl: Download, *, fresh: bool) -> DownloadResult:
     if probed.head_complete:
         return await _save_whole(dl, probed)
     remote = probed.remote
-    final, part = _place(dl, probed)
+    pf, record = _place(dl, probed)
+    sink = DiskSink(pf, dl.ctx.executor)
+    final = pf.final
     dl.name, dl.path = final.name, str(final)
     store = dl.ctx.store
-    record = None if store is None else store.load(part)
     done = RangeSet()
-    resumable = remote.multi_connection and part.exists() and not fresh
-    if (
-        record is not None
-        and resumable
-        and record.same_remote(remote.size, remote.etag, remote.last_modified)
-    ):
-        done = RangeSet(record.ranges)
-    elif record is not None:
-        log.warning("%s: the remote file changed since the last run; starting over", final.name)
-    sink = DiskSink(part, dl.ctx.executor, truncate=done.total == 0)
     try:
+        if record is not None and not pf.matches(record.identity):
+            if not pf.created:
+                log.warning("%s: the resume record is for another file; starting over", final.name)
+        elif (
+            record is not None
+            and remote.multi_connection
+            and not fresh
+            and record.same_remote(remote.size, remote.etag, remote.last_modified)
+        ):
+            done = RangeSet(record.ranges)
+        elif record is not None:
+            log.warning("%s: the remote file changed since the last run; starting over", final.name)
+        if done.total == 0:
+            pf.start_over()
         actual = sink.size()
         done.remove(actual, 1 << 62)  # never trust ranges past the end of the file on disk
         dl.resumed_bytes = done.total
@@ -138,7 +181,7 @@ async def _attempt(dl: Download, *, fresh: bool) -> DownloadResult:
         stored = False
         if remote.multi_connection:
             assert remote.size is not None
-            stored = await _fill_ranges(dl, probed, sink, part, done)
+            stored = await _fill_ranges(dl, probed, sink, done)
         else:
             await _fill_single(dl, probed, sink)
         size = sink.size()
@@ -146,10 +189,10 @@ async def _attempt(dl: Download, *, fresh: bool) -> DownloadResult:
             raise ProtocolViolation(f"{final.name}: got {size} bytes, expected {remote.size}")
         dl.state = DownloadState.VERIFYING
         await asyncio.get_running_loop().run_in_executor(dl.ctx.executor, sink.sync)
-        digests = await _verify(dl, part)
-        publish(part, final)
+        digests = await _verify(dl, sink)
+        pf.publish()
         if store is not None and (record is not None or stored):
-            store.forget(part)
+            store.forget(pf.key)
         dl.path = str(final)
         return DownloadResult(
             dl.url, final, size, digests.get("sha256"), digests.get("md5"), dl.resumed_bytes
@@ -184,8 +227,8 @@ async def _save_whole(dl: Download, probed: Probed) -> DownloadResult:
     if found:
         dl.checksum = _describe(found)
     store = dl.ctx.store
-    if existed and store is not None:
-        store.forget(staged.part)  # what an earlier, interrupted run left
+    if existed and store is not None and staged.sink is not None:
+        store.forget(staged.sink.file.key)  # what an earlier, interrupted run left
     return DownloadResult(dl.url, staged.final, len(head), found.get("sha256"), found.get("md5"), 0)
 
 
@@ -195,16 +238,16 @@ def _stage(
     """Pick the name, write ``NAME.part`` (locked, truncated), check the digests and
     start its writeback; fills ``staged`` and ``found`` (the digests). Runs in the commit
     round; returns whether a ``.part`` was there before."""
-    final, part = _place(dl, probed)
-    staged.final, staged.part = final, part
-    existed = os.path.lexists(part)
+    pf, record = _place(dl, probed)
+    staged.final, staged.part = pf.final, pf.path
+    staged.sink = sink = DiskSink(pf, dl.ctx.executor)
+    pf.start_over()
     data = probed.head
-    staged.sink = sink = DiskSink(part, dl.ctx.executor, truncate=True)
     if data:
         sink.write_now(0, [data])
         start_writeback(sink.fd)
-    found.update(_check_digests(wanted, data, part))
-    return existed
+    found.update(_check_digests(wanted, data, pf.path))
+    return not pf.created or record is not None
 
 
 def _check_digests(wanted: dict[str, str], data: bytes, part: Path) -> dict[str, str]:
@@ -214,9 +257,7 @@ def _check_digests(wanted: dict[str, str], data: bytes, part: Path) -> dict[str,
     return digests
 
 
-async def _fill_ranges(
-    dl: Download, probed: Probed, sink: DiskSink, part: Path, done: RangeSet
-) -> bool:
+async def _fill_ranges(dl: Download, probed: Probed, sink: DiskSink, done: RangeSet) -> bool:
     """Fetch the missing ranges into ``sink``; True if the resume store got a record."""
     remote = probed.remote
     assert remote.size is not None
@@ -242,9 +283,9 @@ async def _fill_ranges(
         if sync or not can_trust_volatile:
             sink.sync()
             durable = ranges
-        store.save(part, url=dl.url, size=remote.size, etag=remote.etag,
+        store.save(sink.file.key, url=dl.url, size=remote.size, etag=remote.etag,
                    last_modified=remote.last_modified, durable=durable,
-                   volatile=ranges)  # fmt: skip
+                   volatile=ranges, identity=sink.file.identity)  # fmt: skip
         saved = key
 
     async def ticker() -> None:
@@ -324,14 +365,15 @@ async def _tick_forever(dl: Download) -> None:
         dl.tick()
 
 
-async def _verify(dl: Download, part: Path) -> dict[str, str]:
-    """Check --md5/--sha256 against the ``.part``; a mismatch keeps the file as ``.part``."""
+async def _verify(dl: Download, sink: DiskSink) -> dict[str, str]:
+    """Check --md5/--sha256 against the ``.part`` (read through our own descriptor); a
+    mismatch keeps the file as ``.part``."""
     wanted = _wanted_digests(dl)
     digests: dict[str, str] = {}
     loop = asyncio.get_running_loop()
     for alg, value in wanted.items():
-        got = await loop.run_in_executor(dl.ctx.executor, hash_file, part, alg)
-        digests[alg] = _matching(alg, value, got, part)
+        got = await loop.run_in_executor(dl.ctx.executor, hash_fd, sink.fd, alg)
+        digests[alg] = _matching(alg, value, got, sink.path)
     if digests:
         dl.checksum = _describe(digests)
     return digests

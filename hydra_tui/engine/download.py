@@ -317,6 +317,7 @@ class Download:
             accepts_ranges=None if remote is None else remote.accepts_ranges,
             rate_limit=self.bucket.own_rate,
             checksum=self.checksum,
+            folder=str(self.options.output_dir.absolute()),
             error=self.error,
             chunks=() if self.planner is None else self.planner.chunk_views(self._grid),
             history=tuple(self._history),

@@ -50,7 +50,10 @@ class ManagedDownload(QueueEntry):
     def snapshot(self) -> DownloadSnapshot:
         if self.dl is not None and self.running:
             return self.dl.snapshot()
-        base = self._last or DownloadSnapshot(id=self._id, url=self._url, state=self.state)
+        base = self._last or DownloadSnapshot(
+            id=self._id, url=self._url, state=self.state,
+            folder=str(self._options.output_dir.absolute()),
+        )  # fmt: skip
         return dataclasses.replace(
             base, state=self.state, error=self._error, speed=0.0, active=0,
             max_window=self._options.threads, rate_limit=self._options.limit_rate,

@@ -12,7 +12,10 @@ processes). Ranges come in two kinds:
 This lets a download checkpoint every second (a kill -9 loses little) while paying for
 an fdatasync only every few seconds. The record also keeps the remote identity (size,
 ETag, Last-Modified): a resume against a changed remote starts over instead of splicing
-two versions.
+two versions, and the identity of the ``.part`` file itself (device, inode, the mark
+it carries: ``engine/partfile.py``): ranges are trusted only for the very file they were
+recorded for. Records are keyed by the ``.part``'s absolute path with the folder's links
+resolved, so one relative ``-o`` from two working folders means two records.
 
 A corrupt store, or one written by a newer version, is moved aside with a warning.
 """
@@ -22,19 +25,21 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from hydra_tui.engine.partfile import PartIdentity
 from hydra_tui.engine.ranges import RangeSet
 
 __all__ = ["ResumeRecord", "ResumeStore", "boot_id"]
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS downloads (
     part_path TEXT PRIMARY KEY,
@@ -43,6 +48,9 @@ CREATE TABLE IF NOT EXISTS downloads (
     etag TEXT,
     last_modified TEXT,
     boot_id TEXT,
+    dev INTEGER,
+    ino INTEGER,
+    token TEXT,
     updated REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS ranges (
@@ -74,6 +82,8 @@ class ResumeRecord:
     etag: str | None
     last_modified: str | None
     ranges: tuple[tuple[int, int], ...]
+    #: the ``.part`` file the ranges were recorded for (None: an unknown file)
+    identity: PartIdentity | None = None
 
     def same_remote(self, size: int | None, etag: str | None, last_modified: str | None) -> bool:
         """True if the remote is provably the same version (size and every validator)."""
@@ -116,7 +126,8 @@ class ResumeStore:
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             # the layout we rely on, and no damaged pages
             db.execute(
-                "SELECT part_path, url, size, etag, last_modified, updated FROM downloads LIMIT 1"
+                "SELECT part_path, url, size, etag, last_modified, dev, ino, token, updated "
+                "FROM downloads LIMIT 1"
             )
             db.execute("SELECT part_path, start, stop FROM ranges LIMIT 1")
             check = db.execute("PRAGMA quick_check").fetchone()
@@ -149,13 +160,14 @@ class ResumeStore:
             self._db.close()
 
     def load(self, part_path: Path) -> ResumeRecord | None:
-        key = str(part_path)
+        key = _key(part_path)
         if self.disabled:
             return None
         with self._lock:
             try:
                 row = self._db.execute(
-                    "SELECT url, size, etag, last_modified, boot_id FROM downloads "
+                    "SELECT url, size, etag, last_modified, boot_id, dev, ino, token "
+                    "FROM downloads "
                     "WHERE part_path=?",
                     (key,),
                 ).fetchone()
@@ -174,7 +186,10 @@ class ResumeStore:
             for s, e, durable in ranges
             if 0 <= int(s) < int(e) and (durable or same_boot)
         )
-        return ResumeRecord(row[0], row[1], row[2], row[3], tuple(clean))
+        identity = None
+        if row[5] is not None and row[6] is not None:
+            identity = PartIdentity(int(row[5]), int(row[6]), row[7])
+        return ResumeRecord(row[0], row[1], row[2], row[3], tuple(clean), identity)
 
     def save(
         self,
@@ -186,12 +201,17 @@ class ResumeStore:
         last_modified: str | None,
         durable: RangeSet,
         volatile: RangeSet | None = None,
+        identity: PartIdentity | None = None,
     ) -> None:
         """Replace the record for ``part_path`` in one transaction.
 
-        ``durable`` ranges must have been fdatasync'ed; ``volatile`` ones only written.
+        ``durable`` ranges must have been fdatasync'ed; ``volatile`` ones only written;
+        ``identity`` is the ``.part`` file they are in.
         """
-        key = str(part_path)
+        key = _key(part_path)
+        dev, ino, token = (
+            (None, None, None) if identity is None else (identity.dev, identity.ino, identity.token)
+        )
         if self.disabled:
             return
         with self._lock:
@@ -204,11 +224,24 @@ class ResumeStore:
             try:
                 db.execute(
                     "INSERT INTO downloads(part_path, url, size, etag, last_modified, boot_id, "
-                    "updated) VALUES (?,?,?,?,?,?,?) ON CONFLICT(part_path) DO UPDATE SET "
+                    "dev, ino, token, updated) VALUES (?,?,?,?,?,?,?,?,?,?) "
+                    "ON CONFLICT(part_path) DO UPDATE SET "
                     "url=excluded.url, size=excluded.size, etag=excluded.etag, "
                     "last_modified=excluded.last_modified, boot_id=excluded.boot_id, "
+                    "dev=excluded.dev, ino=excluded.ino, token=excluded.token, "
                     "updated=excluded.updated",
-                    (key, url, size, etag, last_modified, boot_id(), time.time()),
+                    (
+                        key,
+                        url,
+                        size,
+                        etag,
+                        last_modified,
+                        boot_id(),
+                        dev,
+                        ino,
+                        token,
+                        time.time(),
+                    ),
                 )
                 db.execute("DELETE FROM ranges WHERE part_path=?", (key,))
                 rows = [(key, s, e, 1) for s, e in durable]
@@ -235,6 +268,12 @@ class ResumeStore:
             return
         with self._lock:
             try:
-                self._db.execute("DELETE FROM downloads WHERE part_path=?", (str(part_path),))
+                self._db.execute("DELETE FROM downloads WHERE part_path=?", (_key(part_path),))
             except sqlite3.Error as exc:
                 self._failed("forget", exc)
+
+
+def _key(part_path: Path) -> str:
+    """An absolute key (no syscalls: callers pass the path with the folder resolved,
+    ``PartFile.key``); a relative path is made absolute against the working folder."""
+    return os.path.abspath(part_path)  # noqa: PTH100 - resolve() would follow links

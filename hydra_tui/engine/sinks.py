@@ -8,7 +8,6 @@ sink pushes them onto the min-heap for the consumer.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import hashlib
 import os
 from collections.abc import Sequence
@@ -16,11 +15,11 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Protocol
 
+from hydra_tui.engine.partfile import PartFile
 from hydra_tui.engine.reorder import Piece, Reorderer
 from hydra_tui.engine.translate import local_error
-from hydra_tui.errors import AlreadyRunningError
 
-__all__ = ["DiskSink", "Sink", "StreamSink", "drop_written", "hash_file"]
+__all__ = ["DiskSink", "Sink", "StreamSink", "drop_written", "hash_fd", "hash_file"]
 
 _IOV_MAX = 512
 
@@ -55,27 +54,16 @@ def _pwritev_all(fd: int, pieces: Sequence[Piece], offset: int) -> None:
 
 
 class DiskSink:
-    """An exclusively locked ``NAME.part`` written at offsets from an I/O thread."""
+    """Writes a claimed ``NAME.part`` (``engine/partfile.py``) at offsets from an I/O
+    thread."""
 
     keeps_pieces = False
 
-    def __init__(self, part_path: Path, executor: Executor, *, truncate: bool) -> None:
-        self.path = part_path
+    def __init__(self, file: PartFile, executor: Executor) -> None:
+        self.file = file
+        self.path = file.path
+        self.fd = file.fd
         self._executor = executor
-        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
-        try:
-            self.fd = os.open(part_path, flags, 0o644)
-        except OSError as exc:
-            raise local_error(exc, part_path) from exc
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            os.close(self.fd)
-            raise AlreadyRunningError(
-                f"{part_path} is being written by another hydra-tui process"
-            ) from exc
-        if truncate:
-            os.ftruncate(self.fd, 0)
         self.closed = False
 
     async def write(self, offset: int, pieces: Sequence[Piece]) -> None:
@@ -107,7 +95,7 @@ class DiskSink:
     def close(self) -> None:
         if not self.closed:
             self.closed = True
-            os.close(self.fd)  # also drops the flock
+            self.file.close()  # also drops the flock
 
 
 class StreamSink:
@@ -131,4 +119,15 @@ def hash_file(path: Path, algorithm: str) -> str:
     with path.open("rb") as f:
         while block := f.read(4 * 1024 * 1024):
             h.update(block)
+    return h.hexdigest()
+
+
+def hash_fd(fd: int, algorithm: str) -> str:
+    """Hex digest of the whole file open at ``fd`` (read with pread: the descriptor's
+    offset is untouched and no name is looked up again); call from a thread."""
+    h = hashlib.new(algorithm)
+    offset = 0
+    while block := os.pread(fd, 4 * 1024 * 1024, offset):
+        h.update(block)
+        offset += len(block)
     return h.hexdigest()

@@ -115,6 +115,8 @@ class DownloadSnapshot:
     rate_limit: int | None = None
     checksum: str | None = None
     error: str | None = None
+    #: the output folder, absolute (shown before ``path`` is decided, and after)
+    folder: str | None = None
     chunks: tuple[ChunkView, ...] = ()
     history: tuple[RateSample, ...] = ()
     events: tuple[WindowEvent, ...] = field(default_factory=tuple)

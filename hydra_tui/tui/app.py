@@ -50,7 +50,7 @@ _ACTIVE = (DownloadState.PROBING, DownloadState.DOWNLOADING, DownloadState.VERIF
 
 
 def _target(url: str, options: DownloadOptions) -> tuple[str, Path, str | None]:
-    return url, options.output_dir, options.filename
+    return url, options.output_dir.absolute(), options.filename
 
 
 class HydraApp(App[int]):

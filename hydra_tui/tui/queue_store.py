@@ -13,7 +13,8 @@ finished ones (``done``, ``failed``, ``cancelled``) are *not* handed to the engi
 the app shows them from ``result`` until the user retries (re-adds) or removes them.
 Download progress is not stored here: the engine's resume store owns the bytes on disk.
 
-A file that cannot be read is renamed to ``<name>.corrupt`` (``.corrupt.1``, …) and the
+Output folders are stored absolute (a queue saved in one working folder is resumed from
+another). A file that cannot be read is renamed to ``<name>.corrupt`` (``.corrupt.1``, …) and the
 queue starts empty, with a message in ``warnings`` for the app to show.
 """
 
@@ -25,7 +26,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,11 @@ class QueueEntry:
     def from_snapshot(
         cls, url: str, options: DownloadOptions, snapshot: DownloadSnapshot
     ) -> QueueEntry:
-        """Reduce a live snapshot to what is worth keeping across a restart."""
+        """Reduce a live snapshot to what is worth keeping across a restart.
+
+        The output folder is stored absolute: the next start may be in another working
+        folder, and must resume into the same ``.part`` file, not start over elsewhere."""
+        options = replace(options, output_dir=options.output_dir.absolute())
         state = snapshot.state
         if state.finished:
             return cls(
@@ -119,6 +124,7 @@ class QueueEntry:
             rate_limit=self.options.limit_rate,
             checksum=self.checksum,
             error=self.error,
+            folder=str(self.options.output_dir),
         )
 
 

@@ -18,6 +18,7 @@ from hydra_tui.engine.context import EngineContext
 from hydra_tui.engine.disk import download_to_disk
 from hydra_tui.engine.download import Download
 from hydra_tui.engine.options import DownloadOptions
+from hydra_tui.engine.partfile import OutputFolder, PartFile, claim_part
 from hydra_tui.engine.probe import PROBE_BYTES
 from hydra_tui.engine.ranges import RangeSet
 from hydra_tui.engine.sinks import DiskSink
@@ -84,7 +85,10 @@ def test_a_stale_record_of_a_small_file_is_forgotten(
     data = payload(3000, seed=32)
     url = server.add("old.bin", data)
     part = out_dir / "old.bin.part"
-    part.write_bytes(b"x" * 10)
+    left = _claim(out_dir, "old.bin")  # what an interrupted run left: marked as ours
+    os.write(left.fd, b"x" * 10)
+    identity = left.identity
+    left.close()
     state = tmp_path / "state"
 
     async def go() -> None:
@@ -93,7 +97,7 @@ def test_a_stale_record_of_a_small_file_is_forgotten(
             assert ctx.store is not None
             ctx.store.save(
                 part, url=url, size=3000, etag='"old"', last_modified=None,
-                durable=RangeSet([(0, 10)]),
+                durable=RangeSet([(0, 10)]), identity=identity,
             )  # fmt: skip
             await download_to_disk(Download(ctx, url, opts))
 
@@ -103,11 +107,17 @@ def test_a_stale_record_of_a_small_file_is_forgotten(
     assert _store_rows(state) == 0
 
 
+def _claim(folder: Path, name: str) -> PartFile:
+    pf = claim_part(OutputFolder(folder), name, None)
+    assert pf is not None
+    return pf
+
+
 def _stage(folder: Path, name: str, data: bytes, executor: object) -> Staged:
-    part = folder / f"{name}.part"
-    sink = DiskSink(part, executor, truncate=True)  # type: ignore[arg-type]
+    pf = _claim(folder, name)
+    sink = DiskSink(pf, executor)  # type: ignore[arg-type]
     sink.write_now(0, [data])
-    return Staged(sink, part, folder / name)
+    return Staged(sink, pf.path, pf.final)
 
 
 def test_group_commit_syncs_every_file_before_publishing_it(
@@ -122,10 +132,10 @@ def test_group_commit_syncs_every_file_before_publishing_it(
         real_fdatasync(fd)
         synced[fd] = True
 
-    def link(src: str, dst: str) -> None:
+    def link(src: str, dst: str, **kw: object) -> None:
         fd = names[Path(dst).name]
         assert synced.get(fd), f"{dst} published before its fdatasync"
-        real_link(src, dst)
+        real_link(src, dst, **kw)  # type: ignore[arg-type]
 
     real_link = os.link
     monkeypatch.setattr(os, "fdatasync", fdatasync)

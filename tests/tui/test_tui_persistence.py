@@ -55,9 +55,11 @@ async def test_restart_restores_queue(tmp_path: Path) -> None:
             headers=(("X-Key", "1"),),
             limit_rate=2 * 2**20,  # the limit set in the first session
         )
+        # saved with its folder made absolute (the next start may be elsewhere)
+        here = DownloadOptions(output_dir=Path.cwd())
         # A was both saved and given again on the command line: added once
         assert second.calls == [
-            ("add", A, DownloadOptions(), "dl1", False),
+            ("add", A, here, "dl1", False),
             ("add", B, restored_b, "dl2", True),
         ]
         table = app2.screen.query_one(QueueTable)
@@ -69,7 +71,7 @@ async def test_restart_restores_queue(tmp_path: Path) -> None:
         await pilot.press("p")  # not in the engine: explained, not called
         assert len(second.calls) == 2
         await pilot.press("t")
-        assert second.calls[-1] == ("add", C, DownloadOptions(), "dl3", False)
+        assert second.calls[-1] == ("add", C, here, "dl3", False)
         await pilot.press("d")  # now live: removed through the backend
         assert second.calls[-1] == ("remove", "dl3")
     saved = json.loads(path.read_text())
@@ -110,12 +112,13 @@ async def test_corrupt_queue_file_is_set_aside(tmp_path: Path) -> None:
 def test_entry_from_live_snapshot_keeps_only_what_matters() -> None:
     snap = DownloadSnapshot(id="x", url=A, state=DownloadState.DOWNLOADING, done=5, size=10)
     assert QueueEntry.from_snapshot(A, DownloadOptions(), snap) == QueueEntry(
-        "x", A, DownloadOptions(), "queued"
+        "x", A, DownloadOptions(output_dir=Path.cwd()), "queued"
     )
     done = DownloadSnapshot(
         id="x", url=A, state=DownloadState.DONE, name="a", size=10, done=10, etag='"e"'
     )
     entry = QueueEntry.from_snapshot(A, DownloadOptions(), done)
+    assert entry.options.output_dir == Path.cwd()
     assert entry.finished
     assert entry.to_snapshot().state is DownloadState.DONE
     assert entry.to_snapshot().etag == '"e"'

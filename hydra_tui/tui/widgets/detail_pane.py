@@ -39,6 +39,8 @@ def fact_rows(snap: DownloadSnapshot) -> list[Fact]:
         speed = f"{format_rate(snap.speed)}, {snap.active}/{snap.window} conns"
         rows.append(("Speed", f"{speed} (max {snap.max_window})", ""))
     rows.append(("Output", snap.path or "not decided yet", ""))
+    if snap.folder:
+        rows.append(("Folder", snap.folder, ""))
     if snap.final_url and snap.final_url != snap.url:
         rows.append(("Final URL", snap.final_url, ""))
     rows.append(("Rate limit", rate_limit_text(snap.rate_limit), ""))
