@@ -18,9 +18,10 @@ from hydra_tui.client import DownloadResult, HydraClient
 __all__ = ["download", "stream"]
 
 
-def download(url: str, dest: str | Path = ".", **options: Any) -> DownloadResult:
-    """Download ``url`` into the folder ``dest``; ``options`` are ``HydraClient``'s
-    keywords plus ``download``'s (``filename=``, ``sha256=``, ``md5=``)."""
+def download(url: str, dest: str | Path | None = None, **options: Any) -> DownloadResult:
+    """Download ``url`` into the folder ``dest`` (default ``out_dir=``, else the current
+    folder); ``options`` are ``HydraClient``'s keywords plus ``download``'s
+    (``filename=``, ``sha256=``, ``md5=``)."""
     per_file = {k: options.pop(k) for k in ("filename", "sha256", "md5") if k in options}
 
     async def run() -> DownloadResult:
