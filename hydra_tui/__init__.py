@@ -9,15 +9,57 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["DownloadResult", "HydraClient", "__version__"]
+__all__ = [
+    "AlreadyRunningError",
+    "ChecksumMismatch",
+    "ConfigError",
+    "DownloadResult",
+    "HTTPStatusError",
+    "HydraClient",
+    "HydraError",
+    "Interrupted",
+    "LocalIOError",
+    "NetworkError",
+    "ProtocolViolation",
+    "RemoteChangedError",
+    "UsageError",
+    "__version__",
+    "download",
+    "stream",
+]
 
 if TYPE_CHECKING:
     from hydra_tui.client import DownloadResult, HydraClient
+    from hydra_tui.errors import (
+        AlreadyRunningError,
+        ChecksumMismatch,
+        ConfigError,
+        HTTPStatusError,
+        HydraError,
+        Interrupted,
+        LocalIOError,
+        NetworkError,
+        ProtocolViolation,
+        RemoteChangedError,
+        UsageError,
+    )
+    from hydra_tui.facade import download, stream
+
+_HOMES = {
+    "HydraClient": "client",
+    "DownloadResult": "client",
+    "download": "facade",
+    "stream": "facade",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("HydraClient", "DownloadResult"):
-        from hydra_tui import client
+    import importlib
 
-        return getattr(client, name)
+    if name in _HOMES:
+        return getattr(importlib.import_module(f"hydra_tui.{_HOMES[name]}"), name)
+    if name in __all__ and name != "__version__":
+        from hydra_tui import errors
+
+        return getattr(errors, name)
     raise AttributeError(name)

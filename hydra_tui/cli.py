@@ -11,9 +11,10 @@ from __future__ import annotations
 import signal
 import sys
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from hydra_tui.errors import HydraError, Interrupted
+from hydra_tui.errors import HydraError, Interrupted, UsageError
 
 if TYPE_CHECKING:
     from hydra_tui.cli_args import ParsedArgs
@@ -25,6 +26,8 @@ __all__ = ["main", "progress_for", "run_async", "use_uvloop"]
 
 def main(argv: list[str] | None = None) -> int:
     """The console entry point; returns the exit status."""
+    raw = sys.argv[1:] if argv is None else argv
+    _errors_as_json[0] = _asks_jsonl(raw)
     try:
         return _main(argv)
     except HydraError as exc:
@@ -35,14 +38,31 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+#: ``--progress=jsonl``: every line on stderr is a JSON object, errors too
+_errors_as_json = [False]
+
+
+def _asks_jsonl(args: list[str]) -> bool:
+    """Does the command line ask for jsonl (known before parsing, for usage errors)?"""
+    pairs = zip(args, [*args[1:], ""], strict=True)
+    return any(a == "--progress=jsonl" or (a == "--progress" and b == "jsonl") for a, b in pairs)
+
+
 def _error(exc: BaseException) -> None:
-    sys.stderr.write(f"hydra-tui: {exc}\n")
+    if _errors_as_json[0]:
+        from hydra_tui.progress import json_line
+
+        code = exc.exit_code if isinstance(exc, HydraError) else 1
+        sys.stderr.write(json_line("error", message=str(exc), exit_code=code))
+    else:
+        sys.stderr.write(f"hydra-tui: {exc}\n")
     sys.stderr.flush()
 
 
 def _main(argv: list[str] | None) -> int:
-    if (sys.argv[1:] if argv is None else argv) == ["--version"]:
-        # what argparse's version action prints, without building the parser
+    if (sys.argv[1:] if argv is None else argv) in (["--version"], ["-v"]):
+        # what argparse's version action prints, without building the parser; a lone
+        # -v is hydrastream's --version (with anything else, -v is --verbose)
         from hydra_tui import __version__
 
         sys.stdout.write(f"hydra-tui {__version__}\n")
@@ -58,30 +78,40 @@ def _main(argv: list[str] | None) -> int:
     from hydra_tui.logsetup import setup_logging
 
     settings, _sources = resolve(args.cli, preset=args.preset, config_file=args.config_file)
-    log_path = setup_logging(quiet=settings.quiet)
-    if settings.insecure:
-        import logging
+    jsonl = settings.progress == "jsonl"
+    _errors_as_json[0] = jsonl
+    log_path = setup_logging(quiet=settings.quiet, verbose=args.verbose, jsonl=jsonl)
+    import logging
 
-        logging.getLogger("hydra_tui").warning(
+    log = logging.getLogger("hydra_tui")
+    if settings.insecure:
+        log.warning(
             "--insecure: TLS certificates are NOT verified; anyone on the path can alter data"
         )
+    if args.continue_:
+        log.warning("-c/--continue is not needed: an interrupted download always resumes")
     if args.command == "demo":
         from hydra_tui.demo import run_demo
 
         headless = settings.no_ui or not _interactive()
         return run_demo(settings, headless=headless, log_path=log_path, small=args.demo_small)
+    options = settings.download_options(md5=args.md5, sha256=args.sha256, **args.engine)
+    if args.dry_run:
+        from hydra_tui.dry_run import run_dry
+
+        return run_async(run_dry(args.urls, options, per_url=args.per_url, out=sys.stdout))
     if args.stream:
         from hydra_tui.headless import run_stream
 
-        options = settings.download_options(md5=args.md5, sha256=args.sha256)
         return run_async(
             run_stream(args.urls, options, progress=progress_for(settings), err=sys.stderr),
             resumable=False,
         )
-    if args.command == "download" and (settings.no_ui or not _interactive()):
+    _check_output_folder(settings.output)
+    headless = settings.no_ui or not _interactive() or bool(args.per_url)
+    if args.command == "download" and headless:
         from hydra_tui.headless import run_disk
 
-        options = settings.download_options(md5=args.md5, sha256=args.sha256)
         return run_async(
             run_disk(
                 args.urls,
@@ -89,9 +119,19 @@ def _main(argv: list[str] | None) -> int:
                 jobs=settings.max_downloads,
                 progress=progress_for(settings),
                 err=sys.stderr,
+                per_url=args.per_url,
             )
         )
     return _run_tui(args, settings, log_path)
+
+
+def _check_output_folder(folder: Path) -> None:
+    """``-o out.bin`` naming an existing file is a mistake, not a folder to create."""
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(
+            f"output folder {folder} is an existing file (-o/-d name a folder; "
+            "-O FILE names the downloaded file)"
+        )
 
 
 def _interactive() -> bool:
@@ -113,7 +153,7 @@ def progress_for(settings: Settings, err: TextIO = sys.stderr) -> Progress:
 def _run_tui(args: ParsedArgs, settings: Settings, log_path: object) -> int:
     from hydra_tui.tui_launch import launch_tui
 
-    options = settings.download_options(md5=args.md5, sha256=args.sha256)
+    options = settings.download_options(md5=args.md5, sha256=args.sha256, **args.engine)
     return launch_tui(
         args.urls, options, settings=settings, preset=args.preset, log_path=log_path,
         exit_when_done=args.exit_when_done,

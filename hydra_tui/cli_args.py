@@ -22,6 +22,13 @@ from typing import Any, Literal, NoReturn, TextIO
 from urllib.parse import urlsplit
 
 from hydra_tui import __version__
+from hydra_tui.cli_habits import (
+    InputEntry,
+    add_habit_options,
+    check_habits,
+    parse_input_lines,
+    request_headers,
+)
 from hydra_tui.config import fields
 from hydra_tui.errors import UsageError
 
@@ -95,6 +102,19 @@ class ParsedArgs:
     #: ``--exit-when-done``: the TUI quits once every download has finished
     exit_when_done: bool = False
     preset_name: str | None = None
+    #: per-URL ``DownloadOptions`` overrides (``-O FILE``, ``out=``/``dir=``/``checksum=``
+    #: lines of an ``-i`` list)
+    per_url: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: ``DownloadOptions`` fields set by command-only options (``--proxy``, cookies, …)
+    engine: dict[str, Any] = field(default_factory=dict)
+    #: ``--dry-run``: probe and describe, download nothing
+    dry_run: bool = False
+    #: ``-c``/``--continue`` was given (resuming is automatic; said once)
+    continue_: bool = False
+    #: ``-v``/``--verbose``
+    verbose: bool = False
+    #: ``config save-preset --replace``: start the preset afresh instead of merging
+    replace_preset: bool = False
 
 
 class _Parser(argparse.ArgumentParser):
@@ -214,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--exit-when-done", action="store_true",
         help="TUI: quit when every download has finished (exit 1 if one failed)")  # fmt: skip
     _add_settings_options(parser)
+    add_habit_options(parser)
     _add_config_options(parser)
     return parser
 
@@ -258,6 +279,8 @@ def build_config_parser() -> argparse.ArgumentParser:
     _add_config_options(show)
     save = action("save-preset", "save the given options as a preset in presets.toml")
     save.add_argument("preset_name", metavar="NAME", help="preset name (letters, digits, - _)")
+    save.add_argument("--replace", action="store_true", dest="replace_preset",
+        help="start the preset afresh instead of merging into it")  # fmt: skip
     _add_settings_options(save)
     _add_config_options(save, preset=False)
     return parser
@@ -295,6 +318,11 @@ def validate_url(text: str) -> str:
 
 def read_input_file(path_or_dash: str, stdin: TextIO) -> list[str]:
     """URLs from a file (``-`` = stdin): one per line, blank lines and ``#`` comments skipped."""
+    return [entry.url for entry in read_input_entries(path_or_dash, stdin)]
+
+
+def read_input_entries(path_or_dash: str, stdin: TextIO) -> list[InputEntry]:
+    """The URLs of an ``-i`` list with their aria2c-style option lines (``  out=NAME``)."""
     name = "<stdin>" if path_or_dash == "-" else path_or_dash
     try:
         if path_or_dash == "-":
@@ -305,16 +333,15 @@ def read_input_file(path_or_dash: str, stdin: TextIO) -> list[str]:
         raise UsageError(f"cannot read input file {name}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise UsageError(f"input file {name} is not UTF-8 text (byte {exc.start})") from None
-    urls: list[str] = []
-    for number, line in enumerate(lines, start=1):
-        text = line.strip()
-        if not text or text.startswith("#"):
-            continue
+    entries: list[InputEntry] = []
+    for number, text, entry in parse_input_lines(lines, name):
         try:
-            urls.append(validate_url(text))
+            url = validate_url(text)
         except UsageError as exc:
             raise UsageError(f"{name}, line {number}: {exc}") from None
-    return urls
+        entry.url = url
+        entries.append(entry)
+    return entries
 
 
 def _settings_from(ns: argparse.Namespace) -> dict[str, Any]:
@@ -335,23 +362,49 @@ def _parse_config(args: list[str]) -> ParsedArgs:
         config_file=ns.config_file,
         config_action=ns.config_action,
         preset_name=getattr(ns, "preset_name", None),
+        replace_preset=getattr(ns, "replace_preset", False),
     )
 
 
 def _parse_main(args: list[str], stdin: TextIO) -> ParsedArgs:
-    ns = build_parser().parse_intermixed_args(args)
+    ns = build_parser().parse_intermixed_args(check_habits(args))
     urls = [validate_url(url) for url in ns.urls]
+    per_url: dict[str, dict[str, Any]] = {}
     if ns.input_file is not None:
-        from_file = read_input_file(ns.input_file, stdin)
-        if not from_file and not urls:
+        entries = read_input_entries(ns.input_file, stdin)
+        if not entries and not urls:
             raise UsageError(f"no URLs in {'<stdin>' if ns.input_file == '-' else ns.input_file}")
-        urls += from_file
+        for entry in entries:
+            urls.append(entry.url)
+            if entry.options:
+                per_url[entry.url] = entry.options
     urls = list(dict.fromkeys(urls))  # the same URL twice would race for one file
     cli = _settings_from(ns)
-    headless = ns.stream or cli.get("no_ui") is True
+    stream = ns.stream
+    if ns.dir is not None:
+        if "output" in cli:
+            raise UsageError("-d/--dir and -o/--output both name the folder: give one")
+        cli["output"] = fields.output(ns.dir)
+    if ns.output_document is not None:
+        stream = _output_document(ns.output_document, urls, cli, per_url) or stream
+    extra = request_headers(ns, urls, stdin)
+    if extra:
+        given = cli.get("headers", ())
+        cli["headers"] = tuple(fields.parse_header(h) for h in extra) + tuple(given)
+    engine: dict[str, Any] = {}
+    if ns.proxy is not None:
+        engine["proxy"] = _proxy_url(ns.proxy)
+    if ns.limit_rate_total is not None:
+        try:
+            engine["limit_rate_total"] = fields.limit_rate(ns.limit_rate_total)
+        except UsageError as exc:
+            raise UsageError(f"--limit-rate-total: {exc}") from None
+    if ns.verbose:
+        engine["log_requests"] = True
+    headless = stream or ns.dry_run or cli.get("no_ui") is True
     command: Command = "download" if urls or ns.input_file is not None or headless else "tui"
     if command == "download" and not urls:
-        what = "--stream" if ns.stream else "--no-ui"
+        what = "--stream" if stream else "--dry-run" if ns.dry_run else "--no-ui"
         raise UsageError(f"{what} needs URLs (or -i FILE); run without options for the TUI")
     for option in ("md5", "sha256"):
         if getattr(ns, option) is not None and len(urls) != 1:
@@ -362,17 +415,82 @@ def _parse_main(args: list[str], stdin: TextIO) -> ParsedArgs:
         cli=cli,
         preset=ns.preset,
         config_file=ns.config_file,
-        stream=ns.stream,
+        stream=stream,
         md5=ns.md5,
         sha256=ns.sha256,
         input_file=ns.input_file,
         exit_when_done=ns.exit_when_done,
+        per_url=per_url,
+        engine=engine,
+        dry_run=ns.dry_run,
+        continue_=ns.continue_,
+        verbose=ns.verbose,
     )
+
+
+def _output_document(
+    document: str, urls: list[str], cli: dict[str, Any], per_url: dict[str, dict[str, Any]]
+) -> bool:
+    """``-O FILE`` names the one download's file (``-O -``: stream it); True for ``-``."""
+    if len(urls) != 1:
+        raise UsageError(
+            f"-O/--output-document names one file: it needs exactly one URL, got {len(urls)}"
+        )
+    if document == "-":
+        return True
+    if "output" in cli:
+        raise UsageError("-O FILE is a path of its own: give it without -o/-d")
+    path = Path(document).expanduser()
+    if path.name in ("", ".", "..") or document.endswith(("/", "\\")):
+        raise UsageError(f"-O needs a file name, got {document!r} (-o DIR names a folder)")
+    if path.is_dir():
+        raise UsageError(f"-O {document}: that is a folder (use -o {document})")
+    per_url.setdefault(urls[0], {}).update(filename=path.name, output_dir=path.parent)
+    return False
+
+
+def _proxy_url(text: str) -> str:
+    parts = urlsplit(text.strip())
+    if parts.scheme.lower() not in ("http", "https", "socks5", "socks5h") or not parts.hostname:
+        raise UsageError(f"--proxy needs a URL like http://host:port, got {text!r}")
+    if parts.scheme.lower().startswith("socks"):
+        import importlib.util
+
+        if importlib.util.find_spec("socksio") is None:
+            raise UsageError("a socks5:// --proxy needs: pip install 'hydra-tui[socks]'")
+    return text.strip()
+
+
+_GLOBAL_FIRST = ("--config", "--preset", "--progress")
+_GLOBAL_FLAGS = ("-q", "--quiet", "--no-quiet", "--no-ui", "--ui")
+
+
+def _subcommand_first(args: list[str]) -> list[str]:
+    """``--config F config show`` → ``config show --config F``: global options may come
+    before the subcommand as well as after it."""
+    i = 0
+    while i < len(args) and args[i] not in SUBCOMMANDS:
+        arg = args[i]
+        if arg in _GLOBAL_FLAGS or (arg.partition("=")[0] in _GLOBAL_FIRST and "=" in arg):
+            i += 1
+        elif arg in _GLOBAL_FIRST and i + 1 < len(args):
+            i += 2
+        else:
+            return args
+    if i == 0 or i >= len(args):
+        return args
+    sub = args[i]
+    rest = args[i + 1 :]
+    if sub == "config":
+        # the action comes first: config show --config F
+        action = rest[:1]
+        return [sub, *action, *args[:i], *rest[1:]]
+    return [sub, *args[:i], *rest]
 
 
 def parse(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> ParsedArgs:
     """Parse ``argv`` (default ``sys.argv[1:]``); ``stdin`` is read for ``-i -``."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    args = _subcommand_first(list(sys.argv[1:] if argv is None else argv))
     if args and args[0] == "demo":
         ns = build_demo_parser().parse_args(args[1:])
         return ParsedArgs(

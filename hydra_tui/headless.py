@@ -13,8 +13,8 @@ import hashlib
 import logging
 import os
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, TextIO
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TextIO
 
 from hydra_tui.engine.context import EngineContext
 from hydra_tui.engine.download import Download
@@ -24,16 +24,11 @@ if TYPE_CHECKING:
     from hydra_tui.engine.options import DownloadOptions
     from hydra_tui.progress import Progress
 
-__all__ = ["EXIT_PARTIAL", "EXIT_SIGPIPE", "run_disk", "run_stream"]
+__all__ = ["EXIT_PARTIAL", "EXIT_SIGPIPE", "run_disk", "run_stream", "url_options"]
 
 log = logging.getLogger(__name__)
 EXIT_PARTIAL = 4
 EXIT_SIGPIPE = 141
-
-
-def _report(err: TextIO, url: str, exc: BaseException) -> None:
-    err.write(f"hydra-tui: {url}: {exc}\n")
-    err.flush()
 
 
 async def _progress_loop(progress: Progress, snaps: Callable[[], list[Download]]) -> None:
@@ -50,8 +45,13 @@ async def run_disk(
     progress: Progress,
     err: TextIO,
     state_dir: os.PathLike[str] | None = None,
+    per_url: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> int:
-    """Download every URL to disk, ``jobs`` at a time; return the exit status."""
+    """Download every URL to disk, ``jobs`` at a time; return the exit status.
+
+    ``per_url`` overrides options of single URLs (``-O FILE``, an ``-i`` list's
+    ``out=``/``dir=``/``checksum=`` lines).
+    """
     from pathlib import Path
 
     from hydra_tui.engine.disk import download_to_disk
@@ -61,7 +61,9 @@ async def run_disk(
         max_connections=max(4, jobs * options.threads),
         state_dir=None if state_dir is None else Path(state_dir),
     ) as ctx:
-        downloads = [Download(ctx, url, options) for url in urls]
+        downloads = [
+            Download(ctx, url, url_options(options, (per_url or {}).get(url))) for url in urls
+        ]
         queue = iter(downloads)
         running: list[Download] = []
         codes: list[int] = []
@@ -75,7 +77,7 @@ async def run_disk(
                     await download_to_disk(dl)
                     codes.append(0)
                 except HydraError as exc:
-                    _report(err, dl.url, exc)
+                    progress.report_error(dl.url, exc, err)
                     codes.append(exc.exit_code)
                 finally:
                     running.remove(dl)
@@ -154,12 +156,13 @@ async def run_stream(
                     return EXIT_SIGPIPE
                 except OSError as exc:
                     why = local_reason(exc)
-                    _report(err, url, LocalIOError(f"cannot write to standard output: {why}"))
+                    failure = LocalIOError(f"cannot write to standard output: {why}")
+                    progress.report_error(url, failure, err)
                     return 1
                 except HydraError as exc:
                     # bytes already on stdout cannot be taken back: stop here rather
                     # than splice the next file onto a truncated one
-                    _report(err, url, exc)
+                    progress.report_error(url, exc, err)
                     status = exc.exit_code
                 finally:
                     ticker.cancel()
@@ -172,6 +175,21 @@ async def run_stream(
         writer.close()
         progress.close()
     return status
+
+
+def url_options(options: DownloadOptions, extra: Mapping[str, Any] | None) -> DownloadOptions:
+    """``options`` with one URL's overrides; ``subdir`` (from ``out=dir/name``) is joined
+    to the output folder."""
+    if not extra:
+        return options
+    import dataclasses
+
+    fields = dict(extra)
+    subdir = fields.pop("subdir", None)
+    changed = dataclasses.replace(options, **fields)
+    if subdir is not None:
+        changed = dataclasses.replace(changed, output_dir=changed.output_dir / subdir)
+    return changed
 
 
 def _just(dl: Download) -> Callable[[], list[Download]]:

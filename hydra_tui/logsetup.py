@@ -48,8 +48,15 @@ class _ConsoleHandler(logging.StreamHandler[IO[Any]]):
         self.stream = sys.stderr
         super().emit(record)
 
+    #: ``--progress=jsonl``: each record is one JSON object (``{"event": "warning", …}``)
+    jsonl = False
+
     def format(self, record: logging.LogRecord) -> str:
         level = record.levelname.lower()
+        if self.jsonl:
+            from hydra_tui.progress import json_line
+
+            return json_line(level, message=record.getMessage()).rstrip("\n")
         if use_color(self.stream):
             level = f"\x1b[{_COLORS.get(record.levelname, '0')}m{level}\x1b[0m"
         return f"hydra-tui: {level}: {record.getMessage()}"
@@ -80,12 +87,13 @@ def _file_handler(folder: Path, level: int) -> logging.Handler | None:
 
 
 def setup_logging(
-    *, quiet: bool, verbose: bool = False, log_dir: Path | None = None
+    *, quiet: bool, verbose: bool = False, log_dir: Path | None = None, jsonl: bool = False
 ) -> Path | None:
     """Install the file and console handlers; return the log file path, or None without one.
 
     Safe to call again (handlers are replaced, not added twice). ``verbose`` lowers both
-    levels by one step (file DEBUG, console INFO).
+    levels by one step (file DEBUG, console INFO). ``jsonl`` writes console records as
+    JSON lines, so that every stderr line of ``--progress=jsonl`` is JSON.
     """
     close_logging()
     logger = logging.getLogger(LOGGER_NAME)
@@ -94,6 +102,7 @@ def setup_logging(
     handlers: list[logging.Handler] = []
     if not quiet:
         console = _ConsoleHandler()
+        console.jsonl = jsonl
         console.setLevel(logging.INFO if verbose else logging.WARNING)
         handlers.append(console)
     folder = log_dir if log_dir is not None else locations.log_dir()

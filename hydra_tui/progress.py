@@ -8,14 +8,40 @@ object per line, documented in the README.
 
 from __future__ import annotations
 
+import io
 import json
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TextIO
 
 from hydra_tui.engine.snapshot import ChunkState, DownloadSnapshot
 from hydra_tui.units import format_duration, format_rate, format_size
 
-__all__ = ["JsonlProgress", "PlainProgress", "Progress"]
+__all__ = [
+    "CallbackProgress",
+    "JsonlProgress",
+    "PlainProgress",
+    "Progress",
+    "average_speed",
+    "json_line",
+]
+
+
+def json_line(event: str, *, clock: Any = time.time, **fields: Any) -> str:
+    """One ``--progress=jsonl`` line: ``event`` and ``time`` first, then ``fields``."""
+    record = {"event": event, "time": round(clock(), 3), **fields}
+    return json.dumps(record, separators=(",", ":")) + "\n"
+
+
+def average_speed(snap: DownloadSnapshot) -> float:
+    """Bytes/s moved by this run: bytes resumed from an earlier run do not count."""
+    moved = max(0, snap.done - snap.resumed_bytes)
+    return moved / snap.elapsed if snap.elapsed > 0 else 0.0
+
+
+def _absolute(path: str | None) -> str | None:
+    return None if path is None else str(Path(path).absolute())
 
 
 class Progress:
@@ -36,6 +62,11 @@ class Progress:
 
     def close(self) -> None:
         """Called once at the end."""
+
+    def report_error(self, url: str, exc: BaseException, err: TextIO) -> None:
+        """A download failed: one line on ``err`` (errors are printed even with ``-q``)."""
+        err.write(f"hydra-tui: {url}: {exc}\n")
+        err.flush()
 
 
 class PlainProgress(Progress):
@@ -66,7 +97,7 @@ class PlainProgress(Progress):
         if snap.state.value != "done":
             return
         self._clear()
-        rate = snap.done / snap.elapsed if snap.elapsed > 0 else 0.0
+        rate = average_speed(snap)
         extra = f", resumed {format_size(snap.resumed_bytes)}" if snap.resumed_bytes else ""
         self.stream.write(
             f"done: {snap.path or snap.name} ({format_size(snap.size)}, "
@@ -101,11 +132,22 @@ class JsonlProgress(Progress):
         self._chunks: dict[str, dict[int, ChunkState]] = {}
         self._events: dict[str, float] = {}
         self._started: set[str] = set()
+        self._reported: set[str] = set()
 
     def _emit(self, event: str, snap: DownloadSnapshot, **fields: Any) -> None:
-        record = {"event": event, "time": round(self.clock(), 3), "id": snap.id, "url": snap.url}
-        record.update(fields)
-        self.stream.write(json.dumps(record, separators=(",", ":")) + "\n")
+        self._put(event, id=snap.id, url=snap.url, **fields)
+
+    def _put(self, event: str, **fields: Any) -> None:
+        self.stream.write(json_line(event, clock=self.clock, **fields))
+
+    def report_error(self, url: str, exc: BaseException, err: TextIO | None) -> None:
+        """The failure as an ``error`` event (``finished`` then adds no second one)."""
+        from hydra_tui.errors import HydraError
+
+        code = exc.exit_code if isinstance(exc, HydraError) else 1
+        self._reported.add(url)
+        self._put("error", url=url, message=str(exc), exit_code=code)
+        self.stream.flush()
 
     def update(self, snaps: list[DownloadSnapshot]) -> None:
         for s in snaps:
@@ -113,15 +155,18 @@ class JsonlProgress(Progress):
             if not s.state.finished and s.state.value not in ("queued",):
                 self._emit(
                     "progress", s, state=s.state.value, done=s.done, size=s.size,
-                    speed=round(s.speed, 1), active=s.active, window=s.window, retries=s.retries,
+                    speed=round(_speed(s), 1), active=s.active, window=s.window,
+                    retries=s.retries,
                 )  # fmt: skip
         self.stream.flush()
 
     def _diff(self, s: DownloadSnapshot) -> None:
-        if s.id not in self._started and s.state.value not in ("queued", "probing"):
+        if s.id not in self._started and s.final_url is not None:
+            # once the probe has answered (a failed probe has no start, only its error)
             self._started.add(s.id)
             self._emit(
-                "start", s, name=s.name, path=s.path, size=s.size, final_url=s.final_url,
+                "start", s, name=s.name, path=_absolute(s.path), size=s.size,
+                final_url=s.final_url,
                 etag=s.etag, last_modified=s.last_modified, resumed=s.resumed_bytes,
             )  # fmt: skip
         known = self._chunks.setdefault(s.id, {})
@@ -144,8 +189,31 @@ class JsonlProgress(Progress):
     def finished(self, snap: DownloadSnapshot) -> None:
         self._diff(snap)
         if snap.state.value == "done":
-            self._emit("done", snap, path=snap.path, size=snap.size, checksum=snap.checksum,
-                       elapsed=round(snap.elapsed, 3), retries=snap.retries)  # fmt: skip
-        else:
+            # a chunked download learns its size at the end: the bytes it got
+            size = snap.size if snap.size is not None else snap.done
+            self._emit("done", snap, path=_absolute(snap.path), size=size,
+                       checksum=snap.checksum, elapsed=round(snap.elapsed, 3),
+                       speed=round(average_speed(snap), 1), resumed=snap.resumed_bytes,
+                       retries=snap.retries)  # fmt: skip
+        elif snap.url not in self._reported:
             self._emit("error", snap, state=snap.state.value, message=snap.error)
         self.stream.flush()
+
+
+def _speed(s: DownloadSnapshot) -> float:
+    """The recent speed; before the first sample, the average since the start (never
+    0.0 once bytes have moved)."""
+    if s.speed > 0:
+        return s.speed
+    return average_speed(s)
+
+
+class CallbackProgress(JsonlProgress):
+    """The jsonl events as dicts, handed to a function (``HydraClient(on_progress=…)``)."""
+
+    def __init__(self, callback: Callable[[dict[str, Any]], None], *, clock: Any = time.time):
+        super().__init__(io.StringIO(), clock=clock)  # stays empty: _put is ours
+        self.callback = callback
+
+    def _put(self, event: str, **fields: Any) -> None:
+        self.callback({"event": event, "time": round(self.clock(), 3), **fields})

@@ -74,18 +74,44 @@ def config_show(args: ParsedArgs, out: TextIO) -> int:
 
 
 def config_save_preset(args: ParsedArgs, out: TextIO) -> int:
-    """Save the options given on this command line as a preset in presets.toml."""
+    """Save the options given on this command line into a preset in presets.toml.
+
+    An existing preset keeps its other keys (``--replace`` starts it afresh); the keys
+    that changed are listed.
+    """
     if args.preset_name is None:
         raise UsageError("config save-preset needs a preset NAME")
     loaded = presets.load_config(args.config_file)
-    path = presets.save_preset(args.preset_name, args.cli)
-    out.write(f"saved preset {args.preset_name} in {path}\n")
+    before = {} if args.replace_preset else presets.saved_preset(args.preset_name)
+    given = {key.replace("_", "-"): value for key, value in args.cli.items()}
+    old = {key: presets.to_toml_value(fields.normalize_key(key), value)
+           for key, value in before.items()}  # fmt: skip
+    new = {key: presets.to_toml_value(fields.normalize_key(key), value)
+           for key, value in given.items()}  # fmt: skip
+    path = presets.save_preset(args.preset_name, {**before, **given})
+    verb = "replaced" if args.replace_preset else "saved"
+    out.write(f"{verb} preset {args.preset_name} in {path}\n")
+    for key, value in new.items():
+        if key not in old:
+            out.write(f"  added    {key} = {_toml(value)}\n")
+        elif old[key] != value:
+            out.write(f"  changed  {key} = {_toml(old[key])} -> {_toml(value)}\n")
+    kept = [key for key in old if key not in new]
+    if kept:
+        out.write(f"  kept     {', '.join(kept)} (--replace drops them)\n")
     if args.preset_name in loaded.config_presets:
         out.write(
             f"note: {loaded.config_file} also defines [presets.{args.preset_name}]; "
             "the saved one takes precedence\n"
         )
     return 0
+
+
+def _toml(value: object) -> str:
+    """A value as TOML writes it (``"50M"``, ``32``, ``{ X-Token = "abc" }``)."""
+    import tomli_w
+
+    return tomli_w.dumps({"v": value}).strip().removeprefix("v = ")
 
 
 _COMMANDS: dict[str, Callable[[ParsedArgs, TextIO], int]] = {

@@ -340,6 +340,13 @@ def save_preset(name: str, values: Mapping[str, Any], *, presets_file: Path | No
     return path
 
 
+def saved_preset(name: str, *, presets_file: Path | None = None) -> dict[str, Any]:
+    """The saved preset ``name`` as written in presets.toml (empty if there is none)."""
+    path = presets_file if presets_file is not None else locations.presets_file()
+    table = _load_presets_doc(path).get("presets", {}).get(name, {})
+    return dict(table) if isinstance(table, dict) else {}
+
+
 def delete_preset(name: str, *, presets_file: Path | None = None) -> bool:
     """Remove a saved preset; False if presets.toml has none of that name."""
     path = presets_file if presets_file is not None else locations.presets_file()

@@ -92,6 +92,8 @@ class Faults:
     """Content-Disposition header value (not a fault; here so that a URL can set it)."""
     seed: int = 0
     """Seed of the resource's random source; runs with the same seed repeat."""
+    require_auth: str | None = None
+    """``user:password``: requests without that HTTP Basic ``Authorization`` get a 401."""
 
     def __post_init__(self) -> None:
         for name in ("reset", "truncate", "stall", "status_rate", "lie_rate"):
@@ -192,7 +194,7 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     **dict.fromkeys(("range_200_after", "change_after", "status"), _optional(int)),
     **dict.fromkeys(("reset", "truncate", "stall", "status_rate", "lie_rate", "latency"), float),
     **dict.fromkeys(("ignore_range", "no_length", "no_accept_ranges", "html_200"), _parse_bool),
-    **dict.fromkeys(("lie", "redirect_to", "content_disposition"), _optional(str)),
+    **dict.fromkeys(("lie", "redirect_to", "content_disposition", "require_auth"), _optional(str)),
     "retry_after": _parse_retry_after,
 }
 assert set(_PARSERS) == {f.name for f in dataclasses.fields(Faults)}, "every field has a parser"

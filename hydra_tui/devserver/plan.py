@@ -7,6 +7,7 @@ concurrency. Writing the decision to the socket is ``send.py``'s job.
 
 from __future__ import annotations
 
+import base64
 import math
 import time
 from dataclasses import dataclass
@@ -123,6 +124,10 @@ def _decide(turn: _Turn) -> Plan:
     if faults.change_after is not None and index > faults.change_after and not resource.changed:
         resource.change(faults)
         turn.count("change_after")
+    if faults.require_auth is not None and not _authorized(turn):
+        turn.count("require_auth")
+        challenge = [("WWW-Authenticate", 'Basic realm="devserver"')]
+        return plan_page(401, f"credentials needed for {resource.name}\n", challenge)
     if faults.redirect_to is not None:
         turn.count("redirect_to")
         location = [("Location", faults.redirect_to)]
@@ -145,6 +150,18 @@ def _decide(turn: _Turn) -> Plan:
         _body_faults(turn, plan.body)
         plan.claimed = True
     return plan
+
+
+def _authorized(turn: _Turn) -> bool:
+    """Does the request carry HTTP Basic credentials equal to ``require_auth``?"""
+    scheme, _, token = turn.request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        given = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return given == turn.faults.require_auth
 
 
 def _refuse(turn: _Turn, status: int, reason: str) -> Plan:

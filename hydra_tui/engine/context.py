@@ -7,12 +7,14 @@ there is no module-level state, so several can live in one process.
 
 from __future__ import annotations
 
+import logging
 import random
 import ssl
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -20,6 +22,7 @@ import httpx
 from hydra_tui.engine.aimd import AimdController, HostGate
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.partfile import ClaimedNames
+from hydra_tui.engine.ratelimit import TokenBucket
 from hydra_tui.engine.rawhttp import RawPool
 from hydra_tui.engine.resume import ResumeStore
 
@@ -77,8 +80,17 @@ class EngineContext:
         #: keep-alive connections of the raw range reader; None when requests must go
         #: through httpx (an injected transport, or a proxy from the environment)
         self.raw_pool: RawPool | None = None
-        if transport is None and not _env_proxy():
+        if (
+            transport is None
+            and not _env_proxy()
+            and not options.proxy
+            and not options.log_requests
+        ):
             self.raw_pool = RawPool(options.connect_timeout)
+        #: ``--limit-rate-total``: every download's bucket takes from this one too
+        self.total_bucket: TokenBucket | None = None
+        if options.limit_rate_total:
+            self.total_bucket = TokenBucket(options.limit_rate_total, clock=clock)
         _larger_reads()
 
     @property
@@ -118,6 +130,8 @@ class EngineContext:
                 pool=None,
             ),
             transport=self._transport,
+            proxy=options.proxy,
+            event_hooks=request_log_hooks() if options.log_requests else None,
         )
 
     async def __aenter__(self) -> EngineContext:
@@ -152,6 +166,24 @@ class EngineContext:
             gate = HostGate(controller)
             self._gates[key] = gate
         return gate
+
+
+def request_log_hooks() -> dict[str, list[Callable[..., Any]]]:
+    """httpx hooks that log each request (with its Range) and each answer's status (``-v``)."""
+    wire = logging.getLogger("hydra_tui.wire")
+
+    async def on_request(request: httpx.Request) -> None:
+        span = request.headers.get("range")
+        wire.info("> %s %s%s", request.method, request.url, f" ({span})" if span else "")
+
+    async def on_response(response: httpx.Response) -> None:
+        span = response.headers.get("content-range")
+        wire.info(
+            "< %d %s %s%s", response.status_code, response.reason_phrase, response.url,
+            f" ({span})" if span else "",
+        )  # fmt: skip
+
+    return {"request": [on_request], "response": [on_response]}
 
 
 def _env_proxy() -> bool:

@@ -38,6 +38,8 @@ from hydra_tui.errors import HTTPStatusError, HydraError, ProtocolViolation, Usa
 __all__ = ["Download", "Probed"]
 
 log = logging.getLogger(__name__)
+#: the smallest probe under a rate limit (a slow limit still needs the file's headers)
+MIN_PROBE_BYTES = 16 * 1024
 _ids = itertools.count(1)
 
 
@@ -72,7 +74,7 @@ class Download:
         self.error: str | None = None
         self.threads = max(1, options.threads)
         self.gate = ctx.gate_for(url, options)
-        self.bucket = TokenBucket(options.limit_rate, clock=ctx.clock)
+        self.bucket = TokenBucket(options.limit_rate, clock=ctx.clock, parent=ctx.total_bucket)
         self.remote: RemoteFile | None = None
         self.planner: Planner | None = None
         self.transfer: TransferRun | None = None
@@ -137,11 +139,26 @@ class Download:
             self.retries += 1
             if attempt > self.options.retries:
                 raise error
+            log.info("%s: probe: %s; reconnecting", self.url, error)
             await asyncio.sleep(delay)
 
+    def probe_bytes(self) -> int:
+        """How much the probe asks for: 256 KiB, or one burst of the rate limit, so that
+        ``--limit-rate`` holds from the first byte."""
+        rate = self.bucket.rate
+        if rate is None:
+            return PROBE_BYTES
+        return max(MIN_PROBE_BYTES, min(PROBE_BYTES, rate // 20))
+
     async def _probe_once(self) -> Probed:
+        probed = await self._probe_request(self.probe_bytes())
+        if self.bucket.rate is not None and probed.head:
+            await self.bucket.consume(len(probed.head))
+        return probed
+
+    async def _probe_request(self, limit: int) -> Probed:
         headers = dict(self.request_headers)
-        headers["Range"] = f"bytes=0-{PROBE_BYTES - 1}"
+        headers["Range"] = f"bytes=0-{limit - 1}"
         ctx = self.ctx
         pool = ctx.raw_pool if self.options.raw_http else None
         if pool is not None and raw_route(pool, self._url, cookies=ctx.has_cookies):
@@ -149,7 +166,7 @@ class Download:
             merged.update(headers)
             try:
                 answer = await raw_probe(
-                    pool, self._url, merged, limit=PROBE_BYTES, stall=self.options.stall_timeout
+                    pool, self._url, merged, limit=limit, stall=self.options.stall_timeout
                 )
             except Unsupported as exc:
                 log.debug("%s: probing through httpx: %s", self.url, exc)
@@ -162,7 +179,7 @@ class Download:
                 found = self._judge(answer.status, answer.reason, answer.headers, str(self._url))
                 if isinstance(found, Probed):
                     return found
-                return self._conclude(found, answer.status, answer.body, answer.ended)
+                return self._conclude(found, answer.status, answer.body, answer.ended, limit)
         try:
             async with ctx.client.stream("GET", self.url, headers=headers) as resp:
                 final_url = str(resp.url)
@@ -175,11 +192,11 @@ class Download:
                 async for piece in resp.aiter_raw():
                     pieces.append(piece)
                     got += len(piece)
-                    if got >= PROBE_BYTES:
+                    if got >= limit:
                         break
                 else:
                     ended = True
-                return self._conclude(found, resp.status_code, b"".join(pieces), ended)
+                return self._conclude(found, resp.status_code, b"".join(pieces), ended, limit)
         except httpx.HTTPError as exc:
             raise network_error(exc) from exc
         except (httpx.InvalidURL, UnicodeError) as exc:
@@ -204,11 +221,13 @@ class Download:
         self._check_html(remote)
         return remote
 
-    def _conclude(self, remote: RemoteFile, status: int, body: bytes, ended: bool) -> Probed:
+    def _conclude(
+        self, remote: RemoteFile, status: int, body: bytes, ended: bool, limit: int
+    ) -> Probed:
         """The first bytes of the body (``ended``: the body ended within them)."""
         got = len(body)
         complete = ended and (status == 200 or got == remote.size)
-        head = body[:PROBE_BYTES] if got > PROBE_BYTES else body
+        head = body[:limit] if got > limit else body
         if status == 206 and remote.size is not None:
             if len(head) > remote.size:
                 head = head[: remote.size]
@@ -296,7 +315,7 @@ class Download:
             etag=None if remote is None else remote.etag,
             last_modified=None if remote is None else remote.last_modified,
             accepts_ranges=None if remote is None else remote.accepts_ranges,
-            rate_limit=self.bucket.rate,
+            rate_limit=self.bucket.own_rate,
             checksum=self.checksum,
             folder=str(self.options.output_dir.absolute()),
             error=self.error,

@@ -55,6 +55,15 @@ class DownloadOptions:
     #: read plain-http range bodies with the engine's own lean HTTP/1.1 reader
     #: (``engine/rawhttp.py``); False keeps every request on httpx
     raw_http: bool = True
+    #: an HTTP(S) or SOCKS proxy URL for every request (``--proxy``); ``None`` takes
+    #: the environment's (``HTTPS_PROXY``, …)
+    proxy: str | None = None
+    #: bytes per second across every download of the engine (``--limit-rate-total``);
+    #: read once, when the engine context is made
+    limit_rate_total: int | None = None
+    #: log each request, response status, range and reconnect (``-v``); sends every
+    #: request through httpx, whose hooks see them
+    log_requests: bool = False
 
     @property
     def stream_buffer(self) -> int:

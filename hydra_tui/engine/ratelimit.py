@@ -1,4 +1,5 @@
-"""One token bucket shared by all connections of a download (``--limit-rate``).
+"""One token bucket shared by all connections of a download (``--limit-rate``), and
+optionally a parent bucket shared by every download of a run (``--limit-rate-total``).
 
 Debt-based: a reader takes the bytes it just read and sleeps off any deficit, so the
 long-run rate is exact whatever the read sizes, and the rate can change at run time.
@@ -16,9 +17,16 @@ class TokenBucket:
     """Rate limit in bytes/second; ``rate=None`` means unlimited."""
 
     def __init__(
-        self, rate: int | None, *, clock: Callable[[], float], burst: float = 0.05
+        self,
+        rate: int | None,
+        *,
+        clock: Callable[[], float],
+        burst: float = 0.05,
+        parent: TokenBucket | None = None,
     ) -> None:
         self._clock = clock
+        #: a bucket every byte is also taken from (the run's total); its debt counts too
+        self.parent = parent
         self._burst_seconds = burst
         self._rate: int | None = None
         self._tokens = 0.0
@@ -27,6 +35,16 @@ class TokenBucket:
 
     @property
     def rate(self) -> int | None:
+        """The tightest limit this bucket's bytes obey (its own or its parent's)."""
+        if self.parent is None or self.parent.rate is None:
+            return self._rate
+        if self._rate is None:
+            return self.parent.rate
+        return min(self._rate, self.parent.rate)
+
+    @property
+    def own_rate(self) -> int | None:
+        """This bucket's own limit (what ``set_rate`` set)."""
         return self._rate
 
     def set_rate(self, rate: int | None) -> None:
@@ -45,11 +63,12 @@ class TokenBucket:
 
     def take(self, n: int) -> float:
         """Take ``n`` tokens; return how long the caller should sleep to pay the debt."""
+        shared = 0.0 if self.parent is None else self.parent.take(n)
         if self._rate is None:
-            return 0.0
+            return shared
         self._refill()
         self._tokens -= n
-        return 0.0 if self._tokens >= 0 else -self._tokens / self._rate
+        return max(shared, 0.0 if self._tokens >= 0 else -self._tokens / self._rate)
 
     async def consume(self, n: int) -> None:
         delay = self.take(n)

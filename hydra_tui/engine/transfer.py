@@ -143,6 +143,7 @@ class TransferRun:
                         failures = 0
                     failures += 1
                     dl.retries += 1
+                    log.info("%s: bytes %d-%d: %s; reconnecting", dl.url, a.pos, a.end - 1, exc)
                     if failures > dl.options.retries:
                         planner.failed.add(a.committed, a.end)
                         raise

@@ -57,8 +57,16 @@ def test_demo_and_config_are_subcommands() -> None:
     )
 
 
-def test_subcommand_after_options_gets_a_hint() -> None:
-    assert "subcommands come first: hydra-tui demo" in usage_error("-q", "demo")
+def test_subcommand_after_a_url_gets_a_hint() -> None:
+    assert "subcommands come first: hydra-tui demo" in usage_error(URL, "demo")
+
+
+def test_global_options_may_come_before_a_subcommand() -> None:
+    args = parse(["-q", "--preset", "p", "demo", "--small"])
+    assert args.command == "demo" and args.preset == "p" and args.cli == {"quiet": True}
+    args = parse(["--config", "c.toml", "config", "show", "-t", "3"])
+    assert args.config_action == "show" and args.config_file == Path("c.toml")
+    assert args.cli == {"threads": 3}
 
 
 def test_config_without_action() -> None:

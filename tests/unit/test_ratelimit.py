@@ -107,3 +107,19 @@ def test_consume_unlimited_returns_at_once() -> None:
     t = [0.0]
     bucket = TokenBucket(None, clock=lambda: t[0])
     asyncio.run(bucket.consume(10**6))
+
+
+def test_a_parent_bucket_caps_its_children_together() -> None:
+    t = [0.0]
+    total = TokenBucket(1000, clock=lambda: t[0])
+    a = TokenBucket(None, clock=lambda: t[0], parent=total)
+    b = TokenBucket(800, clock=lambda: t[0], parent=total)
+    assert a.rate == 1000 and a.own_rate is None  # the run's cap is a's effective limit
+    assert b.rate == 800 and b.own_rate == 800
+    # buckets start empty: each byte is paid for at the rate
+    assert a.take(1000) == 1.0  # 1000 bytes at the run's 1000 bytes/s
+    assert b.take(1000) == 2.0  # behind a in the run's bucket (its own 800/s says 1.25)
+    t[0] = 2.0
+    assert a.take(500) == 0.5  # the run's debt is paid off; a's own bucket has no limit
+    total.set_rate(None)
+    assert a.rate is None and b.rate == 800
