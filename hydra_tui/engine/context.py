@@ -7,6 +7,7 @@ there is no module-level state, so several can live in one process.
 
 from __future__ import annotations
 
+import logging
 import random
 import ssl
 import time
@@ -20,9 +21,13 @@ import httpx
 from hydra_tui.engine.aimd import AimdController, HostGate
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.rawhttp import RawPool
+from hydra_tui.engine.redirects import check_redirect, resend_cookie
 from hydra_tui.engine.resume import ResumeStore
+from hydra_tui.urls import redact_url
 
 __all__ = ["EngineContext", "default_state_dir"]
+
+log = logging.getLogger(__name__)
 
 READ_BYTES = 1048576
 
@@ -54,7 +59,7 @@ class EngineContext:
         self.state_dir = state_dir or default_state_dir()
         self.store: ResumeStore | None = None
         if resume:
-            self.store = ResumeStore(self.state_dir / "resume.sqlite3")
+            self.store = _open_store(self.state_dir / "resume.sqlite3")
         self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hydra-io")
         agent = options.user_agent or _default_agent()
         #: what every request sends (httpx's defaults with ours on top); the raw reader
@@ -115,6 +120,7 @@ class EngineContext:
                 pool=None,
             ),
             transport=self._transport,
+            event_hooks={"request": [resend_cookie], "response": [check_redirect]},
         )
 
     async def __aenter__(self) -> EngineContext:
@@ -131,6 +137,21 @@ class EngineContext:
         self.executor.shutdown(wait=True)
         if self.store is not None:
             self.store.close()
+
+    def proxy_for(self, url: str) -> str | None:
+        """The proxy (password redacted) a request to ``url`` goes through, if any: the
+        environment's, as httpx reads it (``trust_env``); None with an own transport."""
+        if self._transport is not None:
+            return None
+        import urllib.request
+
+        scheme, _, rest = url.partition("://")
+        host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+        if urllib.request.proxy_bypass(host.split(":")[0] if "]" not in host else host):
+            return None
+        proxies = urllib.request.getproxies()
+        proxy = proxies.get(scheme.lower()) or proxies.get("all")
+        return None if not proxy else redact_url(proxy)
 
     def gate_for(self, url: str, options: DownloadOptions) -> HostGate:
         """The AIMD gate of ``url``'s host, shared by every download to that host."""
@@ -149,6 +170,20 @@ class EngineContext:
             gate = HostGate(controller)
             self._gates[key] = gate
         return gate
+
+
+def _open_store(path: Path) -> ResumeStore | None:
+    """The resume store, or None (one warning) when its folder or file cannot be used: a
+    read-only home must not stop a download, it only costs the ability to resume."""
+    import sqlite3
+
+    try:
+        return ResumeStore(path)
+    except (OSError, sqlite3.Error) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        log.warning("cannot use the resume store in %s (%s); downloads will not resume",
+                    path.parent, why)  # fmt: skip
+        return None
 
 
 def _env_proxy() -> bool:

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hydra_tui.engine.ranges import RangeSet
+from hydra_tui.private import private_dir, private_file
+from hydra_tui.urls import redact_url
 
 __all__ = ["ResumeRecord", "ResumeStore", "boot_id"]
 
@@ -91,7 +93,7 @@ class ResumeStore:
         self.path = path
         self.disabled = False
         self._lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         try:
             self._db = self._open()
         except sqlite3.DatabaseError as exc:
@@ -99,6 +101,11 @@ class ResumeStore:
             self._db = self._open()
 
     def _open(self) -> sqlite3.Connection:
+        # 0600 before sqlite writes a byte (its -wal and -shm files copy the mode)
+        for suffix in ("", "-wal", "-shm"):
+            path = Path(str(self.path) + suffix)
+            if suffix == "" or path.exists():
+                private_file(path)
         db = sqlite3.connect(self.path, timeout=10.0, check_same_thread=False, isolation_level=None)
         try:
             # look before writing anything: a newer version's store is left untouched
@@ -135,6 +142,7 @@ class ResumeStore:
             src = Path(str(self.path) + suffix)
             if src.exists():
                 src.replace(Path(str(aside) + suffix))
+                private_file(Path(str(aside) + suffix))  # a copy as private as the store
 
     def _failed(self, what: str, exc: sqlite3.Error) -> None:
         """A store that breaks while in use costs resumability, never the download."""
@@ -208,7 +216,7 @@ class ResumeStore:
                     "url=excluded.url, size=excluded.size, etag=excluded.etag, "
                     "last_modified=excluded.last_modified, boot_id=excluded.boot_id, "
                     "updated=excluded.updated",
-                    (key, url, size, etag, last_modified, boot_id(), time.time()),
+                    (key, redact_url(url), size, etag, last_modified, boot_id(), time.time()),
                 )
                 db.execute("DELETE FROM ranges WHERE part_path=?", (key,))
                 rows = [(key, s, e, 1) for s, e in durable]
