@@ -36,7 +36,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _error(exc: BaseException) -> None:
-    sys.stderr.write(f"hydra-tui: {exc}\n")
+    from hydra_tui.urls import redact_text
+
+    sys.stderr.write(f"hydra-tui: {redact_text(str(exc))}\n")
     sys.stderr.flush()
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TextIO
 from hydra_tui.engine.context import EngineContext
 from hydra_tui.engine.download import Download
 from hydra_tui.errors import ChecksumMismatch, HydraError, LocalIOError
+from hydra_tui.urls import redact_text, redact_url
 
 if TYPE_CHECKING:
     from hydra_tui.engine.options import DownloadOptions
@@ -32,7 +33,7 @@ EXIT_SIGPIPE = 141
 
 
 def _report(err: TextIO, url: str, exc: BaseException) -> None:
-    err.write(f"hydra-tui: {url}: {exc}\n")
+    err.write(f"hydra-tui: {redact_url(url)}: {redact_text(str(exc))}\n")
     err.flush()
 
 

@@ -66,7 +66,7 @@ class DiskSink:
         try:
             self.fd = os.open(part_path, flags, 0o644)
         except OSError as exc:
-            raise local_error(exc, part_path) from exc
+            raise local_error(exc, part_path, kept=False) from exc
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:

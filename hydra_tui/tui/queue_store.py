@@ -31,6 +31,7 @@ from typing import Any
 
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
+from hydra_tui.private import private_dir
 
 __all__ = ["QueueEntry", "QueueStore", "options_from_json", "options_to_json"]
 
@@ -264,7 +265,7 @@ class QueueStore:
         text = json.dumps(payload, indent=1, ensure_ascii=False) + "\n"
         if text == self._last_text:
             return False
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)  # the queue keeps URLs with their passwords
         fd, tmp_name = tempfile.mkstemp(
             prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
         )
