@@ -15,6 +15,7 @@ loop) closes every connection the client opened.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
 from pathlib import Path
@@ -58,6 +59,8 @@ class HydraClient:
         self._state_dir = state_dir
         self._resume = resume
         self._ctx: EngineContext | None = None
+        #: running ``download()`` bodies, cancelled (and awaited) when the client closes
+        self._running: set[asyncio.Task[DownloadResult]] = set()
 
     async def __aenter__(self) -> HydraClient:
         self._ctx = EngineContext(
@@ -69,6 +72,13 @@ class HydraClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        # downloads still running in other tasks stop here, before their connections,
+        # I/O threads and resume store go away under them
+        running = [t for t in self._running if t is not asyncio.current_task()]
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
         if self._ctx is not None:
             await self._ctx.aclose()
             self._ctx = None
@@ -92,21 +102,19 @@ class HydraClient:
         """Download ``url`` into ``dest_dir``; resumes a previous partial download.
 
         The result carries the file's sha256 (``digest=False`` skips reading it back).
+        Leaving the client's ``async with`` while this runs cancels it (``CancelledError``;
+        the ``.part`` and its resume record are kept).
         """
+        ctx = self.ctx
         opts = dataclasses.replace(
             self.options, output_dir=Path(dest_dir), filename=filename, sha256=sha256, md5=md5
         )
-        dl = Download(self.ctx, url, opts)
-        result = await download_to_disk(dl)
-        if digest and result.sha256 is None:
-            import asyncio
-
-            from hydra_tui.engine.sinks import hash_file
-
-            loop = asyncio.get_running_loop()
-            value = await loop.run_in_executor(self.ctx.executor, hash_file, result.path, "sha256")
-            result = dataclasses.replace(result, sha256=value)
-        return result
+        task = asyncio.create_task(_download(ctx, url, opts, digest=digest))
+        self._running.add(task)
+        try:
+            return await task
+        finally:
+            self._running.discard(task)
 
     async def stream(
         self, urls: str | Iterable[str], *, sha256: str | None = None, md5: str | None = None
@@ -127,6 +135,21 @@ class HydraClient:
                 yield name, chunks
             finally:
                 await chunks.aclose()
+
+
+async def _download(
+    ctx: EngineContext, url: str, opts: DownloadOptions, *, digest: bool
+) -> DownloadResult:
+    """The body of ``HydraClient.download``, run as a task the client can cancel."""
+    dl = Download(ctx, url, opts)
+    result = await download_to_disk(dl)
+    if digest and result.sha256 is None:
+        from hydra_tui.engine.sinks import hash_file
+
+        loop = asyncio.get_running_loop()
+        value = await loop.run_in_executor(ctx.executor, hash_file, result.path, "sha256")
+        result = dataclasses.replace(result, sha256=value)
+    return result
 
 
 async def _pieces(blocks: AsyncIterator[Sequence[Piece]]) -> AsyncGenerator[bytes, None]:

@@ -90,6 +90,9 @@ class Faults:
     """Seconds to wait before sending the response headers."""
     content_disposition: str | None = None
     """Content-Disposition header value (not a fault; here so that a URL can set it)."""
+    content_type: str | None = None
+    """Content-Type of the resource's bytes (default application/octet-stream);
+    ``text/html`` is busybox httpd's manner: every file is labelled an HTML page."""
     seed: int = 0
     """Seed of the resource's random source; runs with the same seed repeat."""
 
@@ -192,7 +195,7 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     **dict.fromkeys(("range_200_after", "change_after", "status"), _optional(int)),
     **dict.fromkeys(("reset", "truncate", "stall", "status_rate", "lie_rate", "latency"), float),
     **dict.fromkeys(("ignore_range", "no_length", "no_accept_ranges", "html_200"), _parse_bool),
-    **dict.fromkeys(("lie", "redirect_to", "content_disposition"), _optional(str)),
+    **dict.fromkeys(("lie", "redirect_to", "content_disposition", "content_type"), _optional(str)),
     "retry_after": _parse_retry_after,
 }
 assert set(_PARSERS) == {f.name for f in dataclasses.fields(Faults)}, "every field has a parser"

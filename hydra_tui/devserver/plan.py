@@ -164,7 +164,7 @@ def _content(turn: _Turn) -> Plan:
     version = turn.resource.version
     size = version.content.size
     fields = [
-        ("Content-Type", "application/octet-stream"),
+        ("Content-Type", faults.content_type or "application/octet-stream"),
         ("ETag", version.etag),
         ("Last-Modified", http_date(version.last_modified)),
     ]
