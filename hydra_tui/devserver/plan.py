@@ -246,6 +246,9 @@ def _body_faults(turn: _Turn, body: BodyPlan) -> None:
     if faults.slow_every and (number - 1) % faults.slow_every == 0:
         body.rate = faults.slow_rate
         turn.count("slow")
+    elif faults.slow_after and number > faults.slow_after:
+        body.rate = faults.slow_rate
+        turn.count("slow_after")
     if faults.link_rate:
         body.link = turn.resource.link(faults.link_rate)
     if body.total == 0:
