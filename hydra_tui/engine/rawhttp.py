@@ -401,6 +401,10 @@ async def _send(conn: RawConnection, request: bytes, block: bytearray, stall: fl
     return conn.head_done
 
 
+#: how often ``wait_until`` looks at a partly filled block when it reports progress
+PROGRESS_TICK = 0.25
+
+
 async def wait_until(
     conn: RawConnection,
     done: Callable[[RawConnection], bool],
@@ -408,14 +412,15 @@ async def wait_until(
     progress: Callable[[RawConnection], None] | None = None,
 ) -> None:
     """Wait until ``done(conn)`` or the connection is lost; ``stall`` seconds without a
-    byte is a ``NetworkError``. ``progress(conn)`` is called whenever bytes arrived."""
+    byte is a ``NetworkError``. With ``progress``, look every ``PROGRESS_TICK`` seconds
+    and call ``progress(conn)`` when bytes arrived (a block fills only at its end)."""
     loop = asyncio.get_running_loop()
     seen, since = conn.received, loop.time()
     while not done(conn) and conn.lost is None and not conn.closed:
         left = since + stall - loop.time()
         if left <= 0:
             raise Stalled("stalled: no data within the stall timeout")
-        await conn.wait(left)
+        await conn.wait(left if progress is None else min(left, PROGRESS_TICK))
         if conn.received != seen:
             seen, since = conn.received, loop.time()
             if progress is not None:
