@@ -93,6 +93,8 @@ class Faults:
     """Seconds to wait before sending the response headers."""
     content_disposition: str | None = None
     """Content-Disposition header value (not a fault; here so that a URL can set it)."""
+    no_validators: bool = False
+    """Send neither ETag nor Last-Modified: nothing proves two answers are one version."""
     content_type: str | None = None
     """Content-Type of the resource's bytes (default application/octet-stream);
     ``text/html`` is busybox httpd's manner: every file is labelled an HTML page."""
@@ -198,7 +200,9 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     **dict.fromkeys(("lie_after", "status_code", "redirect_code", "seed"), int),
     **dict.fromkeys(("range_200_after", "change_after", "status"), _optional(int)),
     **dict.fromkeys(("reset", "truncate", "stall", "status_rate", "lie_rate", "latency"), float),
-    **dict.fromkeys(("ignore_range", "no_length", "no_accept_ranges", "html_200"), _parse_bool),
+    **dict.fromkeys(
+        ("ignore_range", "no_length", "no_accept_ranges", "html_200", "no_validators"), _parse_bool
+    ),
     **dict.fromkeys(("lie", "redirect_to", "content_disposition", "content_type"), _optional(str)),
     "retry_after": _parse_retry_after,
 }

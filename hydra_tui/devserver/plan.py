@@ -163,11 +163,9 @@ def _content(turn: _Turn) -> Plan:
     faults, request = turn.faults, turn.request
     version = turn.resource.version
     size = version.content.size
-    fields = [
-        ("Content-Type", faults.content_type or "application/octet-stream"),
-        ("ETag", version.etag),
-        ("Last-Modified", http_date(version.last_modified)),
-    ]
+    fields = [("Content-Type", faults.content_type or "application/octet-stream")]
+    if not faults.no_validators:
+        fields += [("ETag", version.etag), ("Last-Modified", http_date(version.last_modified))]
     if faults.content_disposition is not None:
         fields.append(("Content-Disposition", faults.content_disposition))
     whole = BodyPlan(version.content, 0, size)

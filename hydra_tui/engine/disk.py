@@ -128,7 +128,12 @@ async def _attempt(dl: Download, *, fresh: bool) -> DownloadResult:
     ):
         done = RangeSet(record.ranges)
     elif record is not None and not fresh:  # a restart in this run said why already
-        log.warning("%s: the remote file changed since the last run; starting over", final.name)
+        if remote.etag is None and remote.last_modified is None:
+            log.warning("%s: no validator proves the remote file is unchanged since the "
+                        "last run; starting over", final.name)  # fmt: skip
+        else:
+            log.warning("%s: the remote file changed since the last run; starting over",
+                        final.name)  # fmt: skip
     sink = DiskSink(part, dl.ctx.executor, truncate=done.total == 0)
     try:
         actual = sink.size()

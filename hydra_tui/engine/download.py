@@ -319,6 +319,12 @@ class Download:
             }
         if remote.size:
             self._grid = chunk_grid(remote.size)
+        if remote.multi_connection and not (remote.etag or remote.last_modified):
+            log.warning(
+                "%s: the server sends no ETag or Last-Modified: only the size shows that "
+                "the file does not change while it is fetched in pieces",
+                self.shown_url,
+            )
 
     # -- progress ----------------------------------------------------------------------
     def tick(self) -> None:

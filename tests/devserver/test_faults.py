@@ -286,3 +286,10 @@ def test_content_type_labels_the_bytes(srv: DevServer) -> None:
     assert got.status == 206
     assert got.headers["Content-Type"] == "text/html"
     assert got.body == DATA[:10]
+
+
+def test_no_validators(srv: DevServer) -> None:
+    srv.add("f", DATA, Faults(no_validators=True))
+    got = fetch(srv, "/f", {"Range": "bytes=0-9"})
+    assert got.status == 206
+    assert "ETag" not in got.headers and "Last-Modified" not in got.headers

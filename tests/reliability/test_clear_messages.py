@@ -130,3 +130,12 @@ def test_unusable_state_folder_downloads_without_resume(
     assert len(lines) == 1 and "resume store" in lines[0] and "will not resume" in lines[0]
     assert "Traceback" not in proc.stderr.decode()
     assert file_sha256(out_dir / "big.bin") == sha256(data)
+
+
+def test_no_validator_is_said_and_the_size_still_guards(server: DevServer, out_dir: Path) -> None:
+    data = payload(3 * MiB, seed=1966)
+    url = server.add("bare.bin", data, Faults(no_validators=True))
+    proc = cli("--no-ui", "-t", "4", "-o", str(out_dir), url)
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    assert "no ETag or Last-Modified" in proc.stderr.decode()
+    assert file_sha256(out_dir / "bare.bin") == sha256(data)
