@@ -102,3 +102,12 @@ def test_private_dir_leaves_folders_of_others_alone(tmp_path: Path) -> None:
     link.symlink_to(real)
     private_dir(link)
     assert _mode(real) == 0o755
+
+
+def test_tui_shows_finished_entries_redacted() -> None:
+    url = f"http://alice:{SECRET}@127.0.0.1:9/f.bin"
+    entry = QueueEntry(id="d1", url=url, options=DownloadOptions(), state="done",
+                       final_url=url + "?x=1")  # fmt: skip
+    snap = entry.to_snapshot()
+    assert SECRET not in snap.url and "alice:***@" in snap.url
+    assert snap.final_url is not None and SECRET not in snap.final_url
