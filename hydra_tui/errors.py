@@ -11,7 +11,7 @@
     │       └── TooSlow             under the low-speed limit for the speed time
     ├── HTTPStatusError             4xx/5xx the engine cannot recover from
     ├── ProtocolViolation           the server lied: bad Content-Range, wrong length, HTML page
-    ├── RedirectRefused             redirected to a scheme hydra-tui does not fetch (file:, ftp:)
+    ├── RedirectRefused             redirected to a scheme we do not fetch (file:, ftp:), a bad host
     ├── RemoteChangedError          the remote file changed under us (validator or size differs)
     ├── ChecksumMismatch            --md5/--sha256 did not match (exit 3)
     ├── LocalIOError                disk full, file size limit, permissions (the .part is kept)
@@ -98,8 +98,9 @@ class ProtocolViolation(HydraError):
 
 
 class RedirectRefused(HydraError):
-    """A redirect to a scheme hydra-tui does not fetch (``file:``, ``ftp:``, ``javascript:``):
-    the server's answer, not the user's URL, is at fault (exit 1, never retried)."""
+    """A redirect to a scheme hydra-tui does not fetch (``file:``, ``ftp:``, ``javascript:``)
+    or to a host that cannot exist: the server's answer, not the user's URL, is at fault
+    (exit 1, never retried)."""
 
 
 class RemoteChangedError(HydraError):

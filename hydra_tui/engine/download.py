@@ -100,6 +100,9 @@ class Download:
         )
         self._open_bodies = 0
         self.started_at = ctx.clock()
+        for name, value in options.headers:
+            if not value.isascii():  # httpx would fail deep inside the first request
+                raise UsageError(f"header {name} has non-ASCII characters in its value")
         self.request_headers: dict[str, str] = {k: v for k, v in options.headers}
         self.transfer_url = url
         self._grid: list[tuple[int, int]] = []

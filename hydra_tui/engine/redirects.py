@@ -1,7 +1,8 @@
 """What a redirect may do, checked on every hop httpx follows (its event hooks).
 
 * A ``Location`` with a scheme other than http(s) (``file:``, ``ftp:``, ``javascript:``)
-  is the server's doing, not the user's: ``RedirectRefused`` (exit 1), never retried.
+  or a host that can never resolve (``a..b``) is the server's doing, not the user's:
+  ``RedirectRefused`` (exit 1), never retried.
 * https to plain http is followed (as browsers do) with a warning: from there on anyone
   on the path can read and alter the bytes. curl refuses it by default (``--proto-redir``).
 * A ``Cookie`` header the user gave (``-H``) goes to the origin of the URL they typed, on
@@ -16,7 +17,7 @@ import logging
 import httpx
 
 from hydra_tui.errors import RedirectRefused
-from hydra_tui.urls import redact_url
+from hydra_tui.urls import host_problem, redact_url
 
 __all__ = ["COOKIE_EXTENSION", "check_redirect", "cookie_extension", "resend_cookie"]
 
@@ -63,6 +64,12 @@ async def check_redirect(response: httpx.Response) -> None:
         raise RedirectRefused(
             f"redirected to an unsupported scheme ({target.scheme}:) "
             f"by {redact_url(str(response.request.url))}"
+        )
+    problem = host_problem(target.host)
+    if problem is not None:
+        await response.aclose()
+        raise RedirectRefused(
+            f"redirected to an invalid host ({problem}) by {redact_url(str(response.request.url))}"
         )
     if response.request.url.scheme == "https" and target.scheme == "http":
         log.warning(

@@ -14,8 +14,12 @@ from pathlib import Path
 import pytest
 
 from hydra_tui.devserver import DevServer, Faults
+from hydra_tui.engine.context import EngineContext
+from hydra_tui.engine.download import Download
+from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.translate import local_error
-from tests.helpers import cli, file_sha256, payload, sha256
+from hydra_tui.errors import UsageError
+from tests.helpers import cli, file_sha256, payload, run, sha256
 
 from ._support import MiB, assert_one_line_error, files_under, main_in_process
 
@@ -54,6 +58,26 @@ def test_redirect_to_an_unsupported_scheme(
     assert files_under(out_dir) == []
     # not retried (--retries 3): the lean probe hands a redirect over to httpx, once
     assert server.stats("go.iso").requests <= 2
+
+
+def test_redirect_to_an_impossible_host(server: DevServer, out_dir: Path) -> None:
+    url = server.add("go.iso", b"", Faults(redirect_to="http://a..b/x.iso"))
+    proc = cli("--no-ui", "-o", str(out_dir), url)
+    line = assert_one_line_error(proc, 1, "redirected to an invalid host", "empty label")
+    assert "invalid URL" not in line
+
+
+def test_non_ascii_header_through_the_api(server: DevServer, out_dir: Path) -> None:
+    url = server.add("x.bin", payload(100, seed=1967))
+    options = DownloadOptions(headers=(("X", "é€"),))
+
+    async def go() -> None:
+        async with EngineContext(options, resume=False) as ctx:
+            Download(ctx, url, options)
+
+    with pytest.raises(UsageError, match="non-ASCII"):
+        run(go())
+    assert server.requests == []
 
 
 def test_output_is_a_file(server: DevServer, tmp_path: Path) -> None:
