@@ -43,8 +43,9 @@ def network_error(exc: Exception, *, proxy: str | None = None) -> HydraError:
     if proxy is not None and isinstance(
         exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.ProxyError
     ):
-        error = type(error)(f"proxy {proxy}: {error}")
-        error.retryable = False  # a dead proxy stays dead for this run
+        named = type(error)(f"proxy {proxy}: {error}")
+        named.retryable = error.retryable
+        return named
     return error
 
 
