@@ -49,13 +49,16 @@ def _asks_jsonl(args: list[str]) -> bool:
 
 
 def _error(exc: BaseException) -> None:
+    from hydra_tui.urls import redact_text
+
+    message = redact_text(str(exc))
     if _errors_as_json[0]:
         from hydra_tui.progress import json_line
 
         code = exc.exit_code if isinstance(exc, HydraError) else 1
-        sys.stderr.write(json_line("error", message=str(exc), exit_code=code))
+        sys.stderr.write(json_line("error", message=message, exit_code=code))
     else:
-        sys.stderr.write(f"hydra-tui: {exc}\n")
+        sys.stderr.write(f"hydra-tui: {message}\n")
     sys.stderr.flush()
 
 

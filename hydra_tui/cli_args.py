@@ -31,6 +31,7 @@ from hydra_tui.cli_habits import (
 )
 from hydra_tui.config import fields
 from hydra_tui.errors import UsageError
+from hydra_tui.urls import host_problem, redact_url
 
 __all__ = [
     "SUBCOMMANDS",
@@ -180,6 +181,14 @@ def _add_settings_options(parser: argparse.ArgumentParser) -> None:
         help="connect timeout (default 15)")  # fmt: skip
     add("--stall-timeout", type=_checked(c["stall_timeout"]), default=s, metavar="SECONDS",
         help="restart a connection idle this long (default 20)")  # fmt: skip
+    add("--speed-limit", "--lowest-speed-limit", dest="speed_limit", metavar="RATE",
+        type=_checked(c["speed_limit"]), default=s,
+        help="restart connections when the download is under RATE for --speed-time; "
+        "after --retries restarts it fails; 0 turns it off (default 1K)")  # fmt: skip
+    add("--speed-time", type=_checked(c["speed_time"]), default=s, metavar="SECONDS",
+        help="how long a download may stay under --speed-limit (default 60)")  # fmt: skip
+    add("--accept-html", action=argparse.BooleanOptionalAction, default=s,
+        help="save an HTML page even where it looks like an error page")  # fmt: skip
     add("-H", "--header", dest="headers", action="append", default=s, metavar="HEADER",
         type=_checked(fields.parse_header),
         help='request header "Name: value", repeatable; "Name:" drops one from config')  # fmt: skip
@@ -289,30 +298,34 @@ def build_config_parser() -> argparse.ArgumentParser:
 def validate_url(text: str) -> str:
     """Accept http(s) URLs with a host; anything else is a one-line UsageError."""
     url = text.strip()
+    shown = redact_url(url)
     if url in SUBCOMMANDS:
-        raise UsageError(f"{url!r} is not a URL; subcommands come first: {PROG} {url} ...")
+        raise UsageError(f"{shown!r} is not a URL; subcommands come first: {PROG} {url} ...")
     try:
         parts = urlsplit(url)
         _ = parts.port  # raises ValueError on a malformed port
     except ValueError as exc:
-        raise UsageError(f"invalid URL {url!r}: {exc}") from None
+        raise UsageError(f"invalid URL {shown!r}: {exc}") from None
     if parts.scheme.lower() not in ("http", "https"):
         hint = ""
         if not parts.scheme and "." in url.split("/", 1)[0]:
             hint = f" (did you mean https://{url}?)"
-        raise UsageError(f"not an http(s) URL: {url!r}{hint}")
+        raise UsageError(f"not an http(s) URL: {shown!r}{hint}")
     if not parts.hostname:
-        raise UsageError(f"URL has no host: {url!r}")
+        raise UsageError(f"URL has no host: {shown!r}")
+    problem = host_problem(parts.hostname)
+    if problem is not None:
+        raise UsageError(f"invalid URL {shown!r}: {problem}")
     if any(c.isspace() for c in url):
-        raise UsageError(f"URL contains whitespace: {url!r}")
+        raise UsageError(f"URL contains whitespace: {shown!r}")
     if any(ord(c) < 32 or ord(c) == 127 for c in url):
-        raise UsageError(f"URL contains control characters: {url!r}")
+        raise UsageError(f"URL contains control characters: {shown!r}")
     import httpx  # only when there are URLs: --version stays fast
 
     try:
         httpx.URL(url)
     except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
-        raise UsageError(f"invalid URL {url!r}: {exc}") from None
+        raise UsageError(f"invalid URL {shown!r}: {exc}") from None
     return url
 
 

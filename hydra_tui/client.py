@@ -15,6 +15,7 @@ loop) closes every connection the client opened.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import dataclasses
@@ -123,6 +124,8 @@ class HydraClient:
         self._state_dir = state_dir
         self._resume = resume
         self._ctx: EngineContext | None = None
+        #: running ``download()`` bodies, cancelled (and awaited) when the client closes
+        self._running: set[asyncio.Task[DownloadResult]] = set()
 
     async def __aenter__(self) -> HydraClient:
         self._ctx = EngineContext(
@@ -134,6 +137,13 @@ class HydraClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        # downloads still running in other tasks stop here, before their connections,
+        # I/O threads and resume store go away under them
+        running = [t for t in self._running if t is not asyncio.current_task()]
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
         if self._ctx is not None:
             await self._ctx.aclose()
             self._ctx = None
@@ -158,18 +168,27 @@ class HydraClient:
         folder); resumes a previous partial download.
 
         The result carries the file's sha256 (``digest=False`` skips reading it back).
+        Leaving the client's ``async with`` while this runs cancels it (``CancelledError``;
+        the ``.part`` and its resume record are kept).
         """
         folder = self.options.output_dir if dest_dir is None else Path(dest_dir)
         opts = dataclasses.replace(
             self.options, output_dir=folder, filename=filename, sha256=sha256, md5=md5
         )
+        task = asyncio.create_task(self._download(url, opts, digest=digest))
+        self._running.add(task)
+        try:
+            return await task
+        finally:
+            self._running.discard(task)
+
+    async def _download(self, url: str, opts: DownloadOptions, *, digest: bool) -> DownloadResult:
+        """The body of ``download``, run as a task the client can cancel."""
         dl = Download(self.ctx, url, opts)
         async with self._reporting(dl):
             result = await download_to_disk(dl)
         result = dataclasses.replace(result, path=result.path.absolute())
         if digest and result.sha256 is None:
-            import asyncio
-
             from hydra_tui.engine.sinks import hash_file
 
             loop = asyncio.get_running_loop()
@@ -225,8 +244,6 @@ class HydraClient:
         if callback is None:
             yield
             return
-        import asyncio
-
         from hydra_tui.progress import CallbackProgress
 
         progress = CallbackProgress(callback)

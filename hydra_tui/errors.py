@@ -6,8 +6,12 @@
     ├── UsageError                  bad option or argument (exit 2)
     │   └── ConfigError             broken config/presets file (names file and key)
     ├── NetworkError                connect/read failures, resets, timeouts, stalls (after retries)
+    │   ├── ConnectionReset         the server reset or cut a connection (a sign of load)
+    │   └── Stalled                 no byte within the stall timeout
+    │       └── TooSlow             under the low-speed limit for the speed time
     ├── HTTPStatusError             4xx/5xx the engine cannot recover from
     ├── ProtocolViolation           the server lied: bad Content-Range, wrong length, HTML page
+    ├── RedirectRefused             redirected to a scheme we do not fetch (file:, ftp:), a bad host
     ├── RemoteChangedError          the remote file changed under us (validator or size differs)
     ├── ChecksumMismatch            --md5/--sha256 did not match (exit 3)
     ├── LocalIOError                disk full, file size limit, permissions (the .part is kept)
@@ -24,13 +28,17 @@ __all__ = [
     "AlreadyRunningError",
     "ChecksumMismatch",
     "ConfigError",
+    "ConnectionReset",
     "HTTPStatusError",
     "HydraError",
     "Interrupted",
     "LocalIOError",
     "NetworkError",
     "ProtocolViolation",
+    "RedirectRefused",
     "RemoteChangedError",
+    "Stalled",
+    "TooSlow",
     "UsageError",
 ]
 
@@ -59,6 +67,19 @@ class NetworkError(HydraError):
     retryable = True
 
 
+class ConnectionReset(NetworkError):
+    """The server reset or cut a connection mid-answer: the host's AIMD window backs off."""
+
+
+class Stalled(NetworkError):
+    """A connection went silent for the stall timeout: it is restarted, not the host slowed."""
+
+
+class TooSlow(Stalled):
+    """A download stayed under ``--speed-limit`` for ``--speed-time``: its connections are
+    restarted; after ``--retries`` such restarts it fails (``retryable`` is then False)."""
+
+
 class HTTPStatusError(HydraError):
     """An HTTP status we cannot turn into data (404, 403, 410, 416, persistent 5xx)."""
 
@@ -74,6 +95,12 @@ class ProtocolViolation(HydraError):
     """The server's answer contradicts what was asked (Content-Range, length, type)."""
 
     retryable = True
+
+
+class RedirectRefused(HydraError):
+    """A redirect to a scheme hydra-tui does not fetch (``file:``, ``ftp:``, ``javascript:``)
+    or to a host that cannot exist: the server's answer, not the user's URL, is at fault
+    (exit 1, never retried)."""
 
 
 class RemoteChangedError(HydraError):

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from hydra_tui.config import locations
+from hydra_tui.private import private_dir, private_file
+from hydra_tui.urls import redact_text
 
 __all__ = ["LOGGER_NAME", "LOG_FILE_NAME", "close_logging", "setup_logging", "use_color"]
 
@@ -71,9 +73,26 @@ def close_logging() -> None:
             handler.close()
 
 
+class _Redact(logging.Filter):
+    """Passwords in URLs (``user:***@``) never reach the terminal or the log file,
+    whichever module logged them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "@" in message:
+            redacted = redact_text(message)
+            if redacted != message:
+                record.msg, record.args = redacted, None
+        return True
+
+
+_REDACT = _Redact()
+
+
 def _file_handler(folder: Path, level: int) -> logging.Handler | None:
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder)  # 0700: URLs and paths are nobody else's business
+        private_file(folder / LOG_FILE_NAME)
         handler = logging.handlers.RotatingFileHandler(
             folder / LOG_FILE_NAME, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT, encoding="utf-8"
         )
@@ -114,5 +133,6 @@ def setup_logging(
         handlers.append(logging.NullHandler())
     for handler in handlers:
         setattr(handler, _OURS, True)
+        handler.addFilter(_REDACT)
         logger.addHandler(handler)
     return folder / LOG_FILE_NAME if file_handler is not None else None

@@ -65,7 +65,9 @@ class Progress:
 
     def report_error(self, url: str, exc: BaseException, err: TextIO) -> None:
         """A download failed: one line on ``err`` (errors are printed even with ``-q``)."""
-        err.write(f"hydra-tui: {url}: {exc}\n")
+        from hydra_tui.urls import redact_text, redact_url
+
+        err.write(f"hydra-tui: {redact_url(url)}: {redact_text(str(exc))}\n")
         err.flush()
 
 
@@ -143,10 +145,12 @@ class JsonlProgress(Progress):
     def report_error(self, url: str, exc: BaseException, err: TextIO | None) -> None:
         """The failure as an ``error`` event (``finished`` then adds no second one)."""
         from hydra_tui.errors import HydraError
+        from hydra_tui.urls import redact_text, redact_url
 
         code = exc.exit_code if isinstance(exc, HydraError) else 1
-        self._reported.add(url)
-        self._put("error", url=url, message=str(exc), exit_code=code)
+        shown = redact_url(url)  # as the snapshots show it (``finished`` compares)
+        self._reported.add(shown)
+        self._put("error", url=shown, message=redact_text(str(exc)), exit_code=code)
         self.stream.flush()
 
     def update(self, snaps: list[DownloadSnapshot]) -> None:

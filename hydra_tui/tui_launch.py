@@ -34,6 +34,10 @@ def preset_values(options: DownloadOptions) -> dict[str, object]:
         values["headers"] = [f"{k}: {v}" for k, v in options.headers]
     if options.user_agent and not options.user_agent.startswith("hydra-tui/"):
         values["user_agent"] = options.user_agent
+    built_in = DownloadOptions()
+    for name in ("speed_limit", "speed_time", "accept_html"):
+        if getattr(options, name) != getattr(built_in, name):
+            values[name] = getattr(options, name)
     return values
 
 

@@ -173,6 +173,15 @@ def stall_timeout(value: object) -> float:
     return _seconds("stall_timeout", value)
 
 
+def speed_limit(value: object) -> int:
+    """Bytes per second (``1K``, ``"1K/s"``); 0 turns the low-speed limit off."""
+    return _size("speed_limit", value, minimum=0, rate=True)
+
+
+def speed_time(value: object) -> float:
+    return _seconds("speed_time", value)
+
+
 def parse_header(text: object) -> tuple[str, str]:
     """``"Name: value"`` into a pair; an empty value removes a header set by a lower layer."""
     if not isinstance(text, str):
@@ -183,6 +192,11 @@ def parse_header(text: object) -> tuple[str, str]:
         raise UsageError(f'header must look like "Name: value", got {show(text)}')
     if any(c in value for c in "\r\n\0"):
         raise UsageError(f"header {name} has a line break or NUL in its value")
+    if not value.isascii():
+        # HTTP sends header values as bytes; which encoding a server reads is a guess
+        raise UsageError(
+            f"header {name} has non-ASCII characters in its value (percent-encode them)"
+        )
     return name, value
 
 
@@ -263,6 +277,9 @@ COERCERS: dict[str, Callable[[object], object]] = {
     "progress": progress,
     "quiet": _bool("quiet"),
     "no_ui": _bool("no_ui"),
+    "speed_limit": speed_limit,
+    "speed_time": speed_time,
+    "accept_html": _bool("accept_html"),
 }
 FIELD_NAMES: tuple[str, ...] = tuple(COERCERS)
 

@@ -74,6 +74,16 @@ class Settings:
     no_ui: bool = False
     """Download without the TUI (headless progress on stderr)."""
 
+    speed_limit: int = 1024
+    """Low-speed limit in bytes/s: a download under it for ``speed_time`` seconds has its
+    connections restarted, and fails after ``retries`` such restarts; 0 turns it off."""
+
+    speed_time: float = 60.0
+    """Seconds a download may stay under ``speed_limit``."""
+
+    accept_html: bool = False
+    """Save an HTML page even where it looks like an error page standing in for a file."""
+
     def __post_init__(self) -> None:
         # One checker per field, shared with the files and the command line, so a bad
         # value fails the same way wherever it came from. Checkers also normalize
@@ -100,5 +110,8 @@ class Settings:
             user_agent=self.user_agent or default_user_agent(),
             chunk_size=self.chunk_size,
             verify_tls=not self.insecure,
+            speed_limit=self.speed_limit,
+            speed_time=self.speed_time,
+            accept_html=self.accept_html,
         )
         return dataclasses.replace(options, **overrides) if overrides else options

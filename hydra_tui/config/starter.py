@@ -70,6 +70,17 @@ STARTER_CONFIG = """\
 # Download without the TUI, showing headless progress on stderr.              (--no-ui)
 # no-ui = false
 
+# Low-speed limit: a download under this rate for speed-time seconds has its connections
+# restarted, and fails after `retries` restarts; 0 turns it off.       (--speed-limit)
+# speed-limit = "1K/s"
+
+# Seconds a download may stay under speed-limit.                          (--speed-time)
+# speed-time = 60
+
+# Save an HTML page even where it looks like an error page standing in for the file.
+#                                                                        (--accept-html)
+# accept-html = false
+
 # Presets bundle options under a name: hydra-tui --preset genomics URL
 # `hydra-tui config save-preset NAME [options]` saves presets into presets.toml, next to
 # this file; a preset defined in both files is taken from presets.toml.

@@ -40,7 +40,10 @@ class Faults:
     slow_every: int = 0
     """Bodies 1, 1+N, 1+2N, ... are throttled to ``slow_rate`` (0: never)."""
     slow_rate: int = 64 * 1024
-    """Rate in bytes/s of the slow bodies chosen by ``slow_every``."""
+    """Rate in bytes/s of the slow bodies chosen by ``slow_every`` or ``slow_after``."""
+    slow_after: int = 0
+    """Bodies after the first N are throttled to ``slow_rate`` (0: never): a probe that
+    goes well, then range requests that trickle."""
     reset: float = 0.0
     """Probability that a body is aborted with a TCP RST at a random point."""
     reset_first: int = 0
@@ -90,6 +93,11 @@ class Faults:
     """Seconds to wait before sending the response headers."""
     content_disposition: str | None = None
     """Content-Disposition header value (not a fault; here so that a URL can set it)."""
+    no_validators: bool = False
+    """Send neither ETag nor Last-Modified: nothing proves two answers are one version."""
+    content_type: str | None = None
+    """Content-Type of the resource's bytes (default application/octet-stream);
+    ``text/html`` is busybox httpd's manner: every file is labelled an HTML page."""
     seed: int = 0
     """Seed of the resource's random source; runs with the same seed repeat."""
     require_auth: str | None = None
@@ -179,6 +187,7 @@ def _parse_retry_after(text: str) -> RetryAfter:
 _SIZES = ("rate", "link_rate", "slow_rate", "change_size")
 _COUNTS = (
     "slow_every",
+    "slow_after",
     "reset_first",
     "status_first",
     "max_bodies",
@@ -189,12 +198,17 @@ _COUNTS = (
 _PARSERS: dict[str, Callable[[str], object]] = {
     **dict.fromkeys(("rate", "link_rate", "slow_rate"), parse_size),
     "change_size": _optional(parse_size),
-    **dict.fromkeys(("slow_every", "reset_first", "status_first", "max_bodies"), int),
+    **dict.fromkeys(("slow_every", "slow_after", "reset_first", "status_first", "max_bodies"), int),
     **dict.fromkeys(("lie_after", "status_code", "redirect_code", "seed"), int),
     **dict.fromkeys(("range_200_after", "change_after", "status"), _optional(int)),
     **dict.fromkeys(("reset", "truncate", "stall", "status_rate", "lie_rate", "latency"), float),
-    **dict.fromkeys(("ignore_range", "no_length", "no_accept_ranges", "html_200"), _parse_bool),
-    **dict.fromkeys(("lie", "redirect_to", "content_disposition", "require_auth"), _optional(str)),
+    **dict.fromkeys(
+        ("ignore_range", "no_length", "no_accept_ranges", "html_200", "no_validators"), _parse_bool
+    ),
+    **dict.fromkeys(
+        ("lie", "redirect_to", "content_disposition", "content_type", "require_auth"),
+        _optional(str),
+    ),
     "retry_after": _parse_retry_after,
 }
 assert set(_PARSERS) == {f.name for f in dataclasses.fields(Faults)}, "every field has a parser"

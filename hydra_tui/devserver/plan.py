@@ -180,11 +180,9 @@ def _content(turn: _Turn) -> Plan:
     faults, request = turn.faults, turn.request
     version = turn.resource.version
     size = version.content.size
-    fields = [
-        ("Content-Type", "application/octet-stream"),
-        ("ETag", version.etag),
-        ("Last-Modified", http_date(version.last_modified)),
-    ]
+    fields = [("Content-Type", faults.content_type or "application/octet-stream")]
+    if not faults.no_validators:
+        fields += [("ETag", version.etag), ("Last-Modified", http_date(version.last_modified))]
     if faults.content_disposition is not None:
         fields.append(("Content-Disposition", faults.content_disposition))
     whole = BodyPlan(version.content, 0, size)
@@ -263,6 +261,9 @@ def _body_faults(turn: _Turn, body: BodyPlan) -> None:
     if faults.slow_every and (number - 1) % faults.slow_every == 0:
         body.rate = faults.slow_rate
         turn.count("slow")
+    elif faults.slow_after and number > faults.slow_after:
+        body.rate = faults.slow_rate
+        turn.count("slow_after")
     if faults.link_rate:
         body.link = turn.resource.link(faults.link_rate)
     if body.total == 0:

@@ -24,9 +24,13 @@ from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.partfile import ClaimedNames
 from hydra_tui.engine.ratelimit import TokenBucket
 from hydra_tui.engine.rawhttp import RawPool
+from hydra_tui.engine.redirects import check_redirect, resend_cookie
 from hydra_tui.engine.resume import ResumeStore
+from hydra_tui.urls import redact_url
 
 __all__ = ["EngineContext", "default_state_dir"]
+
+log = logging.getLogger(__name__)
 
 READ_BYTES = 1048576
 
@@ -58,7 +62,7 @@ class EngineContext:
         self.state_dir = state_dir or default_state_dir()
         self.store: ResumeStore | None = None
         if resume:
-            self.store = ResumeStore(self.state_dir / "resume.sqlite3")
+            self.store = _open_store(self.state_dir / "resume.sqlite3")
         self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hydra-io")
         #: final names this engine is downloading to (two URLs, one name: ``NAME.1.ext``)
         self.claimed_names = ClaimedNames()
@@ -131,7 +135,7 @@ class EngineContext:
             ),
             transport=self._transport,
             proxy=options.proxy,
-            event_hooks=request_log_hooks() if options.log_requests else None,
+            event_hooks=_event_hooks(options.log_requests),
         )
 
     async def __aenter__(self) -> EngineContext:
@@ -148,6 +152,21 @@ class EngineContext:
         self.executor.shutdown(wait=True)
         if self.store is not None:
             self.store.close()
+
+    def proxy_for(self, url: str) -> str | None:
+        """The proxy (password redacted) a request to ``url`` goes through, if any: the
+        environment's, as httpx reads it (``trust_env``); None with an own transport."""
+        if self._transport is not None:
+            return None
+        import urllib.request
+
+        scheme, _, rest = url.partition("://")
+        host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+        if urllib.request.proxy_bypass(host.split(":")[0] if "]" not in host else host):
+            return None
+        proxies = urllib.request.getproxies()
+        proxy = proxies.get(scheme.lower()) or proxies.get("all")
+        return None if not proxy else redact_url(proxy)
 
     def gate_for(self, url: str, options: DownloadOptions) -> HostGate:
         """The AIMD gate of ``url``'s host, shared by every download to that host."""
@@ -184,6 +203,31 @@ def request_log_hooks() -> dict[str, list[Callable[..., Any]]]:
         )  # fmt: skip
 
     return {"request": [on_request], "response": [on_response]}
+
+
+def _event_hooks(log_requests: bool) -> dict[str, list[Callable[..., Any]]]:
+    """Every client's redirect and cookie rules, behind ``-v``'s request log if asked."""
+    hooks: dict[str, list[Callable[..., Any]]] = {"request": [], "response": []}
+    if log_requests:
+        for kind, fns in request_log_hooks().items():
+            hooks[kind].extend(fns)
+    hooks["request"].append(resend_cookie)
+    hooks["response"].append(check_redirect)
+    return hooks
+
+
+def _open_store(path: Path) -> ResumeStore | None:
+    """The resume store, or None (one warning) when its folder or file cannot be used: a
+    read-only home must not stop a download, it only costs the ability to resume."""
+    import sqlite3
+
+    try:
+        return ResumeStore(path)
+    except (OSError, sqlite3.Error) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        log.warning("cannot use the resume store in %s (%s); downloads will not resume",
+                    path.parent, why)  # fmt: skip
+        return None
 
 
 def _env_proxy() -> bool:

@@ -70,7 +70,7 @@ async def download_to_disk(dl: Download) -> DownloadResult:
                 restarts += 1
                 if restarts > MAX_RESTARTS:
                     raise
-                log.warning("%s: %s; starting over", dl.url, exc)
+                log.warning("%s: %s; starting over", dl.shown_url, exc)
                 dl.gate.controller.note("changed", "remote changed, starting over")
                 continue
             dl.state = DownloadState.DONE
@@ -95,10 +95,12 @@ def _place(dl: Download, probed: Probed) -> tuple[PartFile, ResumeRecord | None]
     remote = probed.remote
     out = dl.options.output_dir
     if not out.is_dir():  # a stat: mkdir would lock the parent folder every time
+        if out.exists():
+            raise LocalIOError(f"cannot write into {out}: not a directory")
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise local_error(exc, out) from exc
+            raise local_error(exc, out, kept=False) from exc
     if dl.options.filename:
         name = sanitize_filename(dl.options.filename)
     else:
@@ -168,8 +170,13 @@ async def _attempt(dl: Download, *, fresh: bool) -> DownloadResult:
             and record.same_remote(remote.size, remote.etag, remote.last_modified)
         ):
             done = RangeSet(record.ranges)
-        elif record is not None:
-            log.warning("%s: the remote file changed since the last run; starting over", final.name)
+        elif record is not None and not fresh:  # a restart in this run said why already
+            if remote.etag is None and remote.last_modified is None:
+                log.warning("%s: no validator proves the remote file is unchanged since the "
+                            "last run; starting over", final.name)  # fmt: skip
+            else:
+                log.warning("%s: the remote file changed since the last run; starting over",
+                            final.name)  # fmt: skip
         if done.total == 0:
             pf.start_over()
         actual = sink.size()
@@ -321,7 +328,7 @@ async def _fill_ranges(dl: Download, probed: Probed, sink: DiskSink, done: Range
         except BaseExceptionGroup as group:
             raise unwrap(group) from None
     except RangeIgnored:
-        log.warning("%s: server ignores Range; continuing over one connection", dl.url)
+        log.warning("%s: server ignores Range; continuing over one connection", dl.shown_url)
         dl.planner = None
         await fetch_single(dl, remote, sink, resumable_skip=False)
         planner.done.add(0, remote.size)

@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import logging
 from collections import deque
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import httpx
@@ -18,6 +19,7 @@ import httpx
 from hydra_tui.engine.chunk_map import chunk_grid
 from hydra_tui.engine.context import EngineContext
 from hydra_tui.engine.headers import parse_retry_after
+from hydra_tui.engine.lowspeed import LowSpeedWatch
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.planner import Planner
 from hydra_tui.engine.probe import (
@@ -30,10 +32,12 @@ from hydra_tui.engine.probe import (
 )
 from hydra_tui.engine.ratelimit import TokenBucket
 from hydra_tui.engine.rawhttp import Unsupported
+from hydra_tui.engine.redirects import cookie_extension
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState, RateSample
 from hydra_tui.engine.transfer import Pushback, TransferRun
 from hydra_tui.engine.translate import network_error
 from hydra_tui.errors import HTTPStatusError, HydraError, ProtocolViolation, UsageError
+from hydra_tui.urls import host_problem, redact_url
 
 __all__ = ["Download", "Probed"]
 
@@ -60,14 +64,20 @@ class Download:
         self, ctx: EngineContext, url: str, options: DownloadOptions, *, id: str | None = None
     ) -> None:
         parts = urlsplit(url)
+        shown = redact_url(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise UsageError(f"not an http(s) URL: {url!r}")
+            raise UsageError(f"not an http(s) URL: {shown!r}")
+        problem = host_problem(parts.hostname)
+        if problem is not None:
+            raise UsageError(f"invalid URL {shown!r}: {problem}")
         try:
             self._url = httpx.URL(url)
         except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
-            raise UsageError(f"invalid URL {url!r}: {exc}") from None
+            raise UsageError(f"invalid URL {shown!r}: {exc}") from None
         self.ctx = ctx
         self.url = url
+        #: the URL as people and logs may see it (password redacted)
+        self.shown_url = shown
         self.options = options
         self.id = id or f"d{next(_ids)}"
         self.state = DownloadState.QUEUED
@@ -84,8 +94,17 @@ class Download:
         self.received = 0
         self.resumed_bytes = 0
         self.single_done = 0
+        #: bytes that arrived but are not yet in ``single_done`` (probe, one connection)
+        self.pending = 0
         self.retries = 0
+        self.low_speed = LowSpeedWatch(
+            options.speed_limit, options.speed_time, clock=ctx.clock, retries=options.retries
+        )
+        self._open_bodies = 0
         self.started_at = ctx.clock()
+        for name, value in options.headers:
+            if not value.isascii():  # httpx would fail deep inside the first request
+                raise UsageError(f"header {name} has non-ASCII characters in its value")
         self.request_headers: dict[str, str] = {k: v for k, v in options.headers}
         self.transfer_url = url
         self._grid: list[tuple[int, int]] = []
@@ -114,6 +133,30 @@ class Download:
     def end(self) -> None:
         self._leased = False
         self.gate.unlease(self)
+
+    # -- the low-speed limit -------------------------------------------------------------
+    def body_opened(self) -> float:
+        """A response body starts; returns its start time for ``check_speed``. The
+        low-speed window counts only time when some body is open (never our own idling
+        while a stream's reader catches up)."""
+        if self._open_bodies == 0:
+            self.low_speed.start(self.received)
+        self._open_bodies += 1
+        return self.ctx.clock()
+
+    def body_closed(self) -> None:
+        self._open_bodies -= 1
+
+    def check_speed(self, opened: float) -> None:
+        """Raise ``TooSlow`` when the body opened at ``opened`` must be restarted."""
+        rate = self.bucket.rate
+        share = None if rate is None else rate / max(1, self.threads)
+        self.low_speed.check(self.received, opened, share=share)
+
+    def paused_by_us(self) -> None:
+        """We held the bytes back (rate limit, a full stream buffer): not the server's
+        slowness, so the low-speed window starts again."""
+        self.low_speed.start(self.received)
 
     # -- probe -------------------------------------------------------------------------
     async def probe(self) -> Probed:
@@ -165,9 +208,15 @@ class Download:
             merged = httpx.Headers(ctx.default_headers)
             merged.update(headers)
             try:
-                answer = await raw_probe(
-                    pool, self._url, merged, limit=limit, stall=self.options.stall_timeout
-                )
+                opened = self.body_opened()
+                try:
+                    answer = await raw_probe(
+                        pool, self._url, merged, limit=limit,
+                        stall=self.options.stall_timeout, progress=self._probe_progress(opened),
+                    )  # fmt: skip
+                finally:
+                    self.body_closed()
+                    self.pending = 0
             except Unsupported as exc:
                 log.debug("%s: probing through httpx: %s", self.url, exc)
             else:
@@ -181,7 +230,10 @@ class Download:
                     return found
                 return self._conclude(found, answer.status, answer.body, answer.ended, limit)
         try:
-            async with ctx.client.stream("GET", self.url, headers=headers) as resp:
+            extensions = cookie_extension(self.url, headers)
+            async with ctx.client.stream(
+                "GET", self.url, headers=headers, extensions=extensions
+            ) as resp:
                 final_url = str(resp.url)
                 found = self._judge(resp.status_code, resp.reason_phrase, resp.headers, final_url)
                 if isinstance(found, Probed):
@@ -189,18 +241,36 @@ class Download:
                 pieces: list[bytes] = []
                 got = 0
                 ended = False
-                async for piece in resp.aiter_raw():
-                    pieces.append(piece)
-                    got += len(piece)
-                    if got >= limit:
-                        break
-                else:
-                    ended = True
+                opened = self.body_opened()
+                try:
+                    async for piece in resp.aiter_raw():
+                        pieces.append(piece)
+                        got += len(piece)
+                        self.received += len(piece)
+                        self.pending = got
+                        if got >= limit:
+                            break
+                        self.check_speed(opened)
+                    else:
+                        ended = True
+                finally:
+                    self.body_closed()
+                    self.pending = 0
                 return self._conclude(found, resp.status_code, b"".join(pieces), ended, limit)
         except httpx.HTTPError as exc:
-            raise network_error(exc) from exc
+            raise network_error(exc, proxy=ctx.proxy_for(self.url)) from exc
         except (httpx.InvalidURL, UnicodeError) as exc:
-            raise UsageError(f"invalid URL {self.url!r}: {exc}") from exc
+            raise UsageError(f"invalid URL {self.shown_url!r}: {exc}") from exc
+
+    def _probe_progress(self, opened: float) -> Callable[[int], None]:
+        """What the lean probe calls as bytes of its body arrive: count them, check speed."""
+
+        def progress(got: int) -> None:
+            self.received += got - self.pending
+            self.pending = got
+            self.check_speed(opened)
+
+        return progress
 
     def _judge(
         self, status: int, reason: str, headers: httpx.Headers, final_url: str
@@ -218,7 +288,11 @@ class Download:
         if status not in (200, 206):
             raise HTTPStatusError(status, self.url, reason)
         remote = remote_from_headers(self.url, final_url, status, headers)
-        self._check_html(remote)
+        if status == 200:
+            # a valid 206 whose Content-Range answers the range asked (checked by
+            # remote_from_headers) is the file whatever its type: busybox httpd labels
+            # every file text/html, and so may a .php or .cgi download
+            self._check_html(remote)
         return remote
 
     def _conclude(
@@ -239,6 +313,8 @@ class Download:
 
     def _check_html(self, remote: RemoteFile) -> None:
         """An HTML page answering a request for a binary-looking name is an error page."""
+        if self.options.accept_html:
+            return
         ctype = (remote.content_type or "").lower()
         path = urlsplit(remote.final_url).path.lower()
         if (
@@ -247,7 +323,8 @@ class Download:
             and "." in path.rsplit("/", 1)[-1]
         ):
             error = ProtocolViolation(
-                "server answered with an HTML page instead of the file (an error page?)"
+                "server answered with an HTML page instead of the file (an error page?); "
+                "--accept-html saves it anyway"
             )
             error.retryable = False  # asking again gets the same page
             raise error
@@ -264,6 +341,12 @@ class Download:
             }
         if remote.size:
             self._grid = chunk_grid(remote.size)
+        if remote.multi_connection and not (remote.etag or remote.last_modified):
+            log.warning(
+                "%s: the server sends no ETag or Last-Modified: only the size shows that "
+                "the file does not change while it is fetched in pieces",
+                self.shown_url,
+            )
 
     # -- progress ----------------------------------------------------------------------
     def tick(self) -> None:
@@ -288,9 +371,12 @@ class Download:
 
     @property
     def done_bytes(self) -> int:
-        if self.planner is not None:
-            return self.planner.done_bytes
-        return self.single_done
+        """Bytes that arrived, written or still on their way to the sink (a server that
+        trickles a byte every few seconds shows them)."""
+        planner = self.planner
+        if planner is not None:
+            return planner.done_bytes + sum(a.pos - a.committed for a in planner.active)
+        return self.single_done + self.pending
 
     def snapshot(self) -> DownloadSnapshot:
         remote = self.remote
@@ -298,11 +384,11 @@ class Download:
         events = tuple(e for e in ctl.events if e.t + ctl.started_at >= self.started_at - 1e-9)
         return DownloadSnapshot(
             id=self.id,
-            url=self.url,
+            url=self.shown_url,
             state=self.state,
             name=self.name,
             path=self.path,
-            final_url=None if remote is None else remote.final_url,
+            final_url=None if remote is None else redact_url(remote.final_url),
             size=None if remote is None else remote.size,
             done=self.done_bytes,
             speed=self._speed if not self.state.finished else 0.0,

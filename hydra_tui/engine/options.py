@@ -64,6 +64,13 @@ class DownloadOptions:
     #: log each request, response status, range and reconnect (``-v``); sends every
     #: request through httpx, whose hooks see them
     log_requests: bool = False
+    #: the low-speed limit (curl's ``--speed-limit``): under this many bytes/s for
+    #: ``speed_time`` seconds, the connections are restarted; 0 turns it off
+    speed_limit: int = 1024
+    #: seconds the download may stay under ``speed_limit`` (curl's ``--speed-time``)
+    speed_time: float = 60.0
+    #: save an HTML page even where it looks like an error page standing in for a file
+    accept_html: bool = False
 
     @property
     def stream_buffer(self) -> int:

@@ -93,7 +93,7 @@ class OutputFolder:
         except FileNotFoundError:
             return False
         except OSError as exc:
-            raise local_error(exc, self.path / name) from exc
+            raise local_error(exc, self.path / name, kept=False) from exc
         return True
 
     def close(self) -> None:
@@ -256,7 +256,7 @@ def claim_part(
             return None
         fd = maybe
     except OSError as exc:
-        raise local_error(exc, path) from exc
+        raise local_error(exc, path, kept=False) from exc
     try:
         fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
         try:
@@ -278,7 +278,7 @@ def _open_existing(folder: OutputFolder, name: str, recorded: PartIdentity | Non
     try:
         st = os.stat(name, dir_fd=folder.fd, follow_symlinks=False)
     except OSError as exc:
-        raise local_error(exc, path) from exc
+        raise local_error(exc, path, kept=False) from exc
     if stat.S_ISLNK(st.st_mode):
         raise LocalIOError(f"{path} is a symbolic link; refusing to follow it (remove it first)")
     if not stat.S_ISREG(st.st_mode):

@@ -12,6 +12,7 @@ bodies without a length) is answered ``Unsupported`` and asked again through htt
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -148,11 +149,18 @@ def raw_route(pool: RawPool | None, url: httpx.URL, *, cookies: bool) -> bool:
 
 
 async def raw_probe(
-    pool: RawPool, url: httpx.URL, headers: httpx.Headers, *, limit: int, stall: float
+    pool: RawPool,
+    url: httpx.URL,
+    headers: httpx.Headers,
+    *,
+    limit: int,
+    stall: float,
+    progress: Callable[[int], None] | None = None,
 ) -> RawAnswer:
     """``GET url`` on a pooled keep-alive connection: the head and up to ``limit`` body
     bytes. Raises ``Unsupported`` for answers httpx must handle (nothing is kept from
-    them), ``NetworkError`` when the connection fails or stalls for ``stall`` seconds."""
+    them), ``NetworkError`` when the connection fails or stalls for ``stall`` seconds.
+    ``progress(n)`` hears how many body bytes arrived so far (and may raise)."""
     key = raw_key(url)
     assert key is not None, "raw_route said yes"
     request = build_request(
@@ -167,7 +175,8 @@ async def raw_probe(
         if 300 <= conn.status < 400 or conn.content_length is None or conn.chunked:
             pool.declined.add(key)
             raise Unsupported(f"HTTP {conn.status} without a plain Content-Length body")
-        await wait_until(conn, lambda c: c.body_done or c.fill >= len(block), stall)
+        seen = None if progress is None else (lambda c: progress(c.fill))
+        await wait_until(conn, lambda c: c.body_done or c.fill >= len(block), stall, seen)
         if not (conn.body_done or conn.fill >= len(block)):
             raise lost_error(conn)
         keep = conn.body_done and conn.finish()

@@ -22,7 +22,7 @@ from typing import cast
 
 import httpx
 
-from hydra_tui.errors import HydraError, NetworkError
+from hydra_tui.errors import ConnectionReset, HydraError, NetworkError, Stalled
 
 __all__ = [
     "MAX_HEAD",
@@ -401,20 +401,30 @@ async def _send(conn: RawConnection, request: bytes, block: bytearray, stall: fl
     return conn.head_done
 
 
+#: how often ``wait_until`` looks at a partly filled block when it reports progress
+PROGRESS_TICK = 0.25
+
+
 async def wait_until(
-    conn: RawConnection, done: Callable[[RawConnection], bool], stall: float
+    conn: RawConnection,
+    done: Callable[[RawConnection], bool],
+    stall: float,
+    progress: Callable[[RawConnection], None] | None = None,
 ) -> None:
     """Wait until ``done(conn)`` or the connection is lost; ``stall`` seconds without a
-    byte is a ``NetworkError``."""
+    byte is a ``NetworkError``. With ``progress``, look every ``PROGRESS_TICK`` seconds
+    and call ``progress(conn)`` when bytes arrived (a block fills only at its end)."""
     loop = asyncio.get_running_loop()
     seen, since = conn.received, loop.time()
     while not done(conn) and conn.lost is None and not conn.closed:
         left = since + stall - loop.time()
         if left <= 0:
-            raise NetworkError("stalled: no data within the stall timeout")
-        await conn.wait(left)
+            raise Stalled("stalled: no data within the stall timeout")
+        await conn.wait(left if progress is None else min(left, PROGRESS_TICK))
         if conn.received != seen:
             seen, since = conn.received, loop.time()
+            if progress is not None:
+                progress(conn)
 
 
 def lost_error(conn: RawConnection) -> NetworkError:
@@ -423,7 +433,7 @@ def lost_error(conn: RawConnection) -> NetworkError:
     if isinstance(exc, NetworkError):
         return exc
     if isinstance(exc, ConnectionResetError | BrokenPipeError):
-        return NetworkError(f"connection reset: {exc}")
+        return ConnectionReset(f"connection reset: {exc}")
     if not conn.head_done:
         return NetworkError("connection closed early: no response")
     return NetworkError("connection closed early (short body)")

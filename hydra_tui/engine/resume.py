@@ -34,6 +34,8 @@ from pathlib import Path
 
 from hydra_tui.engine.partfile import PartIdentity
 from hydra_tui.engine.ranges import RangeSet
+from hydra_tui.private import private_dir, private_file
+from hydra_tui.urls import redact_url
 
 __all__ = ["ResumeRecord", "ResumeStore", "boot_id"]
 
@@ -101,7 +103,7 @@ class ResumeStore:
         self.path = path
         self.disabled = False
         self._lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         try:
             self._db = self._open()
         except sqlite3.DatabaseError as exc:
@@ -109,6 +111,11 @@ class ResumeStore:
             self._db = self._open()
 
     def _open(self) -> sqlite3.Connection:
+        # 0600 before sqlite writes a byte (its -wal and -shm files copy the mode)
+        for suffix in ("", "-wal", "-shm"):
+            path = Path(str(self.path) + suffix)
+            if suffix == "" or path.exists():
+                private_file(path)
         db = sqlite3.connect(self.path, timeout=10.0, check_same_thread=False, isolation_level=None)
         try:
             # look before writing anything: a newer version's store is left untouched
@@ -146,6 +153,7 @@ class ResumeStore:
             src = Path(str(self.path) + suffix)
             if src.exists():
                 src.replace(Path(str(aside) + suffix))
+                private_file(Path(str(aside) + suffix))  # a copy as private as the store
 
     def _failed(self, what: str, exc: sqlite3.Error) -> None:
         """A store that breaks while in use costs resumability, never the download."""
@@ -232,7 +240,7 @@ class ResumeStore:
                     "updated=excluded.updated",
                     (
                         key,
-                        url,
+                        redact_url(url),
                         size,
                         etag,
                         last_modified,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from hydra_tui.engine.headers import parse_retry_after
+from hydra_tui.engine.redirects import cookie_extension
 from hydra_tui.engine.transfer import FLUSH_BYTES, Pushback
 from hydra_tui.engine.translate import network_error
 from hydra_tui.errors import (
@@ -74,7 +75,10 @@ async def _fetch_once(dl: Download, remote: RemoteFile, sink: Sink, skip: int) -
     buffered = 0
     offset = skip
     try:
-        async with dl.ctx.client.stream("GET", dl.transfer_url, headers=dl.request_headers) as resp:
+        extensions = cookie_extension(dl.url, dl.request_headers)
+        async with dl.ctx.client.stream(
+            "GET", dl.transfer_url, headers=dl.request_headers, extensions=extensions
+        ) as resp:
             if resp.status_code in (429, 503):
                 raise Pushback(
                     str(resp.status_code), parse_retry_after(resp.headers.get("retry-after"))
@@ -91,8 +95,10 @@ async def _fetch_once(dl: Download, remote: RemoteFile, sink: Sink, skip: int) -
                 and int(length) != remote.size
             ):
                 raise RemoteChangedError("the file size changed on the server during the download")
+            opened = dl.body_opened()
             try:
                 async for piece in resp.aiter_raw():
+                    dl.check_speed(opened)
                     n = len(piece)
                     if pos + n <= skip:
                         pos += n
@@ -105,24 +111,30 @@ async def _fetch_once(dl: Download, remote: RemoteFile, sink: Sink, skip: int) -
                     buffered += n
                     pos += n
                     dl.received += n
+                    dl.pending = buffered
                     dl.gate.controller.on_bytes(n)
                     if dl.bucket.rate is not None:
                         delay = dl.bucket.take(n)
                         if delay > 0:
                             await asyncio.sleep(delay)
+                            dl.paused_by_us()
                     if buffered >= FLUSH_BYTES:
                         await sink.write(offset, pieces)
                         offset += buffered
                         dl.single_done = offset
+                        dl.pending = 0
+                        dl.paused_by_us()  # a stream's reader may have held us back
                         pieces = []
                         buffered = 0
             finally:
+                dl.body_closed()
+                dl.pending = 0
                 if pieces:
                     await sink.write(offset, pieces)
                     offset += buffered
                     dl.single_done = offset
     except httpx.HTTPError as exc:
-        raise network_error(exc) from exc
+        raise network_error(exc, proxy=dl.ctx.proxy_for(dl.transfer_url)) from exc
     if pos < skip:
         raise NetworkError("connection closed early (short body)")
     if remote.size is not None and offset != remote.size:

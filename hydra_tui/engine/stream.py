@@ -135,7 +135,7 @@ async def _ranged(dl: Download, probed: Probed) -> AsyncGenerator[Sequence[Piece
         dl.transfer = None
         dl.tick()
     if fallback:
-        log.warning("%s: server ignores Range; continuing over one connection", dl.url)
+        log.warning("%s: server ignores Range; continuing over one connection", dl.shown_url)
         dl.planner = None
         dl.single_done = reorderer.emitted
         reorderer.clear()

@@ -25,14 +25,17 @@ from hydra_tui.engine.rawhttp import (
     raw_key,
 )
 from hydra_tui.engine.rawhttp import ignore_bytes as _ignore
+from hydra_tui.engine.redirects import cookie_extension
 from hydra_tui.engine.translate import network_error
 from hydra_tui.engine.wakeup import WakeUp
 from hydra_tui.errors import (
+    ConnectionReset,
     HTTPStatusError,
     HydraError,
     NetworkError,
     ProtocolViolation,
     RemoteChangedError,
+    Stalled,
 )
 
 if TYPE_CHECKING:
@@ -149,10 +152,10 @@ class TransferRun:
                         raise
                     if isinstance(exc, Pushback):
                         delay = controller.on_pushback(exc.kind, slot, exc.retry_after)
-                    elif isinstance(exc, NetworkError) and "reset" in str(exc):
+                    elif isinstance(exc, ConnectionReset):
                         delay = controller.on_pushback("reset", slot, None)
                     else:
-                        if "stalled" in str(exc):
+                        if isinstance(exc, Stalled):
                             controller.note("stall", f"at {a.pos}")
                         delay = controller.backoff_delay(failures - 1)
                     if slot is not None:
@@ -214,7 +217,10 @@ class TransferRun:
         bucket = dl.bucket
         streaming = False
         try:
-            async with dl.ctx.client.stream("GET", dl.transfer_url, headers=headers) as resp:
+            extensions = cookie_extension(dl.url, headers)
+            async with dl.ctx.client.stream(
+                "GET", dl.transfer_url, headers=headers, extensions=extensions
+            ) as resp:
                 stop = self._check_response(
                     resp.status_code,
                     resp.headers,
@@ -224,6 +230,7 @@ class TransferRun:
                     req_end=req_end,
                 )
                 controller.body_started()
+                opened = dl.body_opened()
                 streaming = True
                 async for piece in resp.aiter_raw():
                     # clip to this response's end and to what is still ours (a steal
@@ -241,6 +248,8 @@ class TransferRun:
                         delay = bucket.take(n)
                         if delay > 0:
                             await asyncio.sleep(delay)
+                            dl.paused_by_us()
+                    dl.check_speed(opened)
                     if buffered >= FLUSH_BYTES:
                         await self.sink.write(offset, pieces)
                         planner.commit(a, a.pos)
@@ -253,10 +262,11 @@ class TransferRun:
                 if a.pos < min(a.end, stop):
                     raise NetworkError("connection closed early (short body)")
         except httpx.HTTPError as exc:
-            raise network_error(exc) from exc
+            raise network_error(exc, proxy=dl.ctx.proxy_for(dl.transfer_url)) from exc
         finally:
             if streaming:
                 controller.body_ended()
+                dl.body_closed()
             if pieces:
                 await self.sink.write(offset, pieces)
                 planner.commit(a, offset + buffered)
@@ -316,6 +326,7 @@ class TransferRun:
                 conn.status, conn.headers, str(url), conn.reason, start=start, req_end=req_end
             )
             controller.body_started()
+            opened = dl.body_opened()
             streaming = True
             if conn.fill:
                 controller.on_bytes(conn.fill)  # what came with the head
@@ -333,6 +344,7 @@ class TransferRun:
                             await asyncio.sleep(delay)
                             conn.resume()
                             last_time = loop.time()  # our pause is not a stall
+                            dl.paused_by_us()
                     if n < new or (a.pos >= a.end and a.end < stop):
                         break  # the rest was stolen or taken over: give up this connection
                 if conn.seen and (conn.seen >= len(conn.block) or conn.body_done):
@@ -351,11 +363,12 @@ class TransferRun:
                 if conn.lost is not None:
                     raise lost_error(conn)
                 await conn.wait(tick)
+                dl.check_speed(opened)
                 if conn.received != last_bytes:
                     last_bytes = conn.received
                     last_time = loop.time()
                 elif loop.time() - last_time >= stall:
-                    raise NetworkError("stalled: no data within the stall timeout")
+                    raise Stalled("stalled: no data within the stall timeout")
             if a.pos < min(a.end, stop):
                 raise NetworkError("connection closed early (short body)")
             conn.on_bytes = _ignore
@@ -376,6 +389,7 @@ class TransferRun:
                     planner.commit(a, offset + len(rest))
             if streaming:
                 controller.body_ended()
+                dl.body_closed()
 
     def _check_response(
         self,

@@ -11,7 +11,15 @@ import ssl
 
 import httpx
 
-from hydra_tui.errors import HydraError, LocalIOError, NetworkError, UsageError
+from hydra_tui.errors import (
+    ConnectionReset,
+    HydraError,
+    LocalIOError,
+    NetworkError,
+    Stalled,
+    UsageError,
+)
+from hydra_tui.urls import redact_text
 
 __all__ = ["NameNotResolved", "TLSFailure", "local_error", "local_reason", "network_error"]
 
@@ -28,9 +36,21 @@ class TLSFailure(NetworkError):
     retryable = False
 
 
-def network_error(exc: Exception) -> HydraError:
-    """Classify an httpx transport error."""
-    text = str(exc) or exc.__class__.__name__
+def network_error(exc: Exception, *, proxy: str | None = None) -> HydraError:
+    """Classify an httpx transport error; ``proxy`` (already redacted) is the proxy the
+    request went through, named when the failure is reaching it."""
+    error = _classify(exc)
+    if proxy is not None and isinstance(
+        exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.ProxyError
+    ):
+        named = type(error)(f"proxy {proxy}: {error}")
+        named.retryable = error.retryable
+        return named
+    return error
+
+
+def _classify(exc: Exception) -> HydraError:
+    text = redact_text(str(exc) or exc.__class__.__name__)
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, ssl.SSLError):
@@ -62,7 +82,7 @@ def network_error(exc: Exception) -> HydraError:
     if isinstance(exc, httpx.ConnectTimeout):
         return NetworkError("connection timed out")
     if isinstance(exc, httpx.ReadTimeout):
-        return NetworkError("stalled: no data within the stall timeout")
+        return Stalled("stalled: no data within the stall timeout")
     if isinstance(exc, httpx.ConnectError):
         if "refused" in lowered:
             return NetworkError("connection refused")
@@ -70,12 +90,15 @@ def network_error(exc: Exception) -> HydraError:
     if isinstance(exc, httpx.RemoteProtocolError):
         return NetworkError(f"connection closed early: {_first_line(text)}")
     if isinstance(exc, httpx.ReadError):
-        return NetworkError(f"connection reset: {_first_line(text)}")
+        return ConnectionReset(f"connection reset: {_first_line(text)}")
     return NetworkError(f"network error: {_first_line(text)}")
 
 
-def local_error(exc: OSError, path: object) -> LocalIOError:
-    """Classify a failed local write."""
+def local_error(exc: OSError, path: object, *, kept: bool = True) -> LocalIOError:
+    """Classify a failed local write; ``kept``: bytes of this file are already on disk
+    (otherwise promising a resume would mislead: nothing was written)."""
+    if not kept:
+        return LocalIOError(f"cannot write {path}: {local_reason(exc)}")
     return LocalIOError(
         f"cannot write {path}: {local_reason(exc)}; partial data kept, run again to resume"
     )
@@ -89,6 +112,8 @@ def local_reason(exc: OSError) -> str:
         why = "file size limit exceeded"
     elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         why = "permission denied"
+    elif exc.errno == errno.ENOTDIR:
+        why = "not a directory"
     else:
         why = exc.strerror or str(exc)
     return why

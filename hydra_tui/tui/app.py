@@ -38,6 +38,7 @@ from hydra_tui.tui.screens import (
 )
 from hydra_tui.tui.screens.add_url import MAX_THREADS, PresetResolver
 from hydra_tui.tui.screens.main import ACTIONS
+from hydra_tui.urls import redact_text
 
 __all__ = ["HydraApp", "run_tui"]
 
@@ -200,8 +201,9 @@ class HydraApp(App[int]):
 
         While a dialog is open the message waits for it to close: on a 24-row terminal a
         toast would cover the dialog's fields and buttons (dialogs show their own errors
-        inline).
+        inline). A password in a URL is shown as ``user:***@``.
         """
+        message = redact_text(message)
         if self._dialog_open():
             self._held.append((message, title, severity, timeout))
             return

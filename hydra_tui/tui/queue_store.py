@@ -32,6 +32,8 @@ from typing import Any
 
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
+from hydra_tui.private import private_dir
+from hydra_tui.urls import redact_url
 
 __all__ = ["QueueEntry", "QueueStore", "options_from_json", "options_to_json"]
 
@@ -109,14 +111,15 @@ class QueueEntry:
         return cls(id=snapshot.id, url=url, options=options, state=saved)
 
     def to_snapshot(self) -> DownloadSnapshot:
-        """The frozen view the queue shows for a finished entry that is not in the engine."""
+        """The frozen view the queue shows for a finished entry that is not in the engine
+        (the URL's password redacted, as in the engine's own snapshots)."""
         return DownloadSnapshot(
             id=self.id,
-            url=self.url,
+            url=redact_url(self.url),
             state=DownloadState(self.state),
             name=self.name,
             path=self.path,
-            final_url=self.final_url,
+            final_url=None if self.final_url is None else redact_url(self.final_url),
             size=self.size,
             done=self.done,
             etag=self.etag,
@@ -270,7 +273,7 @@ class QueueStore:
         text = json.dumps(payload, indent=1, ensure_ascii=False) + "\n"
         if text == self._last_text:
             return False
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)  # the queue keeps URLs with their passwords
         fd, tmp_name = tempfile.mkstemp(
             prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
         )

@@ -265,3 +265,31 @@ def test_bad_query_values_are_400(srv: DevServer) -> None:
     for query in ("rate=fast", "reset=2", "lie=sometimes", "status_code=9000"):
         reply = fetch(srv, f"/data.bin?{query}")
         assert reply.status == 400, query
+
+
+def test_slow_after_throttles_bodies_after_the_first_n(srv: DevServer) -> None:
+    srv.add("f", bytes(64 * 1024), Faults(slow_after=1, slow_rate=256 * 1024))
+    durations = []
+    for _ in range(2):
+        start = time.monotonic()
+        fetch(srv, "/f")
+        durations.append(time.monotonic() - start)
+    assert durations[0] < 0.1
+    assert durations[1] > 0.2
+    assert srv.stats("f").faults["slow_after"] == 1
+
+
+def test_content_type_labels_the_bytes(srv: DevServer) -> None:
+    # busybox httpd's manner: every file is "text/html", and it still honours Range
+    srv.add("fw.bin", DATA, Faults(content_type="text/html"))
+    got = fetch(srv, "/fw.bin", {"Range": "bytes=0-9"})
+    assert got.status == 206
+    assert got.headers["Content-Type"] == "text/html"
+    assert got.body == DATA[:10]
+
+
+def test_no_validators(srv: DevServer) -> None:
+    srv.add("f", DATA, Faults(no_validators=True))
+    got = fetch(srv, "/f", {"Range": "bytes=0-9"})
+    assert got.status == 206
+    assert "ETag" not in got.headers and "Last-Modified" not in got.headers

@@ -50,7 +50,8 @@ def test_saved_preset_round_trips_through_presets_toml(tmp_path: Path) -> None:
     before = config.read_bytes()
     opts = dataclasses.replace(
         DownloadOptions(), threads=24, output_dir=tmp_path / "genomes", limit_rate=5 << 20,
-        headers=(("X-Token", "abc"),), stall_timeout=9.0,
+        headers=(("X-Token", "abc"),), stall_timeout=9.0, speed_limit=4096, speed_time=5.0,
+        accept_html=True,
     )  # fmt: skip
     save_preset("genomics", preset_values(opts))
     settings, sources = resolve({}, preset="genomics", config_file=None)
@@ -59,5 +60,6 @@ def test_saved_preset_round_trips_through_presets_toml(tmp_path: Path) -> None:
     assert settings.limit_rate == 5 << 20
     assert settings.headers == (("X-Token", "abc"),)
     assert settings.stall_timeout == 9.0
+    assert (settings.speed_limit, settings.speed_time, settings.accept_html) == (4096, 5.0, True)
     assert "presets.toml" in sources["threads"]
     assert config.read_bytes() == before  # the hand-edited file is never rewritten
