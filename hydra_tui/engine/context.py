@@ -21,6 +21,7 @@ from hydra_tui.engine.aimd import AimdController, HostGate
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.rawhttp import RawPool
 from hydra_tui.engine.resume import ResumeStore
+from hydra_tui.engine.tls import client_context
 
 __all__ = ["EngineContext", "default_state_dir"]
 
@@ -70,13 +71,24 @@ class EngineContext:
         self._max_connections = max_connections
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
+        self._ssl: ssl.SSLContext | None = None
         self._gates: dict[str, HostGate] = {}
         #: keep-alive connections of the raw range reader; None when requests must go
-        #: through httpx (an injected transport, or a proxy from the environment)
+        #: through httpx (an injected transport); URLs of a scheme the environment
+        #: proxies go through httpx too
         self.raw_pool: RawPool | None = None
-        if transport is None and not _env_proxy():
-            self.raw_pool = RawPool(options.connect_timeout)
+        if transport is None:
+            self.raw_pool = RawPool(
+                options.connect_timeout, tls=self.ssl_context, proxied=_env_proxied()
+            )
         _larger_reads()
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """The TLS context of both HTTP paths, built on first use (loading the trust
+        roots costs tens of ms that a plain-http download never needs)."""
+        if self._ssl is None:
+            self._ssl = client_context(verify=self.options.verify_tls, ca_file=self.options.ca_file)
+        return self._ssl
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -93,12 +105,9 @@ class EngineContext:
 
     def _make_client(self) -> httpx.AsyncClient:
         options = self.options
-        verify: ssl.SSLContext | bool = options.verify_tls
-        if options.verify_tls and options.ca_file is not None:
-            verify = ssl.create_default_context(cafile=str(options.ca_file))
         return httpx.AsyncClient(
             http2=False,
-            verify=verify,
+            verify=self.ssl_context(),
             follow_redirects=True,
             max_redirects=10,
             trust_env=True,
@@ -151,12 +160,16 @@ class EngineContext:
         return gate
 
 
-def _env_proxy() -> bool:
-    """True when the environment names a proxy for plain http (httpx honours it)."""
+def _env_proxied() -> frozenset[str]:
+    """The URL schemes the environment names a proxy for (httpx honours them; the lean
+    reader does not speak to proxies). ``NO_PROXY`` is not weighed: a host it exempts
+    merely takes the slower path."""
     import urllib.request
 
     proxies = urllib.request.getproxies()
-    return bool(proxies.get("http") or proxies.get("all"))
+    if proxies.get("all"):
+        return frozenset({"http", "https"})
+    return frozenset(s for s in ("http", "https") if proxies.get(s))
 
 
 def _default_agent() -> str:

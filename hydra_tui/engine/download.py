@@ -181,7 +181,7 @@ class Download:
                     ended = True
                 return self._conclude(found, resp.status_code, b"".join(pieces), ended)
         except httpx.HTTPError as exc:
-            raise network_error(exc) from exc
+            raise network_error(exc, self._url.host) from exc
         except (httpx.InvalidURL, UnicodeError) as exc:
             raise UsageError(f"invalid URL {self.url!r}: {exc}") from exc
 

@@ -18,11 +18,11 @@ from hydra_tui.engine.aimd import Slot
 from hydra_tui.engine.headers import parse_content_range, parse_retry_after
 from hydra_tui.engine.planner import Assignment, Planner
 from hydra_tui.engine.rawhttp import (
+    Origin,
     RawPool,
     Unsupported,
     build_request,
     lost_error,
-    raw_key,
 )
 from hydra_tui.engine.rawhttp import ignore_bytes as _ignore
 from hydra_tui.engine.translate import network_error
@@ -84,7 +84,7 @@ class TransferRun:
         self.changed = WakeUp()
         self._tg: asyncio.TaskGroup | None = None
         self._workers = 0
-        self._raw: tuple[tuple[str, int], httpx.URL, list[tuple[str, str]]] | None = None
+        self._raw: tuple[Origin, httpx.URL, list[tuple[str, str]]] | None = None
         #: read bodies with ``rawhttp`` (False once an answer needed more HTTP than it has)
         self.raw_ok = dl.options.raw_http
 
@@ -189,13 +189,13 @@ class TransferRun:
         if a.end <= a.pos:
             return  # nothing left (taken by another worker): never send an empty range
         pool = self.dl.ctx.raw_pool
-        if pool is not None and self.raw_ok and self._raw_route():
+        if pool is not None and self.raw_ok and self._raw_route(pool):
             try:
                 await self._fetch_raw(a, pool)
                 return
             except Unsupported as exc:
                 # nothing of the body was taken: the same request goes through httpx
-                log.info("range reader falls back to httpx: %s", exc)
+                log.info("%s: range reader falls back to httpx: %s", self.dl.transfer_url, exc)
                 self.raw_ok = False
         await self._fetch_httpx(a)
 
@@ -252,7 +252,7 @@ class TransferRun:
                 if a.pos < min(a.end, stop):
                     raise NetworkError("connection closed early (short body)")
         except httpx.HTTPError as exc:
-            raise network_error(exc) from exc
+            raise network_error(exc, httpx.URL(dl.transfer_url).host) from exc
         finally:
             if streaming:
                 controller.body_ended()
@@ -261,19 +261,23 @@ class TransferRun:
                 planner.commit(a, offset + buffered)
 
     # -- the raw path ----------------------------------------------------------------------
-    def _raw_route(self) -> bool:
-        """Plain http, no credentials in the URL, no cookies to send: the raw reader fits."""
+    def _raw_route(self, pool: RawPool) -> bool:
+        """http(s), no proxy, no credentials in the URL, no cookies to send: the raw
+        reader fits (each reason it does not is logged once)."""
         dl = self.dl
         if self._raw is None or str(self._raw[1]) != dl.transfer_url:
             url = httpx.URL(dl.transfer_url)
-            key = raw_key(url)
+            key = pool.origin(url)
             if key is None:
                 self.raw_ok = False
                 return False
             headers = httpx.Headers(dl.ctx.default_headers)
             headers.update(dl.request_headers)
             self._raw = (key, url, list(headers.items()))
-        return not dl.ctx.has_cookies
+        if dl.ctx.has_cookies:
+            pool.tell(dl.transfer_url, "the server set cookies")
+            return False
+        return True
 
     async def _fetch_raw(self, a: Assignment, pool: RawPool) -> None:
         dl, planner, sink = self.dl, self.planner, self.sink
