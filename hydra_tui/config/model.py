@@ -65,6 +65,9 @@ class Settings:
     insecure: bool = False
     """Skip TLS certificate checks (for self-signed test servers only)."""
 
+    ca_certificate: Path | None = None
+    """A PEM file of CA certificates to trust instead of the default roots."""
+
     progress: Progress = "auto"
     """Headless progress: auto (bar on a terminal, plain otherwise), plain, jsonl or none."""
 
@@ -100,5 +103,6 @@ class Settings:
             user_agent=self.user_agent or default_user_agent(),
             chunk_size=self.chunk_size,
             verify_tls=not self.insecure,
+            ca_file=self.ca_certificate,
         )
         return dataclasses.replace(options, **overrides) if overrides else options
