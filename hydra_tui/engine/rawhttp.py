@@ -395,6 +395,13 @@ class RawPool:
             from hydra_tui.engine.translate import tls_failure
 
             raise tls_failure(exc, host) from exc
+        except ConnectionResetError as exc:
+            if context is None:
+                raise NetworkError(f"could not connect: {exc.strerror or exc}") from exc
+            raise NetworkError(
+                f"TLS handshake with the server {host} failed: the connection was reset "
+                "(does it offer TLS 1.2 or later?)"
+            ) from exc
         except ConnectionAbortedError as exc:  # the handshake timeout (TLS only)
             from hydra_tui.engine.translate import TLSFailure
 

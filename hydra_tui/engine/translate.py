@@ -69,7 +69,7 @@ def tls_failure(exc: ssl.SSLError, host: str | None = None) -> TLSFailure:
             why = f"its certificate failed verification ({exc.verify_message})"
         return TLSFailure(f"TLS: {server} is not trusted: {why}; {_HINT}")
     if exc.reason in _OLD_PROTOCOL:
-        return TLSFailure(f"TLS: {server} offers no TLS version we accept (1.2 or later)")
+        return TLSFailure(f"TLS: {server} speaks only versions older than 1.2, which are unsafe")
     if isinstance(exc, ssl.SSLEOFError | ssl.SSLZeroReturnError):
         return TLSFailure(f"TLS handshake with {server} failed: it closed the connection")
     return TLSFailure(f"TLS handshake with {server} failed: {exc.reason or exc.__class__.__name__}")
