@@ -25,6 +25,7 @@ from hydra_tui.engine.rawhttp import (
     lost_error,
 )
 from hydra_tui.engine.rawhttp import ignore_bytes as _ignore
+from hydra_tui.engine.reorder import Piece
 from hydra_tui.engine.translate import network_error
 from hydra_tui.engine.wakeup import WakeUp
 from hydra_tui.errors import (
@@ -300,6 +301,11 @@ class TransferRun:
         written = False  # the current block's taken bytes are already in the sink
         stop = start  # where this response's body ends (known once its head checks out)
         pooled = False
+        #: a full block handed to the sink whose write has not returned: the connection
+        #: reads on into another block meanwhile (double buffering), so the socket is
+        #: never idle while the disk writes
+        pending: tuple[int, Piece] | None = None
+        spare: bytearray | None = None
 
         def take(arrived: int) -> int:
             """Claim up to ``arrived`` new bytes from the planner (clipped to what is
@@ -339,15 +345,33 @@ class TransferRun:
                     if n < new or (a.pos >= a.end and a.end < stop):
                         break  # the rest was stolen or taken over: give up this connection
                 if conn.seen and (conn.seen >= len(conn.block) or conn.body_done):
-                    piece = conn.block if conn.seen == len(conn.block) else conn.block[: conn.seen]
-                    await sink.write(offset, [piece if keeps else memoryview(piece)])
-                    planner.commit(a, a.pos)
-                    offset = a.pos
-                    written = True
-                    if conn.body_done and conn.fill == conn.seen:
+                    full, seen = conn.block, conn.seen
+                    piece: Piece
+                    if keeps:  # the sink holds on to it: it must be ours alone
+                        piece = full if seen == len(full) else bytes(memoryview(full)[:seen])
+                    else:
+                        piece = memoryview(full)[:seen]
+                    last = conn.body_done and conn.fill == seen
+                    at, offset = offset, offset + seen
+                    if last:
+                        written = True
+                    else:
+                        fresh = spare if spare is not None and not keeps else None
+                        conn.new_block(fresh if fresh is not None else bytearray(len(full)))
+                        spare = None
+                        written = False
+                    pending = (at, piece)
+                    try:
+                        await sink.write(at, [piece])
+                    except Exception:
+                        pending = None  # a failed write is not retried here
+                        raise
+                    pending = None
+                    planner.commit(a, offset)
+                    if not keeps:
+                        spare = full
+                    if last:
                         break
-                    conn.new_block(bytearray(len(conn.block)) if keeps else conn.block)
-                    written = False
                     continue
                 if conn.body_done and conn.fill == conn.seen:
                     break
@@ -369,6 +393,9 @@ class TransferRun:
             if not pooled:
                 conn.on_bytes = _ignore
                 conn.close()
+                if pending is not None:  # cancelled while it was written: again, whole
+                    await sink.write(pending[0], [pending[1]])
+                    planner.commit(a, pending[0] + len(pending[1]))
                 # keep what arrived before an error, a steal or a cancel: take the
                 # block's unseen bytes (clipped to what is still ours) and write them
                 if conn.fill > conn.seen and not written and a.pos < stop:
