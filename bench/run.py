@@ -128,6 +128,8 @@ def _progress(scenario: Scenario, label: str, nbytes: int, run: int, sample: Sam
     else:
         what = f"{sample.wall_s * 1000:7.1f} ms"
     status = "ok" if sample.ok else f"FAILED: {sample.error}"
+    if sample.slow_path:
+        status += f"  (httpx: {sample.slow_path})"
     print(
         f"  [{scenario.key}] run {run}/{scenario.runs}  {label:<44} {what}  {status}",
         file=sys.stderr,

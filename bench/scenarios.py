@@ -111,6 +111,25 @@ def _hydra_env(bench: Bench, work: Path) -> dict[str, str]:
     return env
 
 
+#: what hydra-tui logs when httpx, not its lean reader, fetches (``engine/rawhttp.py``,
+#: ``engine/transfer.py``, ``engine/download.py``)
+_SLOW_PATH = ("httpx instead of the lean reader", "falls back to httpx", "probing through httpx")
+
+
+def _slow_path(work: Path) -> str:
+    """The first line of the run's hydra-tui log that says httpx took over, or ""."""
+    for log in sorted((work / "xdg").glob("xdg_state_home/hydra-tui/log/*.log*")):
+        for line in log.read_text(errors="replace").splitlines():
+            if any(marker in line for marker in _SLOW_PATH):
+                return line.split(": ", 1)[-1][:160]
+    return ""
+
+
+def _noting_slow_path(sample: Sample, work: Path) -> Sample:
+    sample.slow_path = _slow_path(work)
+    return sample
+
+
 def _check_file(sample: Sample, path: Path, want: TestFile) -> Sample:
     if not sample.ok:
         return sample
@@ -167,7 +186,7 @@ def hydra_disk(bench: Bench, want: TestFile, threads: int, *, capped: bool = Fal
         argv = [*bench.hydra, url, "--no-ui", "-q", "-t", str(threads), "-o", str(out)]
         argv += bench.trust("hydra")
         sample = run_command(argv, env=_hydra_env(bench, work), timeout=bench.timeout)
-        return _check_file(sample, out / want.basename, want)
+        return _noting_slow_path(_check_file(sample, out / want.basename, want), work)
 
     return Case(
         f"hydra-tui -t {threads} (disk)",
@@ -201,10 +220,12 @@ def hydra_stream(
         argv += bench.trust("hydra")
         env = _hydra_env(bench, work)
         if not sha:
-            return _exit_only(run_command(argv, env=env, timeout=bench.timeout))
+            return _noting_slow_path(
+                _exit_only(run_command(argv, env=env, timeout=bench.timeout)), work
+            )
         assert consumer is not None
         sample, output = run_piped(argv, consumer, env=env, timeout=bench.timeout)
-        return _check_digest(sample, output, want)
+        return _noting_slow_path(_check_digest(sample, output, want), work)
 
     missing = sha and consumer is None
     return Case(
@@ -223,7 +244,7 @@ def hydra_many(bench: Bench, jobs: int) -> Case:
         argv = [*bench.hydra, "--no-ui", "-q", "-i", str(bench.many_list), "-j", str(jobs)]
         argv += ["-t", "1", "-o", str(out), *bench.trust("hydra")]
         sample = run_command(argv, env=_hydra_env(bench, work), timeout=bench.timeout)
-        return _check_many(sample, out, bench.many)
+        return _noting_slow_path(_check_many(sample, out, bench.many), work)
 
     total = sum(f.size for f in bench.many)
     return Case(

@@ -50,6 +50,19 @@ FLUSH_BYTES = 1024 * 1024
 RAW_TICK = 0.25
 
 
+#: what the raw reader's blocks of all connections of a download may hold at once; each
+#: connection has two (one being read into, one being written)
+RAW_BLOCKS_BUDGET = 16 * 1024 * 1024
+RAW_BLOCK_MIN = 256 * 1024
+
+
+def raw_block_size(threads: int) -> int:
+    """1 MiB blocks up to 8 connections, smaller beyond (at least 256 KiB), so that
+    double buffering keeps a download's blocks within ``RAW_BLOCKS_BUDGET``."""
+    share = RAW_BLOCKS_BUDGET // (2 * max(1, threads))
+    return max(RAW_BLOCK_MIN, min(FLUSH_BYTES, share))
+
+
 class Pushback(HydraError):
     """429/503: the server asks us to slow down."""
 
@@ -288,7 +301,7 @@ class TransferRun:
         headers = [*base, ("Range", f"bytes={start}-{req_end - 1}")]
         if self.remote.validator:
             headers.append(("If-Range", self.remote.validator))
-        block = bytearray(min(FLUSH_BYTES, req_end - start))
+        block = bytearray(min(raw_block_size(dl.threads), req_end - start))
         stall = dl.options.stall_timeout
         conn = await pool.open(key, build_request(url, headers), block, stall=stall)
         controller = dl.gate.controller
