@@ -152,7 +152,7 @@ class Download:
                     pool, self._url, merged, limit=PROBE_BYTES, stall=self.options.stall_timeout
                 )
             except Unsupported as exc:
-                log.debug("%s: probing through httpx: %s", self.url, exc)
+                log.info("%s: probing through httpx: %s", self.url, exc)
             else:
                 if "set-cookie" in answer.headers:
                     request = httpx.Request("GET", self._url)
