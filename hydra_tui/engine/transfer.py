@@ -41,7 +41,16 @@ if TYPE_CHECKING:
     from hydra_tui.engine.probe import RemoteFile
     from hydra_tui.engine.sinks import Sink
 
-__all__ = ["FLUSH_BYTES", "Pushback", "RangeIgnored", "TransferRun", "unwrap"]
+__all__ = [
+    "FLUSH_BYTES",
+    "RAW_BLOCKS_BUDGET",
+    "RAW_BLOCK_MIN",
+    "Pushback",
+    "RangeIgnored",
+    "TransferRun",
+    "raw_block_size",
+    "unwrap",
+]
 
 log = logging.getLogger(__name__)
 
