@@ -217,7 +217,9 @@ def markdown(meta: dict[str, Any], scenarios: list[Scenario], reproduce: str) ->
             lines += [f"- **{case}**: `{err}`" for case, err in failures]
     lines += [
         "",
-        "Where hydra-tui spends its CPU, and why stream mode is slow: see `PROFILE.md`.",
+        "Where hydra-tui spends its CPU, and why stream mode is slow: see `PROFILE.md`. "
+        "The same scenarios over https (`bench/run.py --tls`): `RESULTS-https.md`; over "
+        "plain http: `RESULTS.md`.",
         "",
         "## Reproduce",
         "",
