@@ -59,6 +59,8 @@ class Sample:
     verified: str = "sha256"
     """How the output was checked: ``sha256``, ``exit status`` or ``-`` when it failed."""
     extra: dict[str, float] = field(default_factory=dict)
+    slow_path: str = ""
+    """Why hydra-tui used httpx instead of its lean reader, from its log ("" if it did not)."""
 
     def fail(self, error: str) -> Sample:
         self.ok = False

@@ -200,13 +200,26 @@ def markdown(meta: dict[str, Any], scenarios: list[Scenario], reproduce: str) ->
         lines += ["", f"### {scenario.title}", "", notes, "", *_md_table(header, rows)]
         commands = [f"- {case.label}: `{case.command}`" for case in scenario.cases]
         lines += ["", "Commands:", "", *commands]
+        slow = sorted(
+            {
+                (label, s.slow_path)
+                for label, ss in scenario.samples.items()
+                for s in ss
+                if s.slow_path
+            }
+        )
+        if slow:
+            lines += ["", "Runs where httpx fetched instead of the lean reader (from its log):", ""]
+            lines += [f"- {label}: {why}" for label, why in slow]
         failures = _failures(scenario)
         if failures:
             lines += ["", "Failures:", ""]
             lines += [f"- **{case}**: `{err}`" for case, err in failures]
     lines += [
         "",
-        "Where hydra-tui spends its CPU, and why stream mode is slow: see `PROFILE.md`.",
+        "Where hydra-tui spends its CPU, and why stream mode is slow: see `PROFILE.md`. "
+        "The same scenarios over https (`bench/run.py --tls`): `RESULTS-https.md`; over "
+        "plain http: `RESULTS.md`.",
         "",
         "## Reproduce",
         "",

@@ -1,6 +1,6 @@
 """Benchmark hydra-tui against curl, aria2c and axel over loopback, in one command.
 
-    python bench/run.py [--quick] [--out bench/out/results.json] [--markdown bench/RESULTS.md]
+    python bench/run.py [--quick] [--tls] [--out FILE.json] [--markdown FILE.md]
 
 Makes the test files in a temp dir, serves them with nginx (or the in-tree devserver),
 runs every case ``--runs`` times interleaved (run 1 of every tool, then run 2, ...) so slow
@@ -56,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", type=int, help="runs per case (default 3; --quick 1)")
     p.add_argument("--only", default="", help="scenarios to run, e.g. a,c (default all: a-e)")
     p.add_argument("--server", choices=("auto", "nginx", "devserver"), default="auto")
+    p.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve https (nginx, self-signed certificate every tool trusts); results "
+        "default to bench/RESULTS-https.md",
+    )
     p.add_argument("--timeout", type=float, default=900.0, help="seconds before a run is killed")
     p.add_argument("--tmpdir", type=Path, help="where the temp dir goes (default $TMPDIR or /tmp)")
     p.add_argument("--hydra", help="command to run hydra-tui (default: beside python, or PATH)")
@@ -122,6 +128,8 @@ def _progress(scenario: Scenario, label: str, nbytes: int, run: int, sample: Sam
     else:
         what = f"{sample.wall_s * 1000:7.1f} ms"
     status = "ok" if sample.ok else f"FAILED: {sample.error}"
+    if sample.slow_path:
+        status += f"  (httpx: {sample.slow_path})"
     print(
         f"  [{scenario.key}] run {run}/{scenario.runs}  {label:<44} {what}  {status}",
         file=sys.stderr,
@@ -150,8 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     size = args.size or (256 * MIB if args.quick else 1024 * MIB)
     runs = args.runs or (1 if args.quick else 3)
     out_dir = HERE / "out"
-    json_path = args.out or out_dir / "results.json"
-    md_path = args.markdown or (out_dir / "RESULTS.md" if args.quick else HERE / "RESULTS.md")
+    json_path = args.out or out_dir / ("results-https.json" if args.tls else "results.json")
+    md_name = "RESULTS-https.md" if args.tls else "RESULTS.md"
+    md_path = args.markdown or (out_dir / md_name if args.quick else HERE / md_name)
     hydra = shlex.split(args.hydra) if args.hydra else find_hydra()
     tools = find_tools()
     only = [k.strip() for k in args.only.split(",") if k.strip()]
@@ -166,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"making test files in {root} ...", file=sys.stderr, flush=True)
         big, capped, many = _make_files(data, args, size)
         many_list = root / "list.txt"
-        with start_server(args.server, data, root / "server") as server:
+        with start_server(args.server, data, root / "server", tls=args.tls) as server:
             many_list.write_text("".join(server.url(f.name) + "\n" for f in many))
             print(f"serving with {server.describe()} at {server.base}", file=sys.stderr, flush=True)
             bench = Bench(

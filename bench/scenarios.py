@@ -57,6 +57,24 @@ class Bench:
     runs: int
     timeout: float
 
+    def trust(self, tool: str) -> list[str]:
+        """The options that make ``tool`` trust the https server's self-signed
+        certificate (axel has none: it runs with ``--insecure``)."""
+        ca = self.server.ca_file
+        if ca is None:
+            return []
+        return {
+            "hydra": ["--ca-certificate", str(ca)],
+            "curl": ["--cacert", str(ca)],
+            "aria2c": [f"--ca-certificate={ca}"],
+            "axel": ["--insecure"],
+        }[tool]
+
+    def shown(self, tool: str) -> str:
+        """``trust(tool)`` as the table's command column shows it."""
+        args = self.trust(tool)
+        return "".join(f" {a}" for a in args).replace(str(self.server.ca_file), "CA.pem")
+
 
 @dataclass
 class Case:
@@ -91,6 +109,25 @@ def _hydra_env(bench: Bench, work: Path) -> dict[str, str]:
         path.mkdir(parents=True, exist_ok=True)
         env[var] = str(path)
     return env
+
+
+#: what hydra-tui logs when httpx, not its lean reader, fetches (``engine/rawhttp.py``,
+#: ``engine/transfer.py``, ``engine/download.py``)
+_SLOW_PATH = ("httpx instead of the lean reader", "falls back to httpx", "probing through httpx")
+
+
+def _slow_path(work: Path) -> str:
+    """The first line of the run's hydra-tui log that says httpx took over, or ""."""
+    for log in sorted((work / "xdg").glob("xdg_state_home/hydra-tui/log/*.log*")):
+        for line in log.read_text(errors="replace").splitlines():
+            if any(marker in line for marker in _SLOW_PATH):
+                return line.split(": ", 1)[-1][:160]
+    return ""
+
+
+def _noting_slow_path(sample: Sample, work: Path) -> Sample:
+    sample.slow_path = _slow_path(work)
+    return sample
 
 
 def _check_file(sample: Sample, path: Path, want: TestFile) -> Sample:
@@ -147,12 +184,13 @@ def hydra_disk(bench: Bench, want: TestFile, threads: int, *, capped: bool = Fal
         out = work / "out"
         out.mkdir()
         argv = [*bench.hydra, url, "--no-ui", "-q", "-t", str(threads), "-o", str(out)]
+        argv += bench.trust("hydra")
         sample = run_command(argv, env=_hydra_env(bench, work), timeout=bench.timeout)
-        return _check_file(sample, out / want.basename, want)
+        return _noting_slow_path(_check_file(sample, out / want.basename, want), work)
 
     return Case(
         f"hydra-tui -t {threads} (disk)",
-        f"hydra-tui $URL --no-ui -q -t {threads} -o $DIR",
+        f"hydra-tui $URL --no-ui -q -t {threads} -o $DIR{bench.shown('hydra')}",
         go,
         want.size,
     )
@@ -172,16 +210,22 @@ def hydra_stream(
     consumer = _digest_argv(bench)
     tail = f"| {DIGEST}" if sha else "> /dev/null"
     label = f"hydra-tui --stream -t {threads}{' -b ' + buffer if buffer else ''} {tail}"
-    command = f"hydra-tui --stream $URL -q -t {threads}{' -b ' + buffer if buffer else ''} {tail}"
+    command = (
+        f"hydra-tui --stream $URL -q -t {threads}{' -b ' + buffer if buffer else ''}"
+        f"{bench.shown('hydra')} {tail}"
+    )
 
     def go(work: Path) -> Sample:
         argv = [*bench.hydra, "--stream", url, "-q", "-t", str(threads), *extra]
+        argv += bench.trust("hydra")
         env = _hydra_env(bench, work)
         if not sha:
-            return _exit_only(run_command(argv, env=env, timeout=bench.timeout))
+            return _noting_slow_path(
+                _exit_only(run_command(argv, env=env, timeout=bench.timeout)), work
+            )
         assert consumer is not None
         sample, output = run_piped(argv, consumer, env=env, timeout=bench.timeout)
-        return _check_digest(sample, output, want)
+        return _noting_slow_path(_check_digest(sample, output, want), work)
 
     missing = sha and consumer is None
     return Case(
@@ -198,14 +242,14 @@ def hydra_many(bench: Bench, jobs: int) -> Case:
         out = work / "out"
         out.mkdir()
         argv = [*bench.hydra, "--no-ui", "-q", "-i", str(bench.many_list), "-j", str(jobs)]
-        argv += ["-t", "1", "-o", str(out)]
+        argv += ["-t", "1", "-o", str(out), *bench.trust("hydra")]
         sample = run_command(argv, env=_hydra_env(bench, work), timeout=bench.timeout)
-        return _check_many(sample, out, bench.many)
+        return _noting_slow_path(_check_many(sample, out, bench.many), work)
 
     total = sum(f.size for f in bench.many)
     return Case(
         f"hydra-tui -i -j {jobs} -t 1",
-        f"hydra-tui --no-ui -q -i list.txt -j {jobs} -t 1 -o $DIR",
+        f"hydra-tui --no-ui -q -i list.txt -j {jobs} -t 1 -o $DIR{bench.shown('hydra')}",
         go,
         total,
         files=len(bench.many),
@@ -224,7 +268,7 @@ def hydra_first_byte(bench: Bench, want: TestFile, threads: int) -> Case:
     url = bench.server.url(want.name)
 
     def go(work: Path) -> Sample:
-        argv = [*bench.hydra, "--stream", url, "-q", "-t", str(threads)]
+        argv = [*bench.hydra, "--stream", url, "-q", "-t", str(threads), *bench.trust("hydra")]
         env = _hydra_env(bench, work)
         return run_first_byte(argv, env=env, timeout=bench.timeout, expect=want.head)
 
@@ -245,7 +289,8 @@ def _missing(label: str, command: str, tool: str, nbytes: int, files: int = 1) -
 
 def curl_disk(bench: Bench, want: TestFile) -> Case:
     curl = bench.tools["curl"]
-    label, command = "curl (disk, 1 conn)", "curl -s -f -o $DIR/NAME $URL"
+    label = "curl (disk, 1 conn)"
+    command = f"curl -s -f{bench.shown('curl')} -o $DIR/NAME $URL"
     if curl is None:
         return _missing(label, command, "curl", want.size)
     url = bench.server.url(want.name)
@@ -253,7 +298,9 @@ def curl_disk(bench: Bench, want: TestFile) -> Case:
     def go(work: Path) -> Sample:
         path = work / want.basename
         sample = run_command(
-            [curl, "-s", "-f", "-o", str(path), url], env=bench.env, timeout=bench.timeout
+            [curl, "-s", "-f", *bench.trust("curl"), "-o", str(path), url],
+            env=bench.env,
+            timeout=bench.timeout,
         )
         return _check_file(sample, path, want)
 
@@ -263,18 +310,21 @@ def curl_disk(bench: Bench, want: TestFile) -> Case:
 def curl_stream(bench: Bench, want: TestFile, *, sha: bool) -> Case:
     curl, consumer = bench.tools["curl"], _digest_argv(bench)
     tail = f"| {DIGEST}" if sha else "-o /dev/null"
-    label, command = f"curl {tail}", f"curl -s -f $URL {tail}"
+    label, command = f"curl {tail}", f"curl -s -f{bench.shown('curl')} $URL {tail}"
     if curl is None or (sha and consumer is None):
         return _missing(label, command, "curl or openssl", want.size)
     url = bench.server.url(want.name)
 
     def go(work: Path) -> Sample:
         if not sha:
-            argv = [curl, "-s", "-f", "-o", os.devnull, url]
+            argv = [curl, "-s", "-f", *bench.trust("curl"), "-o", os.devnull, url]
             return _exit_only(run_command(argv, env=bench.env, timeout=bench.timeout))
         assert consumer is not None
         sample, output = run_piped(
-            [curl, "-s", "-f", url], consumer, env=bench.env, timeout=bench.timeout
+            [curl, "-s", "-f", *bench.trust("curl"), url],
+            consumer,
+            env=bench.env,
+            timeout=bench.timeout,
         )
         return _check_digest(sample, output, want)
 
@@ -283,14 +333,17 @@ def curl_stream(bench: Bench, want: TestFile, *, sha: bool) -> Case:
 
 def curl_first_byte(bench: Bench, want: TestFile) -> Case:
     curl = bench.tools["curl"]
-    label, command = "curl (first byte)", "curl -s $URL"
+    label, command = "curl (first byte)", f"curl -s{bench.shown('curl')} $URL"
     if curl is None:
         return _missing(label, command, "curl", 0)
     url = bench.server.url(want.name)
 
     def go(work: Path) -> Sample:
         return run_first_byte(
-            [curl, "-s", url], env=bench.env, timeout=bench.timeout, expect=want.head
+            [curl, "-s", *bench.trust("curl"), url],
+            env=bench.env,
+            timeout=bench.timeout,
+            expect=want.head,
         )
 
     return Case(label, command, go, 0)
@@ -299,7 +352,10 @@ def curl_first_byte(bench: Bench, want: TestFile) -> Case:
 def curl_many(bench: Bench, jobs: int) -> Case:
     curl = bench.tools["curl"]
     label = f"curl -Z --parallel-max {jobs}"
-    command = f"curl -s -f -Z --parallel-max {jobs} --output-dir $DIR --remote-name-all URL…"
+    command = (
+        f"curl -s -f{bench.shown('curl')} -Z --parallel-max {jobs} --output-dir $DIR "
+        "--remote-name-all URL…"
+    )
     total = sum(f.size for f in bench.many)
     if curl is None:
         return _missing(label, command, "curl", total, len(bench.many))
@@ -308,7 +364,8 @@ def curl_many(bench: Bench, jobs: int) -> Case:
     def go(work: Path) -> Sample:
         out = work / "out"
         out.mkdir()
-        argv = [curl, "-s", "-f", "-Z", "--parallel-max", str(jobs), "--output-dir", str(out)]
+        argv = [curl, "-s", "-f", *bench.trust("curl"), "-Z", "--parallel-max", str(jobs)]
+        argv += ["--output-dir", str(out)]
         sample = run_command(
             [*argv, "--remote-name-all", *urls], env=bench.env, timeout=bench.timeout
         )
@@ -320,14 +377,16 @@ def curl_many(bench: Bench, jobs: int) -> Case:
 def aria2c_disk(bench: Bench, want: TestFile, *, capped: bool = False) -> Case:
     aria2c = bench.tools["aria2c"]
     label = "aria2c -x16 -s16 (disk)"
-    command = "aria2c -x16 -s16 -k1M --file-allocation=none -d $DIR -o NAME $URL"
+    command = (
+        f"aria2c -x16 -s16 -k1M --file-allocation=none{bench.shown('aria2c')} -d $DIR -o NAME $URL"
+    )
     if aria2c is None:
         return _missing(label, command, "aria2c", want.size)
     url = bench.server.url(want.name, capped=capped)
 
     def go(work: Path) -> Sample:
         argv = [aria2c, "--no-conf", "-q", "-x16", "-s16", "-k1M", "--file-allocation=none"]
-        argv += ["-d", str(work), "-o", want.basename, url]
+        argv += [*bench.trust("aria2c"), "-d", str(work), "-o", want.basename, url]
         sample = run_command(argv, env=bench.env, timeout=bench.timeout)
         return _check_file(sample, work / want.basename, want)
 
@@ -337,7 +396,9 @@ def aria2c_disk(bench: Bench, want: TestFile, *, capped: bool = False) -> Case:
 def aria2c_many(bench: Bench, jobs: int) -> Case:
     aria2c = bench.tools["aria2c"]
     label = f"aria2c -i -j {jobs}"
-    command = f"aria2c -i list.txt -j {jobs} -x1 --file-allocation=none -d $DIR"
+    command = (
+        f"aria2c -i list.txt -j {jobs} -x1 --file-allocation=none{bench.shown('aria2c')} -d $DIR"
+    )
     total = sum(f.size for f in bench.many)
     if aria2c is None:
         return _missing(label, command, "aria2c", total, len(bench.many))
@@ -345,7 +406,7 @@ def aria2c_many(bench: Bench, jobs: int) -> Case:
     def go(work: Path) -> Sample:
         out = work / "out"
         argv = [aria2c, "--no-conf", "-q", "-i", str(bench.many_list), "-j", str(jobs), "-x1"]
-        argv += ["--file-allocation=none", "-d", str(out)]
+        argv += ["--file-allocation=none", *bench.trust("aria2c"), "-d", str(out)]
         sample = run_command(argv, env=bench.env, timeout=bench.timeout)
         return _check_many(sample, out, bench.many)
 
@@ -354,7 +415,8 @@ def aria2c_many(bench: Bench, jobs: int) -> Case:
 
 def axel_disk(bench: Bench, want: TestFile, *, capped: bool = False) -> Case:
     axel = bench.tools["axel"]
-    label, command = "axel -n 16 (disk)", "axel -n 16 -q -o $DIR/NAME $URL"
+    label = "axel -n 16 (disk)"
+    command = f"axel -n 16 -q{bench.shown('axel')} -o $DIR/NAME $URL"
     if axel is None:
         return _missing(label, command, "axel", want.size)
     url = bench.server.url(want.name, capped=capped)
@@ -362,7 +424,9 @@ def axel_disk(bench: Bench, want: TestFile, *, capped: bool = False) -> Case:
     def go(work: Path) -> Sample:
         path = work / want.basename
         sample = run_command(
-            [axel, "-n", "16", "-q", "-o", str(path), url], env=bench.env, timeout=bench.timeout
+            [axel, "-n", "16", "-q", *bench.trust("axel"), "-o", str(path), url],
+            env=bench.env,
+            timeout=bench.timeout,
         )
         return _check_file(sample, path, want)
 

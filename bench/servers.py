@@ -3,6 +3,10 @@
 nginx when it is installed (``sendfile``, a ``/capped/`` location with a per-request
 ``limit_rate``); otherwise the project's own devserver, capped by a ``?rate=`` query.
 Either way it listens on 127.0.0.1 only and is stopped when the ``with`` block ends.
+
+With ``tls=True`` nginx serves ``https://`` (TLS 1.2 and 1.3) with a throwaway
+self-signed certificate for 127.0.0.1 made by ``openssl req``; ``Server.ca_file`` is
+that certificate, which every client is told to trust (nobody runs ``--insecure``).
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ http {{
     keepalive_requests 100000;
     keepalive_timeout 60s;
     server {{
-        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{port}{tls};
         root {data};
         location / {{ }}
         location /capped/ {{
@@ -88,6 +92,8 @@ class Server:
         self.version = version
         self.base = base
         self.cap_mib_s = _CAP_RATE_MIB
+        #: the certificate clients must trust (``https://`` only)
+        self.ca_file: Path | None = None
         self._proc = proc
 
     def url(self, name: str, *, capped: bool = False) -> str:
@@ -98,7 +104,8 @@ class Server:
         return f"{self.base}/{name}?rate={self.cap_mib_s}M"
 
     def describe(self) -> str:
-        return f"{self.kind} ({self.version})"
+        tls = ", https, TLS 1.2/1.3, self-signed EC P-256" if self.ca_file else ""
+        return f"{self.kind} ({self.version}{tls})"
 
     def stop(self) -> None:
         if self._proc.poll() is None:
@@ -121,7 +128,28 @@ class Server:
         self.stop()
 
 
-def _start_nginx(nginx: str, data: Path, run: Path) -> Server:
+_NGINX_TLS = """ ssl;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_session_cache shared:SSL:1m"""
+
+
+def _self_signed(run: Path) -> tuple[Path, Path]:
+    """A throwaway EC certificate for 127.0.0.1 (and localhost) and its key."""
+    cert, key = run / "cert.pem", run / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert),
+         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+         "-addext", "basicConstraints=critical,CA:TRUE"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    key.chmod(0o644)  # nginx reads it as root before it drops to nobody; a throwaway key
+    return cert, key
+
+
+def _start_nginx(nginx: str, data: Path, run: Path, *, tls: bool = False) -> Server:
     run.mkdir(parents=True, exist_ok=True)
     # Workers run as "nobody" when started by root: the files (and the folders above
     # them, which the caller creates) must be world-readable.
@@ -129,7 +157,14 @@ def _start_nginx(nginx: str, data: Path, run: Path) -> Server:
         path.chmod(0o755 if path.is_dir() else 0o644)
     port = _free_port()
     conf = run / "nginx.conf"
-    conf.write_text(_NGINX_CONF.format(run=run, port=port, data=data, cap=_CAP_RATE_MIB))
+    cert: Path | None = None
+    listen = ""
+    if tls:
+        cert, key = _self_signed(run)
+        listen = _NGINX_TLS.format(cert=cert, key=key)
+    conf.write_text(
+        _NGINX_CONF.format(run=run, port=port, data=data, cap=_CAP_RATE_MIB, tls=listen)
+    )
     version = subprocess.run([nginx, "-v"], capture_output=True, text=True, check=False)
     proc = subprocess.Popen(
         [nginx, "-p", str(run), "-c", str(conf), "-e", str(run / "error.log")],
@@ -139,7 +174,10 @@ def _start_nginx(nginx: str, data: Path, run: Path) -> Server:
     )
     _wait_listening(port, proc)
     text = (version.stderr or version.stdout).strip()
-    return Server("nginx", text.split(":", 1)[-1].strip(), f"http://127.0.0.1:{port}", proc)
+    scheme = "https" if tls else "http"
+    server = Server("nginx", text.split(":", 1)[-1].strip(), f"{scheme}://127.0.0.1:{port}", proc)
+    server.ca_file = cert
+    return server
 
 
 def _start_devserver(data: Path) -> Server:
@@ -163,11 +201,14 @@ def _start_devserver(data: Path) -> Server:
     return Server("hydra_tui.devserver", "in-tree", base, proc)
 
 
-def start_server(kind: str, data: Path, run: Path) -> Server:
-    """Start ``kind`` (``auto``, ``nginx`` or ``devserver``) serving ``data``."""
+def start_server(kind: str, data: Path, run: Path, *, tls: bool = False) -> Server:
+    """Start ``kind`` (``auto``, ``nginx`` or ``devserver``) serving ``data``; ``tls``
+    serves https (nginx only)."""
     nginx = find_nginx()
-    if kind == "nginx" and nginx is None:
-        raise RuntimeError("--server nginx: nginx is not installed (see bench/README.md)")
+    if (kind == "nginx" or tls) and nginx is None:
+        raise RuntimeError("nginx is not installed (see bench/README.md); --tls needs it")
     if kind in ("auto", "nginx") and nginx is not None:
-        return _start_nginx(nginx, data, run)
+        return _start_nginx(nginx, data, run, tls=tls)
+    if tls:
+        raise RuntimeError("--tls needs --server nginx (or auto)")
     return _start_devserver(data)

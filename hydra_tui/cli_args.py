@@ -196,6 +196,9 @@ def _add_settings_options(parser: argparse.ArgumentParser) -> None:
         help=f"User-Agent header (default {PROG}/{__version__})")  # fmt: skip
     add("--insecure", action=argparse.BooleanOptionalAction, default=s,
         help="do not verify TLS certificates (test servers only)")  # fmt: skip
+    add("--ca-certificate", "--cacert", dest="ca_certificate", default=s, metavar="FILE",
+        type=_checked(c["ca_certificate"]),
+        help="trust the CA certificates in this PEM file instead of the default roots")  # fmt: skip
     add("--progress", choices=fields.PROGRESS_MODES, default=s,
         help="headless progress format (default auto)")  # fmt: skip
     add("-q", "--quiet", action=argparse.BooleanOptionalAction, default=s,

@@ -242,6 +242,20 @@ def user_agent(value: object) -> str | None:
     return value.strip() or None
 
 
+def ca_certificate(value: object) -> Path | None:
+    """A PEM bundle that replaces the default trust roots; ``""`` (or None) means none."""
+    if value is None or isinstance(value, Path):
+        return value
+    if not isinstance(value, str):
+        raise UsageError(f"ca_certificate must be a file path, got {show(value)}")
+    if not value.strip():
+        return None
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise UsageError(f"ca_certificate {value}: no such file")
+    return path
+
+
 def _bool(name: str) -> Callable[[object], bool]:
     def check(value: object) -> bool:
         if not isinstance(value, bool):
@@ -274,6 +288,7 @@ COERCERS: dict[str, Callable[[object], object]] = {
     "headers": headers,
     "user_agent": user_agent,
     "insecure": _bool("insecure"),
+    "ca_certificate": ca_certificate,
     "progress": progress,
     "quiet": _bool("quiet"),
     "no_ui": _bool("no_ui"),

@@ -65,6 +65,9 @@ class Settings:
     insecure: bool = False
     """Skip TLS certificate checks (for self-signed test servers only)."""
 
+    ca_certificate: Path | None = None
+    """A PEM file of CA certificates to trust instead of the default roots."""
+
     progress: Progress = "auto"
     """Headless progress: auto (bar on a terminal, plain otherwise), plain, jsonl or none."""
 
@@ -113,5 +116,6 @@ class Settings:
             speed_limit=self.speed_limit,
             speed_time=self.speed_time,
             accept_html=self.accept_html,
+            ca_file=self.ca_certificate,
         )
         return dataclasses.replace(options, **overrides) if overrides else options

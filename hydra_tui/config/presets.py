@@ -265,8 +265,8 @@ def to_toml_value(name: str, value: object) -> Any:
         return "auto" if value is None else _size_text(value)
     if name == "limit_rate" and (value is None or isinstance(value, int)):
         return "unlimited" if value is None else _size_text(value, "/s")
-    if name == "user_agent":
-        return value or ""
+    if name in ("user_agent", "ca_certificate"):
+        return str(value) if value else ""
     if name == "headers" and isinstance(value, tuple):
         return [f"{n}: {v}" for n, v in value]
     if isinstance(value, Path):
@@ -281,6 +281,8 @@ def format_value(name: str, value: object) -> str:
         return ", ".join(shown) if shown else "(none)"
     if name == "user_agent" and not shown:
         return f"{default_user_agent()} (default)"
+    if name == "ca_certificate" and not shown:
+        return "(default trust roots)"
     if isinstance(shown, bool):
         return "true" if shown else "false"
     if isinstance(shown, float):

@@ -59,6 +59,10 @@ STARTER_CONFIG = """\
 # Skip TLS certificate checks. Only for self-signed test servers.          (--insecure)
 # insecure = false
 
+# A PEM file of CA certificates to trust instead of the default roots (for a private
+# CA); "" uses the defaults (or SSL_CERT_FILE).           (--ca-certificate/--cacert)
+# ca-certificate = ""
+
 # Progress without the TUI: "auto" (a bar on a terminal, plain lines otherwise),
 # "plain", "jsonl" (one JSON object per line, for scripts) or "none".       (--progress)
 # progress = "auto"

@@ -18,6 +18,7 @@ from hydra_tui.devserver.faults import LIES, Faults, parse_size
 from hydra_tui.devserver.http import Headers
 from hydra_tui.devserver.resources import RecordedRequest, ResourceStats
 from hydra_tui.devserver.server import DevServer
+from hydra_tui.devserver.tunnel import TunnelProxy
 
 __all__ = [
     "LIES",
@@ -26,6 +27,7 @@ __all__ = [
     "Headers",
     "RecordedRequest",
     "ResourceStats",
+    "TunnelProxy",
     "parse_size",
     "synthetic_bytes",
     "synthetic_chunk",

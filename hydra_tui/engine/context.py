@@ -26,6 +26,7 @@ from hydra_tui.engine.ratelimit import TokenBucket
 from hydra_tui.engine.rawhttp import RawPool
 from hydra_tui.engine.redirects import check_redirect, resend_cookie
 from hydra_tui.engine.resume import ResumeStore
+from hydra_tui.engine.tls import client_context
 from hydra_tui.urls import redact_url
 
 __all__ = ["EngineContext", "default_state_dir"]
@@ -80,22 +81,28 @@ class EngineContext:
         self._max_connections = max_connections
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
+        self._ssl: ssl.SSLContext | None = None
         self._gates: dict[str, HostGate] = {}
         #: keep-alive connections of the raw range reader; None when requests must go
-        #: through httpx (an injected transport, or a proxy from the environment)
+        #: through httpx (an injected transport); URLs of a scheme the environment
+        #: proxies go through httpx too
         self.raw_pool: RawPool | None = None
-        if (
-            transport is None
-            and not _env_proxy()
-            and not options.proxy
-            and not options.log_requests
-        ):
-            self.raw_pool = RawPool(options.connect_timeout)
+        if transport is None and not options.proxy and not options.log_requests:
+            self.raw_pool = RawPool(
+                options.connect_timeout, tls=self.ssl_context, proxied=_env_proxied()
+            )
         #: ``--limit-rate-total``: every download's bucket takes from this one too
         self.total_bucket: TokenBucket | None = None
         if options.limit_rate_total:
             self.total_bucket = TokenBucket(options.limit_rate_total, clock=clock)
         _larger_reads()
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """The TLS context of both HTTP paths, built on first use (loading the trust
+        roots costs tens of ms that a plain-http download never needs)."""
+        if self._ssl is None:
+            self._ssl = client_context(verify=self.options.verify_tls, ca_file=self.options.ca_file)
+        return self._ssl
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -112,12 +119,9 @@ class EngineContext:
 
     def _make_client(self) -> httpx.AsyncClient:
         options = self.options
-        verify: ssl.SSLContext | bool = options.verify_tls
-        if options.verify_tls and options.ca_file is not None:
-            verify = ssl.create_default_context(cafile=str(options.ca_file))
         return httpx.AsyncClient(
             http2=False,
-            verify=verify,
+            verify=self.ssl_context(),
             follow_redirects=True,
             max_redirects=10,
             trust_env=True,
@@ -154,10 +158,13 @@ class EngineContext:
             self.store.close()
 
     def proxy_for(self, url: str) -> str | None:
-        """The proxy (password redacted) a request to ``url`` goes through, if any: the
-        environment's, as httpx reads it (``trust_env``); None with an own transport."""
+        """The proxy (password redacted) a request to ``url`` goes through, if any:
+        ``--proxy``, else the environment's as httpx reads it (``trust_env``); None with
+        an own transport."""
         if self._transport is not None:
             return None
+        if self.options.proxy:  # --proxy: every request, whatever the environment says
+            return redact_url(self.options.proxy)
         import urllib.request
 
         scheme, _, rest = url.partition("://")
@@ -230,12 +237,16 @@ def _open_store(path: Path) -> ResumeStore | None:
         return None
 
 
-def _env_proxy() -> bool:
-    """True when the environment names a proxy for plain http (httpx honours it)."""
+def _env_proxied() -> frozenset[str]:
+    """The URL schemes the environment names a proxy for (httpx honours them; the lean
+    reader does not speak to proxies). ``NO_PROXY`` is not weighed: a host it exempts
+    merely takes the slower path."""
     import urllib.request
 
     proxies = urllib.request.getproxies()
-    return bool(proxies.get("http") or proxies.get("all"))
+    if proxies.get("all"):
+        return frozenset({"http", "https"})
+    return frozenset(s for s in ("http", "https") if proxies.get(s))
 
 
 def _default_agent() -> str:

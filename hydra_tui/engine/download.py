@@ -218,7 +218,7 @@ class Download:
                     self.body_closed()
                     self.pending = 0
             except Unsupported as exc:
-                log.debug("%s: probing through httpx: %s", self.url, exc)
+                log.info("%s: probing through httpx: %s", self.url, exc)
             else:
                 if "set-cookie" in answer.headers:
                     request = httpx.Request("GET", self._url)
@@ -258,7 +258,7 @@ class Download:
                     self.pending = 0
                 return self._conclude(found, resp.status_code, b"".join(pieces), ended, limit)
         except httpx.HTTPError as exc:
-            raise network_error(exc, proxy=ctx.proxy_for(self.url)) from exc
+            raise network_error(exc, self._url.host, proxy=ctx.proxy_for(self.url)) from exc
         except (httpx.InvalidURL, UnicodeError) as exc:
             raise UsageError(f"invalid URL {self.shown_url!r}: {exc}") from exc
 

@@ -5,10 +5,14 @@ The planner owns two facts: ``done`` (bytes handed to the sink) and the in-fligh
 a failed worker only has to disappear for its unfinished bytes to become work again.
 
 An idle worker gets, in order of preference:
+0. when streaming, the remainder of a crawling connection at the stream's cursor (the
+   head of the line: a takeover as in 3, before anything further ahead, since the
+   window only fills up behind it);
 1. the lowest unclaimed gap, cut to ``chunk_size`` (and, when streaming, never past
    ``limit_end = emitted + buffer``);
-2. on disk, the upper half of the in-flight range with the most bytes left (work
-   stealing; a stream's window is full anyway, so streams do not steal);
+2. the upper half of the in-flight range with the most bytes left (work stealing); a
+   stream's window is full anyway, so streams steal only from a taken-over range, which
+   holds their cursor;
 3. the whole remainder of a connection far slower than its peers (a takeover: the slow
    one stops at the bytes it already has), so neither the end of the file nor the
    stream's write cursor waits behind one slow connection.
@@ -117,6 +121,12 @@ class Planner:
     def next(self, limit_end: int | None = None) -> Assignment | None:
         """Work for an idle worker, or ``None`` if there is nothing useful right now."""
         now = self.clock()
+        if limit_end is not None:
+            # a stream writes nothing past a crawling head of line: hedge it before
+            # fetching further ahead into a window that only fills up behind it
+            hedge = self._takeover(now, head_only=True)
+            if hedge is not None:
+                return hedge
         limit = self.size if limit_end is None else min(self.size, limit_end)
         gap = self.claimed().first_gap(0, self.size)
         if gap is not None:
@@ -130,12 +140,13 @@ class Planner:
                 return self._add(start, end, now)
             # the lowest gap lies beyond the stream window: fall through to stealing,
             # which only ever splits ranges already inside the window
-        if limit_end is None:
-            # stealing splits a running request and closes its connection: worth it at
-            # the end of a file, not inside a stream window that is full anyway
-            stolen = self._steal(now)
-            if stolen is not None:
-                return stolen
+        # stealing splits a running request and closes its connection: worth it at the
+        # end of a file, not inside a stream window that is full anyway -- except for a
+        # range taken over from a crawling connection: it holds the stream's cursor, so
+        # idle workers split it rather than wait for one connection to fetch it all
+        stolen = self._steal(now, takeovers_only=limit_end is not None)
+        if stolen is not None:
+            return stolen
         return self._takeover(now)
 
     def _worth_it(self, length: int) -> bool:
@@ -156,8 +167,12 @@ class Planner:
         self.active.append(a)
         return a
 
-    def _steal(self, now: float) -> Assignment | None:
-        victims = [a for a in self.active if a.remaining >= 2 * self.min_split]
+    def _steal(self, now: float, *, takeovers_only: bool = False) -> Assignment | None:
+        victims = [
+            a
+            for a in self.active
+            if a.remaining >= 2 * self.min_split and (a.takeover or not takeovers_only)
+        ]
         if not victims:
             return None
         victim = max(victims, key=lambda a: a.remaining)
@@ -168,7 +183,7 @@ class Planner:
         stolen.stolen_from = victim
         return stolen
 
-    def _takeover(self, now: float) -> Assignment | None:
+    def _takeover(self, now: float, *, head_only: bool = False) -> Assignment | None:
         """Take the whole remainder of a connection far slower than its peers.
 
         Peers are the other running connections and, since at the stream's cursor the
@@ -190,6 +205,8 @@ class Planner:
         if not slow:
             return None
         victim = min(slow, key=lambda a: a.pos)  # the stream's cursor first
+        if head_only and victim is not min(self.active, key=lambda a: a.committed):
+            return None
         start, end = victim.pos, victim.end
         victim.end = victim.pos
         return self._add(start, end, now, takeover=True)

@@ -4,7 +4,7 @@ The probe is a real ``GET`` with ``Range: bytes=0-(PROBE_BYTES-1)`` rather than 
 (many servers answer HEAD differently from GET). Its body is kept: for a small file the
 probe *is* the download, and for a large one it is the first piece.
 
-Over plain ``http://`` the probe goes through the lean reader of ``rawhttp`` (one
+Over ``http://`` and ``https://`` the probe goes through the lean reader of ``rawhttp`` (one
 keep-alive pool per engine, no per-request pool scan): for a list of small files the
 probe is nearly all the work. Anything that needs more HTTP than it speaks (redirects,
 bodies without a length) is answered ``Unsupported`` and asked again through httpx.
@@ -24,7 +24,6 @@ from hydra_tui.engine.rawhttp import (
     Unsupported,
     build_request,
     lost_error,
-    raw_key,
     wait_until,
 )
 from hydra_tui.errors import HTTPStatusError, ProtocolViolation
@@ -140,12 +139,11 @@ class RawAnswer:
 
 
 def raw_route(pool: RawPool | None, url: httpx.URL, *, cookies: bool) -> bool:
-    """May ``url`` be probed with the lean reader? It suits the URL (``raw_key``), there
-    are no cookies to send, and the origin has not needed httpx before."""
+    """May ``url`` be probed with the lean reader? It suits the URL (``RawPool.origin``),
+    there are no cookies to send, and the origin has not needed httpx before."""
     if pool is None or cookies:
         return False
-    key = raw_key(url)
-    return key is not None and key not in pool.declined
+    return pool.origin(url) is not None
 
 
 async def raw_probe(
@@ -161,7 +159,7 @@ async def raw_probe(
     bytes. Raises ``Unsupported`` for answers httpx must handle (nothing is kept from
     them), ``NetworkError`` when the connection fails or stalls for ``stall`` seconds.
     ``progress(n)`` hears how many body bytes arrived so far (and may raise)."""
-    key = raw_key(url)
+    key = pool.origin(url)
     assert key is not None, "raw_route said yes"
     request = build_request(
         url, [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers.raw]

@@ -1,24 +1,33 @@
 """A lean HTTP/1.1 reader for range bodies: the kernel writes straight into our blocks.
 
-httpx is the engine's HTTP client (probe, redirects, proxies, TLS, auth). For the bulk
-of a plain ``http://`` download, its per-read layers (anyio stream, h11 buffer, events)
-cost ~2 CPU s per GiB on loopback — more than the bytes themselves. Here an
-``asyncio.BufferedProtocol`` hands the socket a slice of a 1 MiB ``bytearray``; a range
-body arrives with one Python call per socket read and reaches the sink without being
-copied or re-chunked. Everything that decides whether bytes are right (status,
-Content-Range, length, validator) stays in ``transfer``, shared with the httpx path.
+httpx is the engine's HTTP client (redirects, proxies, cookies, auth). For the bulk of
+a download, its per-read layers (anyio stream, h11 buffer, events) cost ~2 CPU s per
+GiB on loopback — more than the bytes themselves. Here an ``asyncio.BufferedProtocol``
+hands the socket (or the TLS layer) a slice of a 1 MiB ``bytearray``; a range body
+arrives with one Python call per read and reaches the sink without being copied or
+re-chunked. Everything that decides whether bytes are right (status, Content-Range,
+length, validator) stays in ``transfer``, shared with the httpx path.
+
+``https://`` is read here too, with the engine's one TLS context (``engine/tls.py``):
+the same trust roots, host-name check and versions as httpx, and the same one-line
+errors (``translate.tls_failure``). A connection is kept alive across ranges, so a
+download pays one handshake per connection; TLS session resumption is not used
+(asyncio's transports do not expose the session of a finished connection).
 
 Only ``GET`` with a body delimited by Content-Length is read here; anything else
-(chunked bodies, redirects) raises ``Unsupported`` and the download goes back to httpx.
+(chunked bodies, redirects) raises ``Unsupported`` and the download goes back to httpx,
+as does every URL behind a proxy or with credentials (``RawPool.origin`` says why).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
+import ssl
 from collections.abc import Callable, Iterable
-from typing import cast
+from typing import NamedTuple, cast
 
 import httpx
 
@@ -26,6 +35,7 @@ from hydra_tui.errors import ConnectionReset, HydraError, NetworkError, Stalled
 
 __all__ = [
     "MAX_HEAD",
+    "Origin",
     "RawConnection",
     "RawPool",
     "Unsupported",
@@ -37,8 +47,18 @@ __all__ = [
     "wait_until",
 ]
 
+log = logging.getLogger(__name__)
+
 MAX_HEAD = 64 * 1024
 _IDLE_PER_HOST = 64
+
+
+class Origin(NamedTuple):
+    """Where a connection goes: idle connections are shared per origin."""
+
+    host: str
+    port: int
+    tls: bool
 
 
 def ignore_bytes(n: int) -> None:
@@ -72,7 +92,7 @@ def parse_head(head: bytes) -> tuple[str, int, str, list[tuple[bytes, bytes]]]:
 class RawConnection(asyncio.BufferedProtocol):
     """One keep-alive connection; reads one response at a time into a caller's block."""
 
-    def __init__(self, key: tuple[str, int]) -> None:
+    def __init__(self, key: Origin) -> None:
         self.key = key
         self.transport: asyncio.Transport | None = None
         self.closed = False
@@ -291,20 +311,59 @@ class RawConnection(asyncio.BufferedProtocol):
 
 
 class RawPool:
-    """Idle keep-alive connections by ``(host, port)``; dials new ones as needed."""
+    """Idle keep-alive connections by origin; dials new ones as needed.
 
-    def __init__(self, connect_timeout: float) -> None:
+    ``tls`` gives the engine's TLS context (built on the first ``https://`` dial);
+    ``proxied`` are the URL schemes the environment sends through a proxy, which only
+    httpx speaks to.
+    """
+
+    def __init__(
+        self,
+        connect_timeout: float,
+        *,
+        tls: Callable[[], ssl.SSLContext] | None = None,
+        proxied: frozenset[str] = frozenset(),
+    ) -> None:
         self.connect_timeout = connect_timeout
-        self._idle: dict[tuple[str, int], list[RawConnection]] = {}
+        self._tls = tls
+        self.proxied = proxied
+        self._idle: dict[Origin, list[RawConnection]] = {}
         self.dialed = 0
         #: origins whose answers needed httpx (a redirect, a body without a length):
         #: their later probes go straight to httpx instead of asking twice
-        self.declined: set[tuple[str, int]] = set()
+        self.declined: set[Origin] = set()
         #: probe buffers to reuse (their bytes are copied out): no allocation and
         #: zero-fill per probe
         self.spare_blocks: list[bytearray] = []
+        self._told: set[tuple[str, str]] = set()
 
-    def take_idle(self, key: tuple[str, int]) -> RawConnection | None:
+    def origin(self, url: httpx.URL) -> Origin | None:
+        """Where to dial for ``url`` on the lean reader, or ``None`` (logged once per
+        origin and reason) when httpx must fetch it."""
+        key = raw_key(url)
+        why = ""
+        if key is None:
+            why = "not a plain http(s) URL without credentials"
+        elif url.scheme in self.proxied:
+            why = f"{url.scheme} goes through a proxy from the environment"
+            key = None
+        elif key.tls and self._tls is None:
+            why = "no TLS context"
+            key = None
+        elif key in self.declined:
+            return None  # told when it was declined
+        if key is None:
+            self.tell(f"{url.scheme}://{url.netloc.decode('ascii', 'replace')}", why)
+        return key
+
+    def tell(self, where: str, why: str) -> None:
+        """Log once per ``(where, why)`` that httpx fetches instead of the lean reader."""
+        if (where, why) not in self._told:
+            self._told.add((where, why))
+            log.info("%s: httpx instead of the lean reader: %s", where, why)
+
+    def take_idle(self, key: Origin) -> RawConnection | None:
         idle = self._idle.get(key)
         while idle:
             conn = idle.pop()
@@ -312,16 +371,43 @@ class RawPool:
                 return conn
         return None
 
-    async def dial(self, key: tuple[str, int]) -> RawConnection:
+    async def dial(self, key: Origin) -> RawConnection:
         loop = asyncio.get_running_loop()
-        host, port = key
+        host, port, tls = key
+        context = self._tls() if tls and self._tls is not None else None
+        timeout = self.connect_timeout
         try:
+            # over TLS: ``timeout`` for the TCP connect, and as much for the handshake
             _, proto = await asyncio.wait_for(
-                loop.create_connection(lambda: RawConnection(key), host, port),
-                self.connect_timeout,
+                loop.create_connection(
+                    lambda: RawConnection(key),
+                    host,
+                    port,
+                    ssl=context,
+                    server_hostname=host if context is not None else None,
+                    ssl_handshake_timeout=timeout if context is not None else None,
+                ),
+                timeout if context is None else 2 * timeout,
             )
         except TimeoutError:
             raise NetworkError("connection timed out") from None
+        except ssl.SSLError as exc:
+            from hydra_tui.engine.translate import tls_failure
+
+            raise tls_failure(exc, host) from exc
+        except ConnectionResetError as exc:
+            if context is None:
+                raise NetworkError(f"could not connect: {exc.strerror or exc}") from exc
+            raise NetworkError(
+                f"TLS handshake with the server {host} failed: the connection was reset "
+                "(does it offer TLS 1.2 or later?)"
+            ) from exc
+        except ConnectionAbortedError as exc:  # the handshake timeout (TLS only)
+            from hydra_tui.engine.translate import TLSFailure
+
+            raise TLSFailure(
+                f"TLS handshake with the server {host} timed out (is it an https server?)"
+            ) from exc
         except ConnectionRefusedError:
             raise NetworkError("connection refused") from None
         except socket.gaierror as exc:
@@ -334,7 +420,7 @@ class RawPool:
         return proto
 
     async def open(
-        self, key: tuple[str, int], request: bytes, block: bytearray, *, stall: float
+        self, key: Origin, request: bytes, block: bytearray, *, stall: float
     ) -> RawConnection:
         """Send ``request`` on an idle or a new connection; return it once the head of
         its answer is in (the body goes into ``block``). An idle connection the server
@@ -365,17 +451,18 @@ class RawPool:
         self._idle.clear()
 
 
-def raw_key(url: httpx.URL) -> tuple[str, int] | None:
-    """``(host, port)`` to dial for ``url`` if the raw reader may fetch it: plain http,
-    no credentials in the URL, a valid host name; ``None`` sends it to httpx."""
-    if url.scheme != "http" or url.userinfo:
+def raw_key(url: httpx.URL) -> Origin | None:
+    """The origin to dial for ``url`` if the raw reader may fetch it: http or https, no
+    credentials in the URL, a valid host name; ``None`` sends it to httpx."""
+    if url.scheme not in ("http", "https") or url.userinfo:
         return None
     try:
         url.host  # noqa: B018 - IDNA-decodes: a bad name is httpx's to report as bad URL
     except (UnicodeError, ValueError):
         return None
     host = url.raw_host.decode("ascii")  # punycode: what DNS is asked
-    return (host, url.port or 80) if host else None
+    tls = url.scheme == "https"
+    return Origin(host, url.port or (443 if tls else 80), tls) if host else None
 
 
 def build_request(url: httpx.URL, headers: Iterable[tuple[str, str]]) -> bytes:

@@ -134,7 +134,9 @@ async def _fetch_once(dl: Download, remote: RemoteFile, sink: Sink, skip: int) -
                     offset += buffered
                     dl.single_done = offset
     except httpx.HTTPError as exc:
-        raise network_error(exc, proxy=dl.ctx.proxy_for(dl.transfer_url)) from exc
+        raise network_error(
+            exc, httpx.URL(dl.transfer_url).host, proxy=dl.ctx.proxy_for(dl.transfer_url)
+        ) from exc
     if pos < skip:
         raise NetworkError("connection closed early (short body)")
     if remote.size is not None and offset != remote.size:

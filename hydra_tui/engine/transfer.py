@@ -18,14 +18,15 @@ from hydra_tui.engine.aimd import Slot
 from hydra_tui.engine.headers import parse_content_range, parse_retry_after
 from hydra_tui.engine.planner import Assignment, Planner
 from hydra_tui.engine.rawhttp import (
+    Origin,
     RawPool,
     Unsupported,
     build_request,
     lost_error,
-    raw_key,
 )
 from hydra_tui.engine.rawhttp import ignore_bytes as _ignore
 from hydra_tui.engine.redirects import cookie_extension
+from hydra_tui.engine.reorder import Piece
 from hydra_tui.engine.translate import network_error
 from hydra_tui.engine.wakeup import WakeUp
 from hydra_tui.errors import (
@@ -43,13 +44,35 @@ if TYPE_CHECKING:
     from hydra_tui.engine.probe import RemoteFile
     from hydra_tui.engine.sinks import Sink
 
-__all__ = ["FLUSH_BYTES", "Pushback", "RangeIgnored", "TransferRun", "unwrap"]
+__all__ = [
+    "FLUSH_BYTES",
+    "RAW_BLOCKS_BUDGET",
+    "RAW_BLOCK_MIN",
+    "Pushback",
+    "RangeIgnored",
+    "TransferRun",
+    "raw_block_size",
+    "unwrap",
+]
 
 log = logging.getLogger(__name__)
 
 FLUSH_BYTES = 1024 * 1024
 #: how often a worker on the raw path looks at a partly filled block (progress, stalls)
 RAW_TICK = 0.25
+
+
+#: what the raw reader's blocks of all connections of a download may hold at once; each
+#: connection has two (one being read into, one being written)
+RAW_BLOCKS_BUDGET = 16 * 1024 * 1024
+RAW_BLOCK_MIN = 256 * 1024
+
+
+def raw_block_size(threads: int) -> int:
+    """1 MiB blocks up to 8 connections, smaller beyond (at least 256 KiB), so that
+    double buffering keeps a download's blocks within ``RAW_BLOCKS_BUDGET``."""
+    share = RAW_BLOCKS_BUDGET // (2 * max(1, threads))
+    return max(RAW_BLOCK_MIN, min(FLUSH_BYTES, share))
 
 
 class Pushback(HydraError):
@@ -87,7 +110,7 @@ class TransferRun:
         self.changed = WakeUp()
         self._tg: asyncio.TaskGroup | None = None
         self._workers = 0
-        self._raw: tuple[tuple[str, int], httpx.URL, list[tuple[str, str]]] | None = None
+        self._raw: tuple[Origin, httpx.URL, list[tuple[str, str]]] | None = None
         #: read bodies with ``rawhttp`` (False once an answer needed more HTTP than it has)
         self.raw_ok = dl.options.raw_http
 
@@ -193,13 +216,13 @@ class TransferRun:
         if a.end <= a.pos:
             return  # nothing left (taken by another worker): never send an empty range
         pool = self.dl.ctx.raw_pool
-        if pool is not None and self.raw_ok and self._raw_route():
+        if pool is not None and self.raw_ok and self._raw_route(pool):
             try:
                 await self._fetch_raw(a, pool)
                 return
             except Unsupported as exc:
                 # nothing of the body was taken: the same request goes through httpx
-                log.info("range reader falls back to httpx: %s", exc)
+                log.info("%s: range reader falls back to httpx: %s", self.dl.transfer_url, exc)
                 self.raw_ok = False
         await self._fetch_httpx(a)
 
@@ -262,7 +285,9 @@ class TransferRun:
                 if a.pos < min(a.end, stop):
                     raise NetworkError("connection closed early (short body)")
         except httpx.HTTPError as exc:
-            raise network_error(exc, proxy=dl.ctx.proxy_for(dl.transfer_url)) from exc
+            raise network_error(
+                exc, httpx.URL(dl.transfer_url).host, proxy=dl.ctx.proxy_for(dl.transfer_url)
+            ) from exc
         finally:
             if streaming:
                 controller.body_ended()
@@ -272,19 +297,23 @@ class TransferRun:
                 planner.commit(a, offset + buffered)
 
     # -- the raw path ----------------------------------------------------------------------
-    def _raw_route(self) -> bool:
-        """Plain http, no credentials in the URL, no cookies to send: the raw reader fits."""
+    def _raw_route(self, pool: RawPool) -> bool:
+        """http(s), no proxy, no credentials in the URL, no cookies to send: the raw
+        reader fits (each reason it does not is logged once)."""
         dl = self.dl
         if self._raw is None or str(self._raw[1]) != dl.transfer_url:
             url = httpx.URL(dl.transfer_url)
-            key = raw_key(url)
+            key = pool.origin(url)
             if key is None:
                 self.raw_ok = False
                 return False
             headers = httpx.Headers(dl.ctx.default_headers)
             headers.update(dl.request_headers)
             self._raw = (key, url, list(headers.items()))
-        return not dl.ctx.has_cookies
+        if dl.ctx.has_cookies:
+            pool.tell(dl.transfer_url, "the server set cookies")
+            return False
+        return True
 
     async def _fetch_raw(self, a: Assignment, pool: RawPool) -> None:
         dl, planner, sink = self.dl, self.planner, self.sink
@@ -294,7 +323,7 @@ class TransferRun:
         headers = [*base, ("Range", f"bytes={start}-{req_end - 1}")]
         if self.remote.validator:
             headers.append(("If-Range", self.remote.validator))
-        block = bytearray(min(FLUSH_BYTES, req_end - start))
+        block = bytearray(min(raw_block_size(dl.threads), req_end - start))
         stall = dl.options.stall_timeout
         conn = await pool.open(key, build_request(url, headers), block, stall=stall)
         controller = dl.gate.controller
@@ -307,6 +336,11 @@ class TransferRun:
         written = False  # the current block's taken bytes are already in the sink
         stop = start  # where this response's body ends (known once its head checks out)
         pooled = False
+        #: a full block handed to the sink whose write has not returned: the connection
+        #: reads on into another block meanwhile (double buffering), so the socket is
+        #: never idle while the disk writes
+        pending: tuple[int, Piece] | None = None
+        spare: bytearray | None = None
 
         def take(arrived: int) -> int:
             """Claim up to ``arrived`` new bytes from the planner (clipped to what is
@@ -348,15 +382,33 @@ class TransferRun:
                     if n < new or (a.pos >= a.end and a.end < stop):
                         break  # the rest was stolen or taken over: give up this connection
                 if conn.seen and (conn.seen >= len(conn.block) or conn.body_done):
-                    piece = conn.block if conn.seen == len(conn.block) else conn.block[: conn.seen]
-                    await sink.write(offset, [piece if keeps else memoryview(piece)])
-                    planner.commit(a, a.pos)
-                    offset = a.pos
-                    written = True
-                    if conn.body_done and conn.fill == conn.seen:
+                    full, seen = conn.block, conn.seen
+                    piece: Piece
+                    if keeps:  # the sink holds on to it: it must be ours alone
+                        piece = full if seen == len(full) else bytes(memoryview(full)[:seen])
+                    else:
+                        piece = memoryview(full)[:seen]
+                    last = conn.body_done and conn.fill == seen
+                    at, offset = offset, offset + seen
+                    if last:
+                        written = True
+                    else:
+                        fresh = spare if spare is not None and not keeps else None
+                        conn.new_block(fresh if fresh is not None else bytearray(len(full)))
+                        spare = None
+                        written = False
+                    pending = (at, piece)
+                    try:
+                        await sink.write(at, [piece])
+                    except Exception:
+                        pending = None  # a failed write is not retried here
+                        raise
+                    pending = None
+                    planner.commit(a, offset)
+                    if not keeps:
+                        spare = full
+                    if last:
                         break
-                    conn.new_block(bytearray(len(conn.block)) if keeps else conn.block)
-                    written = False
                     continue
                 if conn.body_done and conn.fill == conn.seen:
                     break
@@ -379,6 +431,9 @@ class TransferRun:
             if not pooled:
                 conn.on_bytes = _ignore
                 conn.close()
+                if pending is not None:  # cancelled while it was written: again, whole
+                    await sink.write(pending[0], [pending[1]])
+                    planner.commit(a, pending[0] + len(pending[1]))
                 # keep what arrived before an error, a steal or a cancel: take the
                 # block's unseen bytes (clipped to what is still ours) and write them
                 if conn.fill > conn.seen and not written and a.pos < stop:

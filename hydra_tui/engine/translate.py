@@ -21,7 +21,14 @@ from hydra_tui.errors import (
 )
 from hydra_tui.urls import redact_text
 
-__all__ = ["NameNotResolved", "TLSFailure", "local_error", "local_reason", "network_error"]
+__all__ = [
+    "NameNotResolved",
+    "TLSFailure",
+    "local_error",
+    "local_reason",
+    "network_error",
+    "tls_failure",
+]
 
 
 class NameNotResolved(NetworkError):
@@ -36,10 +43,53 @@ class TLSFailure(NetworkError):
     retryable = False
 
 
-def network_error(exc: Exception, *, proxy: str | None = None) -> HydraError:
-    """Classify an httpx transport error; ``proxy`` (already redacted) is the proxy the
-    request went through, named when the failure is reaching it."""
-    error = _classify(exc)
+#: OpenSSL's X509_V_ERR_* codes (``SSLCertVerificationError.verify_code``) in words
+_VERIFY_CODES: dict[int, str] = {
+    9: "its certificate is not yet valid",
+    10: "its certificate has expired",
+    18: "its certificate is self-signed",
+    19: "its certificate chain ends in a self-signed CA that is not trusted",
+    2: "its certificate is signed by an unknown CA",
+    20: "its certificate is signed by an unknown CA",
+    21: "its certificate is signed by an unknown CA",
+    62: "its certificate is for another host name",
+    64: "its certificate is for another IP address",
+}
+#: ``SSLError.reason`` codes of a server that offers no TLS version we accept (>= 1.2)
+_OLD_PROTOCOL = frozenset(
+    {
+        "UNSUPPORTED_PROTOCOL",
+        "TLSV1_ALERT_PROTOCOL_VERSION",
+        "NO_PROTOCOLS_AVAILABLE",
+        "WRONG_SSL_VERSION",
+        "VERSION_TOO_LOW",
+    }
+)
+_HINT = "use --ca-certificate FILE to trust its CA, or --insecure to skip checks"
+
+
+def tls_failure(exc: ssl.SSLError, host: str | None = None) -> TLSFailure:
+    """One line for a failed TLS handshake, decided by ``verify_code`` and ``reason``."""
+    server = f"the server {host}" if host else "the server"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        why = _VERIFY_CODES.get(exc.verify_code)
+        if why is None:
+            why = f"its certificate failed verification ({exc.verify_message})"
+        return TLSFailure(f"TLS: {server} is not trusted: {why}; {_HINT}")
+    if exc.reason in _OLD_PROTOCOL:
+        return TLSFailure(f"TLS: {server} speaks only versions older than 1.2, which are unsafe")
+    if isinstance(exc, ssl.SSLEOFError | ssl.SSLZeroReturnError):
+        return TLSFailure(f"TLS handshake with {server} failed: it closed the connection")
+    return TLSFailure(f"TLS handshake with {server} failed: {exc.reason or exc.__class__.__name__}")
+
+
+def network_error(
+    exc: Exception, host: str | None = None, *, proxy: str | None = None
+) -> HydraError:
+    """Classify an httpx transport error; ``host`` names the server in TLS failures,
+    ``proxy`` (already redacted) is the proxy the request went through, named when the
+    failure is reaching it."""
+    error = _classify(exc, host)
     if proxy is not None and isinstance(
         exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.ProxyError
     ):
@@ -49,12 +99,12 @@ def network_error(exc: Exception, *, proxy: str | None = None) -> HydraError:
     return error
 
 
-def _classify(exc: Exception) -> HydraError:
+def _classify(exc: Exception, host: str | None) -> HydraError:
     text = redact_text(str(exc) or exc.__class__.__name__)
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, ssl.SSLError):
-            return TLSFailure(f"TLS error: {_first_line(str(cause))}")
+            return tls_failure(cause, host)
         if isinstance(cause, socket.gaierror):
             return NameNotResolved(f"could not resolve host: {_first_line(str(cause))}")
         if isinstance(cause, ConnectionRefusedError):

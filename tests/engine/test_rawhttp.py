@@ -248,3 +248,17 @@ def test_chunked_range_answers_go_back_to_httpx(out_dir: Path) -> None:
 
     result = run(go())
     assert file_sha256(result.path) == sha256(data)
+
+
+def test_raw_blocks_of_a_download_stay_within_their_budget() -> None:
+    from hydra_tui.engine.transfer import (
+        FLUSH_BYTES,
+        RAW_BLOCK_MIN,
+        RAW_BLOCKS_BUDGET,
+        raw_block_size,
+    )
+
+    assert raw_block_size(1) == raw_block_size(8) == FLUSH_BYTES
+    for threads in (9, 16, 32):
+        assert 2 * threads * raw_block_size(threads) <= RAW_BLOCKS_BUDGET
+    assert raw_block_size(1024) == RAW_BLOCK_MIN

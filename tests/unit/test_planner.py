@@ -529,3 +529,43 @@ def test_stream_window_waits_for_a_whole_chunk_of_room() -> None:
     assert b is None  # 6 < min(chunk 50, window/2 10)
     b = small.next(10)
     assert b is not None and (b.start, b.end) == (0, 10)
+
+
+def test_stream_hedges_a_crawling_head_of_line_before_fetching_further_ahead() -> None:
+    """A stream writes nothing past its slowest byte: a crawling connection at the cursor
+    is taken over before a fresh gap beyond it is handed out (on disk, gaps come first)."""
+    for stream in (True, False):
+        p, t = clocked(100_000, chunk_size=2500, min_split=500, takeover_age=0.5)
+        head, *rest = (p.next(None if not stream else 100_000) for _ in range(4))
+        assert head is not None and all(w is not None for w in rest)
+        t[0] = 1.0
+        p.receive(head, 10)
+        for w in rest:
+            assert w is not None
+            p.receive(w, 1000)
+        new = p.next(100_000 if stream else None)
+        assert new is not None
+        if stream:
+            assert new.takeover and (new.start, new.end) == (10, 2500)
+            assert head.end == head.pos == 10
+        else:
+            assert not new.takeover and new.start == 10_000  # the next fresh gap
+
+
+def test_stream_splits_only_a_taken_over_head_among_idle_workers() -> None:
+    p, t = clocked(8000, chunk_size=4000, min_split=500, takeover_age=0.5)
+    head, tail = p.next(8000), p.next(8000)
+    assert head is not None and tail is not None
+    t[0] = 1.0
+    p.receive(head, 10)
+    p.receive(tail, 1000)
+    hedge = p.next(8000)
+    assert hedge is not None and hedge.takeover and (hedge.start, hedge.end) == (10, 4000)
+    # the window holds no gap: an idle worker splits the taken-over head...
+    split = p.next(8000)
+    assert split is not None and not split.takeover
+    assert (hedge.end, split.start, split.end) == (2005, 2005, 4000)
+    # ...but never the other running range (the tail: streams do not steal)
+    while (more := p.next(8000)) is not None:
+        assert more.stolen_from is hedge
+    assert (tail.pos, tail.end) == (5000, 8000)
