@@ -27,6 +27,7 @@ import logging
 import logging.handlers
 import multiprocessing
 import os
+import pickle
 import queue
 import signal
 import sys
@@ -36,6 +37,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hydra_tui.engine.channel import Channel
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.proxy import (
     PUBLISH_INTERVAL,
@@ -84,7 +86,7 @@ class ProcessBackend(ProxyQueue):
         }
         self._max_active = max_active
         self._decoder = SnapshotDecoder()
-        self._conn: Connection | None = None
+        self._conn: Channel | None = None
         self._process: BaseProcess | None = None
         self._waiting = 0  # messages sent whose answer has not arrived
         #: CPU seconds the engine's process had used at its last answer
@@ -132,14 +134,14 @@ class ProcessBackend(ProxyQueue):
 
         def readable() -> None:
             try:
-                while conn.poll():
-                    stopped = self._receive(conn.recv())
+                for message in conn.read():
+                    stopped = self._receive(message)
                     if stopped is not None and not ended.done():
                         if stopped:
                             ended.set_exception(HydraError(f"the engine stopped: {stopped}"))
                         else:
                             ended.set_result(None)
-            except (EOFError, OSError):
+            except (EOFError, OSError, pickle.UnpicklingError):
                 loop.remove_reader(conn.fileno())
                 if not ended.done():
                     ended.set_exception(self._died())
@@ -158,6 +160,7 @@ class ProcessBackend(ProxyQueue):
                     await asyncio.wait_for(asyncio.shield(ended), STOP_TIMEOUT)
             with contextlib.suppress(ValueError, OSError):
                 loop.remove_reader(conn.fileno())
+            conn.close()  # here, on the loop that watches it
             await asyncio.to_thread(self._reap)
 
     # -- the UI's side of the pipe -----------------------------------------------------------
@@ -166,7 +169,7 @@ class ProcessBackend(ProxyQueue):
         message starts it."""
         self._start()
 
-    def _start(self) -> Connection:
+    def _start(self) -> Channel:
         if self._conn is None:
             context = multiprocessing.get_context("spawn")
             mine, theirs = context.Pipe()
@@ -187,7 +190,7 @@ class ProcessBackend(ProxyQueue):
             finally:
                 sys.stdout, sys.stderr = streams
             theirs.close()
-            self._conn, self._process = mine, process
+            self._conn, self._process = Channel(mine), process
         return self._conn
 
     def _send(self, message: tuple[Any, ...]) -> None:
@@ -223,20 +226,18 @@ class ProcessBackend(ProxyQueue):
         return HydraError(f"the engine process ended unexpectedly (exit code {code})")
 
     def _reap(self) -> None:
-        process, conn = self._process, self._conn
+        process = self._process
         if process is not None:
             process.join(timeout=STOP_TIMEOUT)
             if process.is_alive():
                 log.warning("the engine process did not stop in time; killing it")
                 process.kill()
                 process.join()
-        if conn is not None:
-            conn.close()
 
 
 # -- the engine's side, in the child process -------------------------------------------------
 def serve(
-    conn: Connection,
+    pipe: Connection,
     *,
     options: DownloadOptions | None,
     max_active: int,
@@ -260,11 +261,12 @@ def serve(
     logging.captureWarnings(True)
     manager = DownloadManager(options, max_active=max_active, state_dir=state_dir)
     loop = new_loop()
+    conn = Channel(pipe)
     try:
         loop.run_until_complete(_Engine(conn, manager, records).serve())
     finally:
-        loop.close()
         conn.close()
+        loop.close()
 
 
 def _quiet_stdio(stderr_path: Path | None) -> None:
@@ -285,7 +287,7 @@ class _Engine:
 
     def __init__(
         self,
-        conn: Connection,
+        conn: Channel,
         manager: DownloadManager,
         records: queue.SimpleQueue[logging.LogRecord],
     ) -> None:
@@ -312,6 +314,9 @@ class _Engine:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._answer(0, stopped=self._error)
+        # the last answer may not fit the socket at once: the UI waits for it
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._conn.drain(), STOP_TIMEOUT / 2)
 
     def _signalled(self, sig: signal.Signals) -> None:
         self._error = f"it received {sig.name}"
@@ -320,8 +325,7 @@ class _Engine:
     def _readable(self) -> None:
         read = 0
         try:
-            while self._conn.poll():
-                message = self._conn.recv()
+            for message in self._conn.read():
                 if message[0] == "stop":
                     self._stop.set()
                     break

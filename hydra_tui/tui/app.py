@@ -130,6 +130,8 @@ class HydraApp(App[int]):
                 severity="error",
                 timeout=30,
             )
+            if self._exit_when_done:  # nothing more will finish: a script must not wait
+                self.exit(1)
 
     def _restore(self) -> None:
         """Re-add the saved queue (same ids), then the URLs given on the command line."""
