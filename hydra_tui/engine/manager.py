@@ -42,6 +42,8 @@ class ManagedDownload(QueueEntry):
         self.task: asyncio.Task[None] | None = None
         self._last: DownloadSnapshot | None = None
         self._error: str | None = None
+        #: the snapshot of an entry not running, and what it was made of
+        self._idle: tuple[tuple[object, ...], DownloadSnapshot] | None = None
 
     @property
     def running(self) -> bool:
@@ -50,11 +52,19 @@ class ManagedDownload(QueueEntry):
     def snapshot(self) -> DownloadSnapshot:
         if self.dl is not None and self.running:
             return self.dl.snapshot()
+        # the same object while nothing changed: the snapshot wire skips it
+        # (``snapshot_wire``), so a long queue of waiting entries costs nothing per poll
+        key = (self.state, self._error, self._options.threads, self._options.limit_rate)
+        idle = self._idle
+        if idle is not None and idle[0] == key:
+            return idle[1]
         base = self._last or DownloadSnapshot(id=self._id, url=self._url, state=self.state)
-        return dataclasses.replace(
+        snap = dataclasses.replace(
             base, state=self.state, error=self._error, speed=0.0, active=0,
             max_window=self._options.threads, rate_limit=self._options.limit_rate,
         )  # fmt: skip
+        self._idle = (key, snap)
+        return snap
 
     def pause(self) -> None:
         if self.state in (DownloadState.QUEUED,) or self.running:
@@ -111,6 +121,7 @@ class ManagedDownload(QueueEntry):
             self._error = f"internal error: {exc!r}"
         finally:
             self._last = self.dl.snapshot()
+            self._idle = None
             self._manager.kick()
 
 

@@ -122,6 +122,8 @@ class _Row:
     key: ChangeKey
     state: DownloadState
     cells: Cells
+    #: the snapshot drawn: the same object next tick means nothing changed
+    snap: DownloadSnapshot
 
 
 class QueueTable(ScrollView, can_focus=True):
@@ -250,13 +252,17 @@ class QueueTable(ScrollView, can_focus=True):
         if reordered:
             self._reorder(ids)
         index = self._index
+        rows = self._rows
         for snap in snapshots:
+            row = rows.get(snap.id)
+            if row is not None and row.snap is snap:
+                continue
             key = _change_key(snap)
-            row = self._rows.get(snap.id)
             if row is not None and row.key == key:
+                row.snap = snap
                 continue
             cells = row_texts(snap)
-            self._rows[snap.id] = _Row(key, snap.state, cells)
+            rows[snap.id] = _Row(key, snap.state, cells, snap)
             if row is not None and row.cells == cells and row.state is snap.state:
                 continue
             self._strips.pop(snap.id, None)
