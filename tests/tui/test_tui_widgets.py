@@ -107,7 +107,7 @@ def test_format_helpers() -> None:
     assert progress_bar(0.5, 4) == "██    50%"
     assert progress_bar(1.0, 4) == "████ 100%"
     assert progress_bar(None, 4).strip() == "?"
-    assert short_rate(5 * 2**20) == "5.0 M/s"
+    assert short_rate(5 * 2**20) == "5.0 MiB/s"  # the TUI's one speed format (issue 20)
 
 
 class TestValidateAdd:

@@ -43,7 +43,7 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("name", "Name", 14),
     ("size", "Size", 8),
     ("progress", "Progress", BAR_WIDTH + 5),
-    ("speed", "Speed", 10),
+    ("speed", "Speed", 11),
     ("eta", "ETA", 6),
     ("conns", "Conns", 5),
     ("state", "State", 11),
@@ -66,7 +66,9 @@ _STATE_CLASS = {
     DownloadState.CANCELLED: "paused",
 }
 Cells = tuple[str, ...]
-ChangeKey = tuple[DownloadState, str | None, int | None, int, float, int, int, str | None]
+ChangeKey = tuple[
+    DownloadState, str | None, int | None, int, float, int, int, int, bool, str | None
+]
 
 
 def row_texts(snap: DownloadSnapshot) -> Cells:
@@ -91,6 +93,8 @@ def _change_key(snap: DownloadSnapshot) -> ChangeKey:
         snap.speed,
         snap.active,
         snap.window,
+        snap.max_window,
+        snap.waiting_for_host,
         snap.error,
     )
 
