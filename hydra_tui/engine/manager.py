@@ -68,19 +68,23 @@ class ManagedDownload(QueueEntry):
 
     def pause(self) -> None:
         if self.state in (DownloadState.QUEUED,) or self.running:
+            log.info("%s: paused", self._url)
             self._stop(DownloadState.PAUSED)
 
     def resume(self) -> None:
         if self.state is DownloadState.PAUSED:
+            log.info("%s: resumed (queued)", self._url)
             self.state = DownloadState.QUEUED
             self._manager.kick()
 
     def cancel(self) -> None:
         if not self.state.finished or self.running:
+            log.info("%s: cancelled", self._url)
             self._stop(DownloadState.CANCELLED)
 
     def retry(self) -> None:
         if self.state in (DownloadState.FAILED, DownloadState.CANCELLED) and not self.running:
+            log.info("%s: retry (queued again)", self._url)
             self.state = DownloadState.QUEUED
             self._error = None
             self._manager.kick()
@@ -105,13 +109,16 @@ class ManagedDownload(QueueEntry):
         self.dl = Download(ctx, self._url, self._options, id=self._id)
         self.state = DownloadState.PROBING
         self._error = None
+        # the log screen (L) tells each download's story: start, finish, failure, cancel
+        log.info("%s: started", self._url)
         try:
-            await download_to_disk(self.dl)
+            result = await download_to_disk(self.dl)
             self.state = DownloadState.DONE
+            log.info("%s: finished: %s (%d bytes)", self._url, result.path, result.size)
         except HydraError as exc:
             self.state = DownloadState.FAILED
             self._error = str(exc)
-            log.warning("%s: %s", self._url, exc)
+            log.warning("%s: failed: %s", self._url, exc)
         except asyncio.CancelledError:
             if not self.state.finished and self.state is not DownloadState.PAUSED:
                 self.state = DownloadState.PAUSED
