@@ -148,6 +148,8 @@ class DownloadManager:
         self._entries: dict[str, ManagedDownload] = {}
         self._wake: asyncio.Event | None = None
         self.ctx: EngineContext | None = None
+        #: deletions of removed entries' files, waiting for their downloads to stop
+        self._cleanups: set[asyncio.Future[None]] = set()
 
     # -- queue -------------------------------------------------------------------------
     def add(
@@ -161,11 +163,49 @@ class DownloadManager:
         self.kick()
         return entry
 
-    def remove(self, id: str) -> None:
+    def remove(self, id: str, *, delete_files: bool = False) -> None:
         entry = self._entries.pop(id)
-        if entry.running and entry.task is not None:
-            entry.task.cancel()
+        task = entry.task if entry.running else None
+        if task is not None:
+            task.cancel()
+        if delete_files:
+            cleanup = asyncio.ensure_future(self._delete_files(entry, task))
+            self._cleanups.add(cleanup)
+            cleanup.add_done_callback(self._cleanups.discard)
         self.kick()
+
+    def move(self, id: str, index: int) -> None:
+        """Put the entry at ``index`` of the queue (0: first); queued entries start in
+        queue order, so this is also how a download gets priority."""
+        entry = self._entries[id]
+        order = [e for e in self._entries.values() if e is not entry]
+        order.insert(max(0, min(len(order), index)), entry)
+        self._entries = {e.id: e for e in order}
+        self.kick()
+
+    async def _delete_files(self, entry: ManagedDownload, task: asyncio.Task[None] | None) -> None:
+        """Delete what this entry wrote: its ``NAME.part`` and its resume record, and
+        ``NAME`` only if this entry published it (never a file it did not create)."""
+        if task is not None:
+            await asyncio.gather(task, return_exceptions=True)  # its sink is closed now
+        snap = entry.snapshot()
+        if snap.path is None:
+            return
+        final = Path(snap.path)
+        part = final.with_name(final.name + ".part")
+        store = None if self.ctx is None else self.ctx.store
+        targets = [part, final] if snap.state is DownloadState.DONE else [part]
+        for path in targets:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                log.warning("%s: could not delete %s: %s", entry.url, path, exc)
+                continue
+            log.info("%s: deleted %s", entry.url, path)
+        if store is not None:
+            store.forget(part)
 
     def get(self, id: str) -> ManagedDownload:
         return self._entries[id]
@@ -212,5 +252,7 @@ class DownloadManager:
                 t.cancel()
             if tasks:
                 await asyncio.gather(*tasks, return_exceptions=True)
+            if self._cleanups:
+                await asyncio.gather(*self._cleanups, return_exceptions=True)
             self.ctx = None
             await ctx.aclose()

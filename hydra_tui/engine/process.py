@@ -115,9 +115,13 @@ class ProcessBackend(ProxyQueue):
         self._send(("add", url, options, control.id, paused))
         return control
 
-    def remove(self, id: str) -> None:
+    def remove(self, id: str, *, delete_files: bool = False) -> None:
         del self._controls[id]
-        self._send(("remove", id))
+        self._send(("remove", id, delete_files))
+
+    def move(self, id: str, index: int) -> None:
+        self._move_control(id, index)
+        self._send(("move", id, index))
 
     def call(self, id: str, method: str, *args: object) -> None:
         self._send(("call", id, method, args))
@@ -345,7 +349,10 @@ class _Engine:
                 self._manager.add(url, options, id=id, paused=paused)
             elif kind == "remove":
                 with contextlib.suppress(KeyError):
-                    self._manager.remove(args[0])
+                    self._manager.remove(args[0], delete_files=args[1])
+            elif kind == "move":
+                with contextlib.suppress(KeyError):
+                    self._manager.move(*args)
             elif kind == "call":
                 apply_call(self._manager, *args)
             elif kind == "max_active":

@@ -120,6 +120,13 @@ class ProxyQueue:
     def call(self, id: str, method: str, *args: object) -> None:
         raise NotImplementedError
 
+    def _move_control(self, id: str, index: int) -> None:
+        """Reorder the UI's side as the engine will (``DownloadManager.move``)."""
+        control = self._controls[id]
+        order = [c for c in self._controls.values() if c is not control]
+        order.insert(max(0, min(len(order), index)), control)
+        self._controls = {c.id: c for c in order}
+
     def get(self, id: str) -> ProxyControl:
         return self._controls[id]
 

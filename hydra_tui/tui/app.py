@@ -39,6 +39,13 @@ from hydra_tui.tui.screens import (
     SavePresetScreen,
 )
 from hydra_tui.tui.screens.add_url import MAX_THREADS, PresetResolver
+from hydra_tui.tui.screens.confirm_questions import (
+    CANCEL,
+    DELETE,
+    REMOVE,
+    confirm_cancel,
+    confirm_remove,
+)
 from hydra_tui.tui.screens.main import ACTIONS
 
 __all__ = ["HydraApp", "run_tui"]
@@ -358,13 +365,22 @@ class HydraApp(App[int]):
         control = self._control(download_id)
         if control is None:
             return
-        name = display_name(control.snapshot())
-        if action in ("pause", "resume", "cancel", "retry"):
+        snap = control.snapshot()
+        name = display_name(snap)
+        running = snap.state in _ACTIVE
+        if action == "cancel" and running:
+            self.push_screen(confirm_cancel(name), partial(self._confirmed, download_id))
+        elif action in ("pause", "resume", "cancel", "retry"):
             self._ok(f"{action.capitalize()} {name}", getattr(control, action))
+        elif (action == "remove" and running) or action == "delete_files":
+            self.push_screen(
+                confirm_remove(name, snap, running=running),
+                partial(self._confirmed, download_id),
+            )
         elif action == "remove":
-            if self._ok(f"Removing {name}", partial(self.backend.remove, download_id)):
-                self._threads.pop(download_id, None)
-                self._limits.pop(download_id, None)
+            self._remove(download_id, name)
+        elif action in ("move_up", "move_down", "first"):
+            self._move(download_id, action)
         elif action in ("more", "fewer"):
             self._change_threads(control, +1 if action == "more" else -1)
         elif action == "save_preset":
@@ -383,6 +399,38 @@ class HydraApp(App[int]):
                 lambda choice: self._on_limit(download_id, choice),
             )
         self.tick()
+
+    def _confirmed(self, download_id: str, answer: str | None) -> None:
+        """The answer of a ``ConfirmScreen`` about ``download_id`` (``None``: keep)."""
+        if answer is None:
+            return
+        control = self._control(download_id)
+        if control is None:
+            return
+        name = display_name(control.snapshot())
+        if answer == CANCEL:
+            self._ok(f"Cancel {name}", control.cancel)
+        elif answer in (REMOVE, DELETE):
+            self._remove(download_id, name, delete_files=answer == DELETE)
+        self.tick()
+
+    def _remove(self, download_id: str, name: str, *, delete_files: bool = False) -> None:
+        remove = partial(self.backend.remove, download_id, delete_files=delete_files)
+        if self._ok(f"Removing {name}", remove):
+            self._threads.pop(download_id, None)
+            self._limits.pop(download_id, None)
+            if delete_files:
+                self._tell(f"{name}: removed; its files are being deleted", timeout=3)
+
+    def _move(self, download_id: str, action: str) -> None:
+        ids = [c.id for c in self._call("Reading the queue", self.backend.controls) or []]
+        if download_id not in ids:
+            return
+        index = ids.index(download_id)
+        target = {"move_up": index - 1, "move_down": index + 1, "first": 0}[action]
+        if 0 <= target < len(ids) and target != index:
+            self._ok("Moving", partial(self.backend.move, download_id, target))
+            self.persist()
 
     def _archived_action(self, action: str, download_id: str) -> None:
         entry = self._archive[download_id]
