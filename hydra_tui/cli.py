@@ -69,7 +69,11 @@ def _main(argv: list[str] | None) -> int:
         from hydra_tui.demo import run_demo
 
         headless = settings.no_ui or not _interactive()
-        return run_demo(settings, headless=headless, log_path=log_path, small=args.demo_small)
+        output = settings.output if "output" in args.cli else None  # -o on this command line
+        return run_demo(
+            settings, headless=headless, log_path=log_path, small=args.demo_small,
+            fast=args.demo_fast, output=output,
+        )  # fmt: skip
     if args.stream:
         from hydra_tui.headless import run_stream
 
