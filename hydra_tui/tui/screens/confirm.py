@@ -41,7 +41,8 @@ class ConfirmScreen(ModalScreen[str | None]):
         self._choices = choices
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog", classes="dialog narrow"):
+        size = "narrow" if len(self._choices) < 2 else ""
+        with Vertical(id="dialog", classes=f"dialog {size}"):
             yield Label(self._title, classes="dialog-title")
             yield Label(self._text)
             with Horizontal(classes="buttons"):

@@ -28,13 +28,16 @@ def confirm_remove(name: str, snap: DownloadSnapshot, *, running: bool) -> Confi
     """Remove (files kept), or remove and delete the files this download wrote."""
     files = _files(snap)
     intro = f"{name} is downloading. " if running else ""
-    if files:
-        text = f"{intro}Delete removes {' and '.join(files)} as well."
+    named = " and ".join(files)
+    if files and running:
+        text = f"{intro}Remove keeps {named}; delete files too deletes it."
+    elif files:
+        text = f"Deletes {named} as well."
     else:
         text = f"{intro}It has written no file yet."
-    choices = [Choice(DELETE, "Remove, delete files", "error")]
+    choices = [Choice(DELETE, "Delete files too", "error")]
     if running:
-        choices.insert(0, Choice(REMOVE, "Remove, keep files", "warning"))
+        choices.insert(0, Choice(REMOVE, "Remove", "warning"))
     return ConfirmScreen(f"Remove {name} from the queue?", text, choices)
 
 
