@@ -242,8 +242,11 @@ class DownloadManager:
                             entry._run(ctx), name=f"download {entry.id}"
                         )
                         running.append(entry)
+                # not ``wait_for``: on 3.11 it loses a cancel that comes as the event is
+                # set (a download ending as the app quits), and the queue ran on for good
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                    async with asyncio.timeout(1.0):
+                        await self._wake.wait()
         finally:
             tasks = [
                 e.task for e in self._entries.values() if e.task is not None and not e.task.done()

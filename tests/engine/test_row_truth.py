@@ -46,13 +46,15 @@ def test_a_download_behind_a_paused_host_is_waiting_for_host(
     async def go() -> tuple[DownloadSnapshot, DownloadSnapshot]:
         m = manager(tmp_path)
         engine = asyncio.create_task(m.run())
-        a = m.add(busy, DownloadOptions(output_dir=out, retries=1))
-        await until(a, lambda s: s.retries > 0)  # its 503 paused the host
-        b = m.add(server.url("b.bin"), DownloadOptions(output_dir=out))
-        waiting = await until(b, lambda s: s.waiting_for_host)
-        done = await until(b, lambda s: s.state.finished)
-        engine.cancel()
-        await asyncio.gather(engine, return_exceptions=True)
+        try:
+            a = m.add(busy, DownloadOptions(output_dir=out, retries=1))
+            await until(a, lambda s: s.retries > 0)  # its 503 paused the host
+            b = m.add(server.url("b.bin"), DownloadOptions(output_dir=out))
+            waiting = await until(b, lambda s: s.waiting_for_host or s.state.finished, 10)
+            done = await until(b, lambda s: s.state.finished)
+        finally:
+            engine.cancel()
+            await asyncio.gather(engine, return_exceptions=True)
         return waiting, done
 
     waiting, done = run(go())
