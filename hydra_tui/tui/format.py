@@ -41,8 +41,17 @@ def short_size(n: float | None) -> str:
 
 
 def short_rate(bytes_per_s: float) -> str:
-    """``12.3 MiB/s``: the one speed format of the TUI (queue, title, details, graph)."""
-    return format_rate(bytes_per_s)
+    """``12.3 MiB/s``: the one speed format of the TUI (queue, title, details, graph).
+
+    At most 11 cells: a value of 1,000 or more moves to the next unit (``1.0 MiB/s``,
+    never ``1017.7 KiB/s``, which the speed column would cut).
+    """
+    value = float(bytes_per_s)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 999.95:
+            return f"{value:.0f} {unit}/s" if unit == "B" else f"{value:.1f} {unit}/s"
+        value /= 1024
+    return f"{value:.1f} TiB/s"
 
 
 def display_name(snapshot: DownloadSnapshot) -> str:
