@@ -97,7 +97,11 @@ def _main(argv: list[str] | None) -> int:
         from hydra_tui.demo import run_demo
 
         headless = settings.no_ui or not _interactive()
-        return run_demo(settings, headless=headless, log_path=log_path, small=args.demo_small)
+        output = settings.output if "output" in args.cli else None  # -o on this command line
+        return run_demo(
+            settings, headless=headless, log_path=log_path, small=args.demo_small,
+            fast=args.demo_fast, output=output,
+        )  # fmt: skip
     options = settings.download_options(md5=args.md5, sha256=args.sha256, **args.engine)
     if args.dry_run:
         from hydra_tui.dry_run import run_dry

@@ -7,13 +7,14 @@ resets to one slow connection among fast ones. Nothing is held in memory whole.
 
 from __future__ import annotations
 
+import dataclasses
 import ssl
 from dataclasses import dataclass
 
 from hydra_tui.devserver.faults import Faults
 from hydra_tui.devserver.server import DevServer
 
-__all__ = ["DemoFile", "demo_resources", "start_demo_server"]
+__all__ = ["DEMO_DATE", "DemoFile", "demo_resources", "start_demo_server"]
 
 MiB = 1 << 20
 
@@ -30,9 +31,15 @@ class DemoFile:
     """What the file shows, in a few words."""
 
 
-def demo_resources() -> list[DemoFile]:
-    """The demo files, in the order the demo offers them."""
-    return [
+#: Last-Modified of every demo file (2024-04-25): the same version in every run, so a
+#: demo quit halfway resumes when started again
+DEMO_DATE = 1714054865
+
+
+def demo_resources(*, slowdown: int = 1) -> list[DemoFile]:
+    """The demo files, in the order the demo offers them; ``slowdown`` divides every
+    throttle (``hydra-tui demo`` uses 4: about a minute, time to try every key)."""
+    files = [
         DemoFile(
             "ubuntu-24.04-demo.iso",
             256 * MiB,
@@ -62,6 +69,19 @@ def demo_resources() -> list[DemoFile]:
             "a shared 12 MiB/s link, at most 6 connections, some bodies cut short",
         ),
     ]
+    if slowdown == 1:
+        return files
+    return [_slower(f, slowdown) for f in files]
+
+
+def _slower(demo: DemoFile, slowdown: int) -> DemoFile:
+    faults = dataclasses.replace(
+        demo.faults,
+        rate=demo.faults.rate // slowdown,
+        link_rate=demo.faults.link_rate // slowdown,
+        slow_rate=demo.faults.slow_rate // slowdown,
+    )
+    return dataclasses.replace(demo, faults=faults)
 
 
 def start_demo_server(
@@ -71,7 +91,9 @@ def start_demo_server(
     server = DevServer(ssl_context=ssl_context, host=host, port=port).start()
     try:
         for demo in demo_resources():
-            server.add_synthetic(demo.name, demo.size, demo.seed, demo.faults)
+            server.add_synthetic(
+                demo.name, demo.size, demo.seed, demo.faults, last_modified=DEMO_DATE
+            )
     except BaseException:
         server.stop()
         raise

@@ -151,10 +151,20 @@ class DevServer:
         return self._add(name, FileContent(path), faults)
 
     def add_synthetic(
-        self, name: str, size: int, seed: int = 0, faults: Faults | None = None
+        self,
+        name: str,
+        size: int,
+        seed: int = 0,
+        faults: Faults | None = None,
+        *,
+        last_modified: int | None = None,
     ) -> str:
-        """Serve ``synthetic_bytes(seed, size)``, generated on the fly; return its URL."""
-        return self._add(name, synthetic_content(seed, size), faults)
+        """Serve ``synthetic_bytes(seed, size)``, generated on the fly; return its URL.
+
+        ``last_modified`` (Unix seconds) fixes the Last-Modified date, so that a server
+        started again serves the very same version (the demo resumes across runs).
+        """
+        return self._add(name, synthetic_content(seed, size), faults, last_modified)
 
     def add_generated(
         self,
@@ -172,7 +182,9 @@ class DevServer:
         ident = identity if identity is not None else f"generated:{name}:{size}".encode()
         return self._add(name, GeneratedContent(size, generate, ident), faults)
 
-    def _add(self, name: str, content: Content, faults: Faults | None) -> str:
+    def _add(
+        self, name: str, content: Content, faults: Faults | None, fixed: int | None = None
+    ) -> str:
         try:
             url = self.url(name)  # fails before anything is added if the server is not running
         except RuntimeError:
@@ -181,6 +193,8 @@ class DevServer:
         last_modified = int(time.time()) - 3600
         if isinstance(content, FileContent):
             last_modified = min(content.mtime, last_modified)
+        if fixed is not None:
+            last_modified = fixed
         resource = Resource(name, content, faults or Faults(), last_modified)
 
         def add() -> None:

@@ -72,8 +72,13 @@ class DownloadBackend(Protocol):
         """Queue ``url``; ``id`` lets a restored queue keep its identities."""
         ...
 
-    def remove(self, id: str) -> None:
-        """Cancel if running and forget the entry (files on disk are kept)."""
+    def remove(self, id: str, *, delete_files: bool = False) -> None:
+        """Cancel if running and forget the entry; files on disk are kept unless
+        ``delete_files`` (its ``NAME.part``, and ``NAME`` if it finished)."""
+        ...
+
+    def move(self, id: str, index: int) -> None:
+        """Put the entry at ``index`` of the queue (0: first: it starts next)."""
         ...
 
     def get(self, id: str) -> DownloadControl:

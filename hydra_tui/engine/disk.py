@@ -321,6 +321,7 @@ async def _fill_ranges(dl: Download, probed: Probed, sink: DiskSink, done: Range
     run = TransferRun(dl, remote, planner, sink)
     dl.transfer = run
     tick_task = asyncio.create_task(ticker())
+    finished = False
     try:
         try:
             if not planner.complete:
@@ -332,19 +333,31 @@ async def _fill_ranges(dl: Download, probed: Probed, sink: DiskSink, done: Range
         dl.planner = None
         await fetch_single(dl, remote, sink, resumable_skip=False)
         planner.done.add(0, remote.size)
+    else:
+        finished = True
     finally:
         tick_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await tick_task
         dl.transfer = None
+        if planner.complete:  # every byte is in: what is left (sync, digests) is the disk's
+            dl.state = DownloadState.VERIFYING
         # final durable checkpoint, whatever happened (a kill -9 skips this; the ticker's
         # volatile ones did not) -- unless the file completed before its first
         # checkpoint: a record written only to be forgotten a moment later costs a
         # transaction and an fdatasync, and a kill now loses under a second of work
-        if not (planner.complete and saved == (-1, -1)):
+        last = None if planner.complete and saved == (-1, -1) else planner.done.copy()
+        if last is not None and not finished:  # failed or cancelled: now, before any await
             with contextlib.suppress(OSError, LocalIOError):
-                checkpoint(planner.done.copy(), True)
+                checkpoint(last, True)
         dl.tick()
+    if last is not None:
+        # off the loop: an fdatasync behind other files' writeback can take seconds, and
+        # every download and the UI's answers would wait for it
+        with contextlib.suppress(OSError, LocalIOError):
+            await asyncio.get_running_loop().run_in_executor(
+                dl.ctx.executor, checkpoint, last, True
+            )
     return saved != (-1, -1)
 
 

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from hydra_tui.engine.aimd import Slot
 from hydra_tui.engine.chunk_map import chunk_grid
 from hydra_tui.engine.context import EngineContext
 from hydra_tui.engine.headers import parse_retry_after
@@ -112,6 +113,8 @@ class Download:
         self._history: deque[RateSample] = deque(maxlen=600)
         self._speed = 0.0
         self._leased = False
+        #: requests of this download waiting for a connection slot of its host
+        self.waiting = 0
 
     # -- control -----------------------------------------------------------------------
     def set_threads(self, threads: int) -> None:
@@ -124,6 +127,15 @@ class Download:
 
     def set_rate_limit(self, bytes_per_s: int | None) -> None:
         self.bucket.set_rate(bytes_per_s)
+
+    async def acquire(self) -> Slot:
+        """A connection slot of this download's host (``gate.release()`` gives it back);
+        while it waits, the snapshot says so (``waiting_for_host``)."""
+        self.waiting += 1
+        try:
+            return await self.gate.acquire()
+        finally:
+            self.waiting -= 1
 
     def begin(self) -> None:
         """Count this download's connections into its host's ceiling while it runs."""
@@ -165,7 +177,7 @@ class Download:
         controller = self.gate.controller
         attempt = 0
         while True:
-            slot = await self.gate.acquire()
+            slot = await self.acquire()
             try:
                 return await self._probe_once()
             except Pushback as exc:
@@ -394,6 +406,7 @@ class Download:
             speed=self._speed if not self.state.finished else 0.0,
             elapsed=self.ctx.clock() - self.started_at,
             active=self.active,
+            waiting_for_host=self.waiting > 0 and self.active == 0,
             window=min(ctl.window, self.threads),
             max_window=self.threads,
             retries=self.retries,

@@ -42,6 +42,8 @@ class ManagedDownload(QueueEntry):
         self.task: asyncio.Task[None] | None = None
         self._last: DownloadSnapshot | None = None
         self._error: str | None = None
+        #: the snapshot of an entry not running, and what it was made of
+        self._idle: tuple[tuple[object, ...], DownloadSnapshot] | None = None
 
     @property
     def running(self) -> bool:
@@ -50,30 +52,42 @@ class ManagedDownload(QueueEntry):
     def snapshot(self) -> DownloadSnapshot:
         if self.dl is not None and self.running:
             return self.dl.snapshot()
+        # the same object while nothing changed: the snapshot wire skips it
+        # (``snapshot_wire``), so a long queue of waiting entries costs nothing per poll
+        key = (self.state, self._error, self._options.threads, self._options.limit_rate)
+        idle = self._idle
+        if idle is not None and idle[0] == key:
+            return idle[1]
         base = self._last or DownloadSnapshot(
             id=self._id, url=self._url, state=self.state,
             folder=str(self._options.output_dir.absolute()),
         )  # fmt: skip
-        return dataclasses.replace(
+        snap = dataclasses.replace(
             base, state=self.state, error=self._error, speed=0.0, active=0,
             max_window=self._options.threads, rate_limit=self._options.limit_rate,
         )  # fmt: skip
+        self._idle = (key, snap)
+        return snap
 
     def pause(self) -> None:
         if self.state in (DownloadState.QUEUED,) or self.running:
+            log.info("%s: paused", self._url)
             self._stop(DownloadState.PAUSED)
 
     def resume(self) -> None:
         if self.state is DownloadState.PAUSED:
+            log.info("%s: resumed (queued)", self._url)
             self.state = DownloadState.QUEUED
             self._manager.kick()
 
     def cancel(self) -> None:
         if not self.state.finished or self.running:
+            log.info("%s: cancelled", self._url)
             self._stop(DownloadState.CANCELLED)
 
     def retry(self) -> None:
         if self.state in (DownloadState.FAILED, DownloadState.CANCELLED) and not self.running:
+            log.info("%s: retry (queued again)", self._url)
             self.state = DownloadState.QUEUED
             self._error = None
             self._manager.kick()
@@ -98,13 +112,16 @@ class ManagedDownload(QueueEntry):
         self.dl = Download(ctx, self._url, self._options, id=self._id)
         self.state = DownloadState.PROBING
         self._error = None
+        # the log screen (L) tells each download's story: start, finish, failure, cancel
+        log.info("%s: started", self._url)
         try:
-            await download_to_disk(self.dl)
+            result = await download_to_disk(self.dl)
             self.state = DownloadState.DONE
+            log.info("%s: finished: %s (%d bytes)", self._url, result.path, result.size)
         except HydraError as exc:
             self.state = DownloadState.FAILED
             self._error = str(exc)
-            log.warning("%s: %s", self._url, exc)
+            log.warning("%s: failed: %s", self._url, exc)
         except asyncio.CancelledError:
             if not self.state.finished and self.state is not DownloadState.PAUSED:
                 self.state = DownloadState.PAUSED
@@ -114,6 +131,7 @@ class ManagedDownload(QueueEntry):
             self._error = f"internal error: {exc!r}"
         finally:
             self._last = self.dl.snapshot()
+            self._idle = None
             self._manager.kick()
 
 
@@ -133,6 +151,8 @@ class DownloadManager:
         self._entries: dict[str, ManagedDownload] = {}
         self._wake: asyncio.Event | None = None
         self.ctx: EngineContext | None = None
+        #: deletions of removed entries' files, waiting for their downloads to stop
+        self._cleanups: set[asyncio.Future[None]] = set()
 
     # -- queue -------------------------------------------------------------------------
     def add(
@@ -146,11 +166,49 @@ class DownloadManager:
         self.kick()
         return entry
 
-    def remove(self, id: str) -> None:
+    def remove(self, id: str, *, delete_files: bool = False) -> None:
         entry = self._entries.pop(id)
-        if entry.running and entry.task is not None:
-            entry.task.cancel()
+        task = entry.task if entry.running else None
+        if task is not None:
+            task.cancel()
+        if delete_files:
+            cleanup = asyncio.ensure_future(self._delete_files(entry, task))
+            self._cleanups.add(cleanup)
+            cleanup.add_done_callback(self._cleanups.discard)
         self.kick()
+
+    def move(self, id: str, index: int) -> None:
+        """Put the entry at ``index`` of the queue (0: first); queued entries start in
+        queue order, so this is also how a download gets priority."""
+        entry = self._entries[id]
+        order = [e for e in self._entries.values() if e is not entry]
+        order.insert(max(0, min(len(order), index)), entry)
+        self._entries = {e.id: e for e in order}
+        self.kick()
+
+    async def _delete_files(self, entry: ManagedDownload, task: asyncio.Task[None] | None) -> None:
+        """Delete what this entry wrote: its ``NAME.part`` and its resume record, and
+        ``NAME`` only if this entry published it (never a file it did not create)."""
+        if task is not None:
+            await asyncio.gather(task, return_exceptions=True)  # its sink is closed now
+        snap = entry.snapshot()
+        if snap.path is None:
+            return
+        final = Path(snap.path)
+        part = final.with_name(final.name + ".part")
+        store = None if self.ctx is None else self.ctx.store
+        targets = [part, final] if snap.state is DownloadState.DONE else [part]
+        for path in targets:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                log.warning("%s: could not delete %s: %s", entry.url, path, exc)
+                continue
+            log.info("%s: deleted %s", entry.url, path)
+        if store is not None:
+            store.forget(part)
 
     def get(self, id: str) -> ManagedDownload:
         return self._entries[id]
@@ -187,8 +245,11 @@ class DownloadManager:
                             entry._run(ctx), name=f"download {entry.id}"
                         )
                         running.append(entry)
+                # not ``wait_for``: on 3.11 it loses a cancel that comes as the event is
+                # set (a download ending as the app quits), and the queue ran on for good
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                    async with asyncio.timeout(1.0):
+                        await self._wake.wait()
         finally:
             tasks = [
                 e.task for e in self._entries.values() if e.task is not None and not e.task.done()
@@ -197,5 +258,7 @@ class DownloadManager:
                 t.cancel()
             if tasks:
                 await asyncio.gather(*tasks, return_exceptions=True)
+            if self._cleanups:
+                await asyncio.gather(*self._cleanups, return_exceptions=True)
             self.ctx = None
             await ctx.aclose()

@@ -53,6 +53,8 @@ class Assignment:
     takeover: bool = False
     #: the running request whose upper half this one took (a steal), if any
     stolen_from: Assignment | None = None
+    #: the index of the worker that runs it (one past the ceiling closes early)
+    worker: int = 0
 
     def __post_init__(self) -> None:
         self.pos = self.start

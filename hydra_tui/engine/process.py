@@ -27,6 +27,7 @@ import logging
 import logging.handlers
 import multiprocessing
 import os
+import pickle
 import queue
 import signal
 import sys
@@ -36,6 +37,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hydra_tui.engine.channel import Channel
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.proxy import (
     PUBLISH_INTERVAL,
@@ -84,7 +86,7 @@ class ProcessBackend(ProxyQueue):
         }
         self._max_active = max_active
         self._decoder = SnapshotDecoder()
-        self._conn: Connection | None = None
+        self._conn: Channel | None = None
         self._process: BaseProcess | None = None
         self._waiting = 0  # messages sent whose answer has not arrived
         #: CPU seconds the engine's process had used at its last answer
@@ -113,9 +115,13 @@ class ProcessBackend(ProxyQueue):
         self._send(("add", url, options, control.id, paused))
         return control
 
-    def remove(self, id: str) -> None:
+    def remove(self, id: str, *, delete_files: bool = False) -> None:
         del self._controls[id]
-        self._send(("remove", id))
+        self._send(("remove", id, delete_files))
+
+    def move(self, id: str, index: int) -> None:
+        self._move_control(id, index)
+        self._send(("move", id, index))
 
     def call(self, id: str, method: str, *args: object) -> None:
         self._send(("call", id, method, args))
@@ -132,14 +138,14 @@ class ProcessBackend(ProxyQueue):
 
         def readable() -> None:
             try:
-                while conn.poll():
-                    stopped = self._receive(conn.recv())
+                for message in conn.read():
+                    stopped = self._receive(message)
                     if stopped is not None and not ended.done():
                         if stopped:
                             ended.set_exception(HydraError(f"the engine stopped: {stopped}"))
                         else:
                             ended.set_result(None)
-            except (EOFError, OSError):
+            except (EOFError, OSError, pickle.UnpicklingError):
                 loop.remove_reader(conn.fileno())
                 if not ended.done():
                     ended.set_exception(self._died())
@@ -158,6 +164,7 @@ class ProcessBackend(ProxyQueue):
                     await asyncio.wait_for(asyncio.shield(ended), STOP_TIMEOUT)
             with contextlib.suppress(ValueError, OSError):
                 loop.remove_reader(conn.fileno())
+            conn.close()  # here, on the loop that watches it
             await asyncio.to_thread(self._reap)
 
     # -- the UI's side of the pipe -----------------------------------------------------------
@@ -166,7 +173,7 @@ class ProcessBackend(ProxyQueue):
         message starts it."""
         self._start()
 
-    def _start(self) -> Connection:
+    def _start(self) -> Channel:
         if self._conn is None:
             context = multiprocessing.get_context("spawn")
             mine, theirs = context.Pipe()
@@ -187,7 +194,7 @@ class ProcessBackend(ProxyQueue):
             finally:
                 sys.stdout, sys.stderr = streams
             theirs.close()
-            self._conn, self._process = mine, process
+            self._conn, self._process = Channel(mine), process
         return self._conn
 
     def _send(self, message: tuple[Any, ...]) -> None:
@@ -223,20 +230,18 @@ class ProcessBackend(ProxyQueue):
         return HydraError(f"the engine process ended unexpectedly (exit code {code})")
 
     def _reap(self) -> None:
-        process, conn = self._process, self._conn
+        process = self._process
         if process is not None:
             process.join(timeout=STOP_TIMEOUT)
             if process.is_alive():
                 log.warning("the engine process did not stop in time; killing it")
                 process.kill()
                 process.join()
-        if conn is not None:
-            conn.close()
 
 
 # -- the engine's side, in the child process -------------------------------------------------
 def serve(
-    conn: Connection,
+    pipe: Connection,
     *,
     options: DownloadOptions | None,
     max_active: int,
@@ -260,11 +265,12 @@ def serve(
     logging.captureWarnings(True)
     manager = DownloadManager(options, max_active=max_active, state_dir=state_dir)
     loop = new_loop()
+    conn = Channel(pipe)
     try:
         loop.run_until_complete(_Engine(conn, manager, records).serve())
     finally:
-        loop.close()
         conn.close()
+        loop.close()
 
 
 def _quiet_stdio(stderr_path: Path | None) -> None:
@@ -285,7 +291,7 @@ class _Engine:
 
     def __init__(
         self,
-        conn: Connection,
+        conn: Channel,
         manager: DownloadManager,
         records: queue.SimpleQueue[logging.LogRecord],
     ) -> None:
@@ -312,6 +318,9 @@ class _Engine:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._answer(0, stopped=self._error)
+        # the last answer may not fit the socket at once: the UI waits for it
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._conn.drain(), STOP_TIMEOUT / 2)
 
     def _signalled(self, sig: signal.Signals) -> None:
         self._error = f"it received {sig.name}"
@@ -320,8 +329,7 @@ class _Engine:
     def _readable(self) -> None:
         read = 0
         try:
-            while self._conn.poll():
-                message = self._conn.recv()
+            for message in self._conn.read():
                 if message[0] == "stop":
                     self._stop.set()
                     break
@@ -341,7 +349,10 @@ class _Engine:
                 self._manager.add(url, options, id=id, paused=paused)
             elif kind == "remove":
                 with contextlib.suppress(KeyError):
-                    self._manager.remove(args[0])
+                    self._manager.remove(args[0], delete_files=args[1])
+            elif kind == "move":
+                with contextlib.suppress(KeyError):
+                    self._manager.move(*args)
             elif kind == "call":
                 apply_call(self._manager, *args)
             elif kind == "max_active":

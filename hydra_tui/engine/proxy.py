@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 from typing import TYPE_CHECKING, Protocol
 
@@ -41,6 +42,8 @@ class ProxyControl(QueueEntry):
     def __init__(self, backend: Remote, id: str, url: str, options: DownloadOptions):
         super().__init__(id, url, options)
         self._backend = backend
+        #: a ceiling sent to the engine and not yet in its snapshots
+        self._asked_threads: int | None = None
 
     def snapshot(self) -> DownloadSnapshot:
         snap = self._backend.published.get(self._id)
@@ -52,6 +55,12 @@ class ProxyControl(QueueEntry):
                 max_window=self._options.threads,
                 rate_limit=self._options.limit_rate,
             )
+        asked = self._asked_threads
+        if asked is not None:
+            if snap.max_window == asked or snap.state.finished:
+                self._asked_threads = None
+            else:  # a ceiling just changed: show it now (``10→7``), not at the engine's answer
+                return dataclasses.replace(snap, max_window=asked, window=min(snap.window, asked))
         return snap
 
     def pause(self) -> None:
@@ -67,7 +76,8 @@ class ProxyControl(QueueEntry):
         self._backend.call(self._id, "retry")
 
     def set_threads(self, threads: int) -> None:
-        self._backend.call(self._id, "set_threads", self._new_threads(threads))
+        self._asked_threads = self._new_threads(threads)
+        self._backend.call(self._id, "set_threads", self._asked_threads)
 
     def set_rate_limit(self, bytes_per_s: int | None) -> None:
         self._backend.call(self._id, "set_rate_limit", self._new_rate_limit(bytes_per_s))
@@ -109,6 +119,13 @@ class ProxyQueue:
 
     def call(self, id: str, method: str, *args: object) -> None:
         raise NotImplementedError
+
+    def _move_control(self, id: str, index: int) -> None:
+        """Reorder the UI's side as the engine will (``DownloadManager.move``)."""
+        control = self._controls[id]
+        order = [c for c in self._controls.values() if c is not control]
+        order.insert(max(0, min(len(order), index)), control)
+        self._controls = {c.id: c for c in order}
 
     def get(self, id: str) -> ProxyControl:
         return self._controls[id]

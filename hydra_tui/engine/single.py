@@ -46,7 +46,7 @@ async def fetch_single(
         skip = dl.single_done if resumable_skip else 0
         if not resumable_skip:
             dl.single_done = 0
-        slot = await dl.gate.acquire()
+        slot = await dl.acquire()
         try:
             return await _fetch_once(dl, remote, sink, skip)
         except HydraError as exc:

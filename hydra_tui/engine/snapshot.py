@@ -105,6 +105,8 @@ class DownloadSnapshot:
     speed: float = 0.0
     elapsed: float = 0.0
     active: int = 0
+    #: running, but no connection yet: every slot of its host is taken (by other downloads)
+    waiting_for_host: bool = False
     window: int = 0
     max_window: int = 0
     retries: int = 0

@@ -70,9 +70,13 @@ class ThreadedBackend(ProxyQueue):
         self.post(lambda: self.manager.add(url, options, id=control.id, paused=paused))
         return control
 
-    def remove(self, id: str) -> None:
+    def remove(self, id: str, *, delete_files: bool = False) -> None:
         del self._controls[id]
-        self.post(lambda: self.manager.remove(id))
+        self.post(lambda: self.manager.remove(id, delete_files=delete_files))
+
+    def move(self, id: str, index: int) -> None:
+        self._move_control(id, index)
+        self.post(lambda: self.manager.move(id, index))
 
     async def run(self) -> None:
         """Run the engine thread until cancelled; on cancel, wait for it to wind down

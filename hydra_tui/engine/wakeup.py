@@ -37,5 +37,9 @@ class WakeUp:
     @staticmethod
     async def wait(ticket: asyncio.Event, timeout: float) -> None:
         """Wait until ``ticket`` is set, or ``timeout`` seconds."""
+        # not ``wait_for``: on Python 3.11 it drops a cancel that arrives as the ticket
+        # is set (every waiter of a gate is woken as one of them is cancelled), and the
+        # cancelled worker went on waiting for a slot of a busy host
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(ticket.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await ticket.wait()

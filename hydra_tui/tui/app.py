@@ -9,6 +9,7 @@ an error becomes a notification, never a traceback over the screen.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from functools import partial
@@ -25,6 +26,7 @@ from hydra_tui.engine.backend import DownloadBackend, DownloadControl
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
 from hydra_tui.tui.format import display_name, rate_limit_text, short_rate
+from hydra_tui.tui.news import News
 from hydra_tui.tui.pacing import Pacing
 from hydra_tui.tui.queue_store import QueueEntry, QueueStore
 from hydra_tui.tui.screens import (
@@ -37,6 +39,13 @@ from hydra_tui.tui.screens import (
     SavePresetScreen,
 )
 from hydra_tui.tui.screens.add_url import MAX_THREADS, PresetResolver
+from hydra_tui.tui.screens.confirm_questions import (
+    CANCEL,
+    DELETE,
+    REMOVE,
+    confirm_cancel,
+    confirm_remove,
+)
 from hydra_tui.tui.screens.main import ACTIONS
 from hydra_tui.urls import redact_text
 
@@ -47,6 +56,8 @@ T = TypeVar("T")
 PresetSaver = Callable[[str, DownloadOptions], None]
 #: seconds between two snapshot polls
 POLL_INTERVAL = 0.1
+#: at most one save of the queue file a second for state changes alone
+SAVE_INTERVAL = 1.0
 _ACTIVE = (DownloadState.PROBING, DownloadState.DOWNLOADING, DownloadState.VERIFYING)
 
 
@@ -99,10 +110,13 @@ class HydraApp(App[int]):
         self._threads: dict[str, int] = {}
         self._limits: dict[str, int | None] = {}
         self._saved_signature: tuple[tuple[str, str], ...] | None = None
+        self._saved_at = 0.0
         self._save_error: str | None = None
         self._poll_error: str | None = None
         #: notifications waiting for a dialog to close: (message, title, severity, timeout)
         self._held: list[tuple[str, str, SeverityLevel, float | None]] = []
+        #: finished and failed downloads, told at most once per two seconds per kind
+        self._news = News()
         self._main = MainScreen()
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -131,6 +145,8 @@ class HydraApp(App[int]):
                 severity="error",
                 timeout=30,
             )
+            if self._exit_when_done:  # nothing more will finish: a script must not wait
+                self.exit(1)
 
     def _restore(self) -> None:
         """Re-add the saved queue (same ids), then the URLs given on the command line."""
@@ -179,6 +195,7 @@ class HydraApp(App[int]):
             states[snap.id] = snap.state
         self._states = states
         self._polled = True
+        self._tell_news()
         self._persist_if_changed(live)
         if draw:
             rows = list(live)
@@ -221,11 +238,12 @@ class HydraApp(App[int]):
                 self._tell(message, title=title, severity=severity, timeout=timeout)
 
     def _announce(self, snap: DownloadSnapshot) -> None:
-        name = display_name(snap)
-        if snap.state is DownloadState.DONE:
-            self._tell(name, title="Download finished")
-        elif snap.state is DownloadState.FAILED:
-            self._tell(snap.error or "failed", title=f"{name} failed", severity="error")
+        self._news.add(snap)
+
+    def _tell_news(self) -> None:
+        for toast in self._news.due():
+            severity: SeverityLevel = "error" if toast.error else "information"
+            self._tell(toast.message, title=toast.title, severity=severity)
 
     def _update_subtitle(self, live: Sequence[DownloadSnapshot]) -> None:
         active = [s for s in live if s.state in _ACTIVE]
@@ -247,9 +265,19 @@ class HydraApp(App[int]):
         signature = tuple((s.id, self._saved_state(s.state)) for s in live) + tuple(
             (i, "archived") for i in self._archive
         )
-        if signature != self._saved_signature:
-            self.persist(live)
-            self._saved_signature = signature
+        if signature == self._saved_signature:
+            return
+        # a change of entries is saved at once; a change of states at most once a second:
+        # saving writes (and fsyncs) the whole queue, and in a queue of 1,500 some download
+        # finishes at nearly every poll
+        before = self._saved_signature
+        now = time.monotonic()
+        same_ids = before is not None and [e[0] for e in before] == [e[0] for e in signature]
+        if same_ids and now - self._saved_at < SAVE_INTERVAL:
+            return
+        self.persist(live)
+        self._saved_signature = signature
+        self._saved_at = now
 
     def persist(self, live: Sequence[DownloadSnapshot] | None = None) -> None:
         """Save the queue now (the store skips the write if nothing changed)."""
@@ -339,13 +367,22 @@ class HydraApp(App[int]):
         control = self._control(download_id)
         if control is None:
             return
-        name = display_name(control.snapshot())
-        if action in ("pause", "resume", "cancel", "retry"):
+        snap = control.snapshot()
+        name = display_name(snap)
+        running = snap.state in _ACTIVE
+        if action == "cancel" and running:
+            self.push_screen(confirm_cancel(name), partial(self._confirmed, download_id))
+        elif action in ("pause", "resume", "cancel", "retry"):
             self._ok(f"{action.capitalize()} {name}", getattr(control, action))
+        elif (action == "remove" and running) or action == "delete_files":
+            self.push_screen(
+                confirm_remove(name, snap, running=running),
+                partial(self._confirmed, download_id),
+            )
         elif action == "remove":
-            if self._ok(f"Removing {name}", partial(self.backend.remove, download_id)):
-                self._threads.pop(download_id, None)
-                self._limits.pop(download_id, None)
+            self._remove(download_id, name)
+        elif action in ("move_up", "move_down", "first"):
+            self._move(download_id, action)
         elif action in ("more", "fewer"):
             self._change_threads(control, +1 if action == "more" else -1)
         elif action == "save_preset":
@@ -364,6 +401,38 @@ class HydraApp(App[int]):
                 lambda choice: self._on_limit(download_id, choice),
             )
         self.tick()
+
+    def _confirmed(self, download_id: str, answer: str | None) -> None:
+        """The answer of a ``ConfirmScreen`` about ``download_id`` (``None``: keep)."""
+        if answer is None:
+            return
+        control = self._control(download_id)
+        if control is None:
+            return
+        name = display_name(control.snapshot())
+        if answer == CANCEL:
+            self._ok(f"Cancel {name}", control.cancel)
+        elif answer in (REMOVE, DELETE):
+            self._remove(download_id, name, delete_files=answer == DELETE)
+        self.tick()
+
+    def _remove(self, download_id: str, name: str, *, delete_files: bool = False) -> None:
+        remove = partial(self.backend.remove, download_id, delete_files=delete_files)
+        if self._ok(f"Removing {name}", remove):
+            self._threads.pop(download_id, None)
+            self._limits.pop(download_id, None)
+            if delete_files:
+                self._tell(f"{name}: removed; its files are being deleted", timeout=3)
+
+    def _move(self, download_id: str, action: str) -> None:
+        ids = [c.id for c in self._call("Reading the queue", self.backend.controls) or []]
+        if download_id not in ids:
+            return
+        index = ids.index(download_id)
+        target = {"move_up": index - 1, "move_down": index + 1, "first": 0}[action]
+        if 0 <= target < len(ids) and target != index:
+            self._ok("Moving", partial(self.backend.move, download_id, target))
+            self.persist()
 
     def _archived_action(self, action: str, download_id: str) -> None:
         entry = self._archive[download_id]

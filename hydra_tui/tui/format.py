@@ -13,6 +13,7 @@ from hydra_tui.units import format_duration, format_rate, format_size
 __all__ = [
     "BAR_EIGHTHS",
     "LEVELS",
+    "WAITING_FOR_HOST",
     "connections_text",
     "display_name",
     "eta_text",
@@ -30,6 +31,8 @@ LEVELS = " ▁▂▃▄▅▆▇█"
 BAR_EIGHTHS = " ▏▎▍▌▋▊▉█"
 
 _TRANSFERRING = (DownloadState.PROBING, DownloadState.DOWNLOADING, DownloadState.VERIFYING)
+#: the state column of a download whose host has no free connection for it
+WAITING_FOR_HOST = "waiting for host"
 
 
 def short_size(n: float | None) -> str:
@@ -38,8 +41,17 @@ def short_size(n: float | None) -> str:
 
 
 def short_rate(bytes_per_s: float) -> str:
-    """``12.3 M/s``: fits the 10-cell speed column."""
-    return f"{short_size(bytes_per_s)}/s"
+    """``12.3 MiB/s``: the one speed format of the TUI (queue, title, details, graph).
+
+    At most 11 cells: a value of 1,000 or more moves to the next unit (``1.0 MiB/s``,
+    never ``1017.7 KiB/s``, which the speed column would cut).
+    """
+    value = float(bytes_per_s)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 999.95:
+            return f"{value:.0f} {unit}/s" if unit == "B" else f"{value:.1f} {unit}/s"
+        value /= 1024
+    return f"{value:.1f} TiB/s"
 
 
 def display_name(snapshot: DownloadSnapshot) -> str:
@@ -55,6 +67,8 @@ def state_label(snapshot: DownloadSnapshot) -> str:
     """The state word, with the reason for a failure (the detail pane has the full text)."""
     if snapshot.state is DownloadState.FAILED and snapshot.error:
         return f"failed: {snapshot.error}"
+    if snapshot.waiting_for_host and snapshot.state in _TRANSFERRING:
+        return WAITING_FOR_HOST
     return snapshot.state.value
 
 
@@ -77,16 +91,21 @@ def speed_text(snapshot: DownloadSnapshot) -> str:
 
 
 def eta_text(snapshot: DownloadSnapshot) -> str:
-    if snapshot.state is DownloadState.DOWNLOADING:
+    if snapshot.state is DownloadState.DOWNLOADING and not snapshot.waiting_for_host:
         return format_duration(snapshot.eta)
     return ""
 
 
 def connections_text(snapshot: DownloadSnapshot) -> str:
-    """``active/window``: how many connections are open out of how many are allowed."""
-    if snapshot.state in (DownloadState.PROBING, DownloadState.DOWNLOADING):
-        return f"{snapshot.active}/{snapshot.window}"
-    return ""
+    """``active/window``: how many connections are open out of how many are allowed;
+    ``10→7`` while connections above a lowered ceiling are closing."""
+    if snapshot.state not in (DownloadState.PROBING, DownloadState.DOWNLOADING):
+        return ""
+    if snapshot.waiting_for_host:
+        return ""
+    if snapshot.max_window and snapshot.active > snapshot.max_window:
+        return f"{snapshot.active}→{snapshot.max_window}"
+    return f"{snapshot.active}/{snapshot.window}"
 
 
 def rate_limit_text(limit: int | None) -> str:

@@ -124,11 +124,18 @@ class PreviewBackend:
         control = self._entries[id]
         control.snap = replace(control.snap, **changes)
 
-    def remove(self, id: str) -> None:
-        self.calls.append(("remove", id))
+    def remove(self, id: str, *, delete_files: bool = False) -> None:
+        self.calls.append(("remove", id, "delete files") if delete_files else ("remove", id))
         if "remove" in self.fail_on:
             raise self.fail_on["remove"]
         del self._entries[id]
+
+    def move(self, id: str, index: int) -> None:
+        self.calls.append(("move", id, index))
+        entry = self._entries[id]
+        order = [e for e in self._entries.values() if e is not entry]
+        order.insert(max(0, min(len(order), index)), entry)
+        self._entries = {e.id: e for e in order}
 
     def get(self, id: str) -> PreviewControl:
         return self._entries[id]

@@ -269,8 +269,10 @@ class QueueStore:
 
     def save(self, entries: Iterable[QueueEntry]) -> bool:
         """Write atomically if the content changed; ``True`` if the file was written."""
-        payload = {"version": FORMAT_VERSION, "entries": [_entry_to_json(e) for e in entries]}
-        text = json.dumps(payload, indent=1, ensure_ascii=False) + "\n"
+        # one entry a line, each by json's C encoder (``indent`` would use its pure-Python
+        # one: 0.1 s for 500 entries, on the UI's loop)
+        lines = ",\n".join(json.dumps(_entry_to_json(e), ensure_ascii=False) for e in entries)
+        text = f'{{"version": {FORMAT_VERSION}, "entries": [\n{lines}\n]}}\n'
         if text == self._last_text:
             return False
         private_dir(self.path.parent)  # the queue keeps URLs with their passwords

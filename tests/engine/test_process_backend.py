@@ -140,5 +140,5 @@ def test_engine_log_records_reach_the_ui_process(
     assert error and "404" in error
     forwarded = [r for r in caplog.records if r.name == "hydra_tui.engine.manager"]
     assert forwarded, caplog.records
-    assert forwarded[0].getMessage() == f"{missing}: {error}"
+    assert forwarded[0].getMessage() == f"{missing}: failed: {error}"
     assert forwarded[0].process != os.getpid()  # it was logged in the engine's process

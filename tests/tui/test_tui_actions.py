@@ -30,14 +30,14 @@ KEY_CASES = [
     ("p", "ubuntu", ("pause", "ubuntu")),
     ("r", "dataset", ("resume", "dataset")),
     ("c", "ubuntu", ("cancel", "ubuntu")),
-    ("x", "video", ("cancel", "video")),
+    ("x", "debian", ("cancel", "debian")),  # queued: no question (running: see confirm)
     ("t", "missing", ("retry", "missing")),
     ("R", "missing", ("retry", "missing")),
     ("plus", "dataset", ("set_threads", "dataset", 5)),
     ("equals_sign", "dataset", ("set_threads", "dataset", 6)),
     ("minus", "debian", ("set_threads", "debian", 7)),
     ("d", "notes", ("remove", "notes")),
-    ("delete", "firmware", ("remove", "firmware")),
+    ("delete", "missing", ("remove", "missing")),
 ]
 
 
@@ -239,7 +239,7 @@ async def test_backend_errors_become_notifications() -> None:
     backend.fail_on["remove"] = KeyError("gone")
     app = HydraApp(backend)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("p", "d")
+        await pilot.press("p", "d", "r")  # the pause failed: d asks first, r removes
         await pilot.pause()
         shown = notifications(app)
         assert any(sev == "error" and "engine says no" in msg for sev, _, msg in shown)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from hydra_tui.engine.snapshot import DownloadState
 from hydra_tui.tui import HydraApp
 from hydra_tui.tui.preview import PreviewBackend, demo_backend
 
@@ -49,3 +50,23 @@ def test_rate_limit_modal(snap_compare: Compare) -> None:
 
 def test_small_terminal_80x24(snap_compare: Compare) -> None:
     assert snap_compare(HydraApp(demo_backend()), terminal_size=(80, 24))
+
+
+def _row_truth() -> HydraApp:
+    """A download waiting for its host, and one closing connections after ``-``."""
+    backend = demo_backend()
+    backend.update("ubuntu", active=8, window=5, max_window=5)
+    backend.update("video", state=DownloadState.DOWNLOADING, waiting_for_host=True)
+    return HydraApp(backend)
+
+
+def test_rows_waiting_for_host_and_closing_connections(snap_compare: Compare) -> None:
+    assert snap_compare(_row_truth(), terminal_size=LARGE)
+
+
+def test_cancel_asks_first(snap_compare: Compare) -> None:
+    assert snap_compare(HydraApp(demo_backend()), press=["c"], terminal_size=LARGE)
+
+
+def test_remove_asks_first_and_offers_to_delete(snap_compare: Compare) -> None:
+    assert snap_compare(HydraApp(demo_backend()), press=["d"], terminal_size=(80, 24))

@@ -107,7 +107,7 @@ def test_format_helpers() -> None:
     assert progress_bar(0.5, 4) == "██    50%"
     assert progress_bar(1.0, 4) == "████ 100%"
     assert progress_bar(None, 4).strip() == "?"
-    assert short_rate(5 * 2**20) == "5.0 M/s"
+    assert short_rate(5 * 2**20) == "5.0 MiB/s"  # the TUI's one speed format (issue 20)
 
 
 class TestValidateAdd:
@@ -160,3 +160,21 @@ def test_read_tail_follows_and_handles_rotation(tmp_path: Path) -> None:
     assert lines == ["partial", "next"]
     log.write_bytes(b"rotated\n")
     assert read_tail(log, offset)[0] == ["rotated"]
+
+
+def test_speeds_fit_the_speed_column() -> None:
+    """1,000 of a unit moves to the next one: ``1017.7 KiB/s`` was cut at 80 columns."""
+    assert short_rate(1017.7 * 1024) == "1.0 MiB/s"
+    assert short_rate(999 * 1024) == "999.0 KiB/s"
+    worst = max((short_rate(v * 1.013) for v in range(0, 2**41, 2**41 // 997)), key=len)
+    assert len(worst) <= 11, worst
+
+
+def test_log_lines_are_short_enough_for_80_columns() -> None:
+    from hydra_tui.tui.screens.log import short_line
+
+    line = "2026-12-05 08:12:36,359 25982 INFO    hydra_tui.engine.manager: http://h/a: started"
+    assert short_line(line) == "08:12:36 http://h/a: started"
+    warn = "2026-12-05 08:12:36,359 25982 WARNING hydra_tui.engine.manager: http://h/a: failed: x"
+    assert short_line(warn) == "08:12:36 WARNING http://h/a: failed: x"
+    assert short_line("a traceback line") == "a traceback line"

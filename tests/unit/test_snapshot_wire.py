@@ -120,3 +120,26 @@ def test_any_sequence_of_queues_round_trips(seed: int, actions: list[str]) -> No
         got = decoder.decode(pickle.loads(wire(encoder, queue)))
         assert got == queue
         assert [type(s.state) for s in got] == [DownloadState] * len(got)
+
+
+def test_a_long_unchanged_queue_costs_nothing_on_the_wire() -> None:
+    """Only the rows that changed travel: a poll of 1,500 waiting downloads and one running
+    is as small as a poll of the one running (issue 19, item 11)."""
+    encoder, decoder = SnapshotEncoder(), SnapshotDecoder()
+    waiting = [
+        DownloadSnapshot(id=f"q{i}", url=f"http://h/f{i}.bin", state=DownloadState.QUEUED)
+        for i in range(1500)
+    ]
+    running = downloading("p1")
+    first = wire(encoder, [running, *waiting])
+    assert decoder.decode(pickle.loads(first)) == [running, *waiting]
+    running = step(running, random.Random(1), 1.0)
+    again = wire(encoder, [running, *waiting])
+    alone = wire(SnapshotEncoder(), [running])
+    assert len(again) < len(first) // 20
+    assert len(again) < 2 * len(alone) + 100
+    got = decoder.decode(pickle.loads(again))
+    assert got == [running, *waiting]
+    # and one that moves to the front costs its id list, not its snapshot
+    reordered = wire(encoder, [waiting[-1], running, *waiting[:-1]])
+    assert decoder.decode(pickle.loads(reordered)) == [waiting[-1], running, *waiting[:-1]]

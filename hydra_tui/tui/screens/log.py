@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from textual.app import ComposeResult
@@ -11,10 +12,23 @@ from textual.widgets import Label, Log
 
 from hydra_tui.tui.widgets.footer import KeyBar
 
-__all__ = ["TAIL_BYTES", "LogScreen", "read_tail"]
+__all__ = ["TAIL_BYTES", "LogScreen", "read_tail", "short_line"]
 
 #: how much of the end of the file to show on open
 TAIL_BYTES = 64 * 1024
+#: the log file's format (``logsetup``): date, time,ms, pid, level, logger: message
+_LINE = re.compile(r"\d{4}-\d\d-\d\d (\d\d:\d\d:\d\d),\d+ \d+ (\w+)\s+[\w.]+: (.*)\Z")
+
+
+def short_line(line: str) -> str:
+    """``08:12:36 URL: started`` for a line of the log file: on an 80-column screen the
+    date, pid and logger name left no room for the message (the level stays if it is
+    not INFO)."""
+    match = _LINE.match(line)
+    if match is None:
+        return line
+    clock, level, message = match.groups()
+    return f"{clock} {message}" if level == "INFO" else f"{clock} {level} {message}"
 
 
 def read_tail(path: Path, offset: int | None) -> tuple[list[str], int]:
@@ -80,7 +94,7 @@ class LogScreen(Screen[None]):
             log.write_line(f"cannot read {self._path}: {exc}")
             return
         if lines:
-            log.write_lines(lines)
+            log.write_lines([short_line(line) for line in lines])
 
     def action_scroll(self, where: str) -> None:
         log = self.query_one(Log)

@@ -6,6 +6,7 @@ backend: each action is posted up to the app as a ``Command`` with the selected 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -34,6 +35,13 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "cancel": ("Cancel download", "Stop for good; the partial file is kept"),
     "retry": ("Retry download", "Queue a failed, cancelled or finished download again"),
     "remove": ("Remove download", "Forget the entry (files on disk are kept)"),
+    "delete_files": (
+        "Remove and delete files",
+        "Forget the entry and delete its .part file (and the file, if it finished)",
+    ),
+    "move_up": ("Move up", "Move the selected download up the queue ([)"),
+    "move_down": ("Move down", "Move the selected download down the queue (])"),
+    "first": ("Download next", "Move the selected download to the top: it starts next (!)"),
     "more": ("More connections", "Raise the selected download's connection ceiling"),
     "fewer": ("Fewer connections", "Lower the selected download's connection ceiling"),
     "limit": ("Set rate limit", "Limit the selected download's bytes per second"),
@@ -52,6 +60,10 @@ class MainScreen(Screen[None]):
         Binding("c,x", "command('cancel')", "Cancel"),
         Binding("t,R", "command('retry')", "Retry"),
         Binding("d,delete", "command('remove')", "Remove"),
+        Binding("D", "command('delete_files')", "Delete files", show=False),
+        Binding("left_square_bracket", "command('move_up')", "Move up", show=False),
+        Binding("right_square_bracket", "command('move_down')", "Move down", show=False),
+        Binding("exclamation_mark", "command('first')", "Download next", show=False),
         Binding("plus,equals_sign", "command('more')", "Conns", key_display="+/-"),
         Binding("minus", "command('fewer')", "Fewer conns", show=False),
         Binding("l", "command('limit')", "Limit"),
@@ -94,6 +106,7 @@ class MainScreen(Screen[None]):
     def on_resize(self, event: events.Resize) -> None:
         # at 80 columns every action key fits only without the palette hint (ctrl+p still works)
         self.query_one(KeyBar).show_command_palette = event.size.width >= 90
+        self.call_after_refresh(self._draw_status)  # the breakpoint classes may have changed
 
     @property
     def selected_id(self) -> str | None:
@@ -116,6 +129,9 @@ class MainScreen(Screen[None]):
         selected = table.selected_id
         if selected != self._detail_id or self._ticks % DETAIL_EVERY == 0:
             self._show_detail(selected)
+        elif selected is not None and selected in self._by_id:
+            for pane in self.query(DetailPane):
+                pane.show_facts(self._by_id[selected])
 
     def show_status(self, status: str) -> None:
         """Put ``status`` beside the title in the header.
@@ -138,6 +154,13 @@ class MainScreen(Screen[None]):
             return
         # the title line keeps its size: no layout pass needed
         title.update(self.app.format_title(self.app.title, self._status), layout=False)
+        # a short terminal hides the header: the totals go under the details instead
+        short = self.has_class("-short")
+        with contextlib.suppress(NoMatches):
+            facts = self.query_one("#detail-info")
+            subtitle = f"all: {self._status}" if short and self._status else ""
+            if facts.border_subtitle != subtitle:
+                facts.border_subtitle = subtitle
 
     def select(self, download_id: str) -> None:
         self.query_one(QueueTable).select(download_id)

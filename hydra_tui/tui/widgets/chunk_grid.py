@@ -20,6 +20,7 @@ from textual.widget import Widget
 from hydra_tui.engine.snapshot import ChunkState, ChunkView
 from hydra_tui.tui.format import LEVELS
 from hydra_tui.tui.widgets.component_styles import ComponentStyles
+from hydra_tui.units import format_size
 
 __all__ = ["Cell", "ChunkGrid", "layout_cells"]
 
@@ -148,7 +149,10 @@ class ChunkGrid(Widget):
         subtitle = ""
         if n and cells:
             per = n / len(cells)
-            subtitle = f"{n} chunks, {per:.3g}/cell" if per > 1 else f"{n} chunks"
+            # in the file's terms, not the grid's: how much of the file one square is
+            span = self.chunks[-1].end - self.chunks[0].start
+            square = f", {format_size(span / len(cells))} a square" if per > 1 else ""
+            subtitle = f"{n} chunks{square}"
         if self.border_subtitle != subtitle:
             self.border_subtitle = subtitle
         if full or width != self._width or len(old) != len(cells):

@@ -14,11 +14,17 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
-from hydra_tui.tui.format import display_name, rate_limit_text, short_rate
+from hydra_tui.tui.format import (
+    WAITING_FOR_HOST,
+    connections_text,
+    display_name,
+    rate_limit_text,
+    short_rate,
+)
 from hydra_tui.tui.widgets.chunk_grid import ChunkGrid
 from hydra_tui.tui.widgets.fact_list import Fact, FactList
 from hydra_tui.tui.widgets.rate_graph import EVENT_MARKS, RateGraph, RateSeries
-from hydra_tui.units import format_rate, format_size
+from hydra_tui.units import format_size
 
 __all__ = ["DetailPane", "event_lines", "fact_rows"]
 _GRAPH_TITLE = "Throughput · window"
@@ -36,8 +42,12 @@ def fact_rows(snap: DownloadSnapshot) -> list[Fact]:
     if snap.error:
         rows.append(("Error", snap.error, "bold red"))
     if snap.state is DownloadState.DOWNLOADING:
-        speed = f"{format_rate(snap.speed)}, {snap.active}/{snap.window} conns"
-        rows.append(("Speed", f"{speed} (max {snap.max_window})", ""))
+        # the queue's words and numbers: the row and this pane never disagree
+        if snap.waiting_for_host:
+            rows.append(("Speed", WAITING_FOR_HOST, ""))
+        else:
+            speed = f"{short_rate(snap.speed)}, connections {connections_text(snap)}"
+            rows.append(("Speed", f"{speed} (at most {snap.max_window})", ""))
     rows.append(("Output", snap.path or "not decided yet", ""))
     if snap.folder:
         rows.append(("Folder", snap.folder, ""))
@@ -107,6 +117,11 @@ class DetailPane(Horizontal):
             self._titles[key] = title
             widget.border_title = title
 
+    def show_facts(self, snap: DownloadSnapshot) -> None:
+        """Only the facts, on the ticks between full updates: cheap, and the queue's row
+        and this pane then show the same numbers at every tick."""
+        self.query_one(FactList).facts = tuple(fact_rows(snap))
+
     def watch_snapshot(self, old: DownloadSnapshot | None, snap: DownloadSnapshot | None) -> None:
         info = self.query_one(FactList)
         events = self.query_one("#detail-events", Static)
@@ -128,6 +143,6 @@ class DetailPane(Horizontal):
         graph.series = RateSeries(snap.history, snap.events, snap.max_window)
         title = _GRAPH_TITLE
         if snap.state is DownloadState.DOWNLOADING and snap.history:
-            latest = snap.history[-1]
-            title = f"Throughput {short_rate(latest.bytes_per_s)} · window {latest.window}"
+            # the speed the queue shows; the window the graph's lower band draws
+            title = f"Throughput {short_rate(snap.speed)} · window {snap.history[-1].window}"
         self._set_title(graph, title)

@@ -43,7 +43,7 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("name", "Name", 14),
     ("size", "Size", 8),
     ("progress", "Progress", BAR_WIDTH + 5),
-    ("speed", "Speed", 10),
+    ("speed", "Speed", 11),
     ("eta", "ETA", 6),
     ("conns", "Conns", 5),
     ("state", "State", 11),
@@ -66,7 +66,9 @@ _STATE_CLASS = {
     DownloadState.CANCELLED: "paused",
 }
 Cells = tuple[str, ...]
-ChangeKey = tuple[DownloadState, str | None, int | None, int, float, int, int, str | None]
+ChangeKey = tuple[
+    DownloadState, str | None, int | None, int, float, int, int, int, bool, str | None
+]
 
 
 def row_texts(snap: DownloadSnapshot) -> Cells:
@@ -91,6 +93,8 @@ def _change_key(snap: DownloadSnapshot) -> ChangeKey:
         snap.speed,
         snap.active,
         snap.window,
+        snap.max_window,
+        snap.waiting_for_host,
         snap.error,
     )
 
@@ -122,6 +126,8 @@ class _Row:
     key: ChangeKey
     state: DownloadState
     cells: Cells
+    #: the snapshot drawn: the same object next tick means nothing changed
+    snap: DownloadSnapshot
 
 
 class QueueTable(ScrollView, can_focus=True):
@@ -250,13 +256,17 @@ class QueueTable(ScrollView, can_focus=True):
         if reordered:
             self._reorder(ids)
         index = self._index
+        rows = self._rows
         for snap in snapshots:
+            row = rows.get(snap.id)
+            if row is not None and row.snap is snap:
+                continue
             key = _change_key(snap)
-            row = self._rows.get(snap.id)
             if row is not None and row.key == key:
+                row.snap = snap
                 continue
             cells = row_texts(snap)
-            self._rows[snap.id] = _Row(key, snap.state, cells)
+            rows[snap.id] = _Row(key, snap.state, cells, snap)
             if row is not None and row.cells == cells and row.state is snap.state:
                 continue
             self._strips.pop(snap.id, None)

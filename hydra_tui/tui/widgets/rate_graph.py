@@ -19,7 +19,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from hydra_tui.engine.snapshot import RateSample, WindowEvent
-from hydra_tui.tui.format import LEVELS, short_size
+from hydra_tui.tui.format import LEVELS, short_rate
 from hydra_tui.tui.widgets.component_styles import ComponentStyles
 
 __all__ = ["EVENT_MARKS", "RateGraph", "RateSeries", "bucket"]
@@ -178,17 +178,24 @@ class RateGraph(Widget):
         rate_rows, window_rows = self._bands(height)
         if y < rate_rows:
             top = max(cols.rate)
-            gutter = (
-                f"{short_size(top).replace(' ', '')}/s"
-                if y == 0
-                else ("0" if y == rate_rows - 1 else "")
-            )
+            # the scale in the TUI's one speed format: the number, its unit below it
+            number, unit = short_rate(top).split(" ", 1)
+            gutter = number if y == 0 else ""
+            if y == 1 and rate_rows > 2:
+                gutter = unit
+            elif y == rate_rows - 1 and y > 0:
+                gutter = "0"
             cells = [LEVELS[_bar(v, top, rate_rows, y)] for v in cols.rate]
             plot = self._plot(cells, cols, "rate")
         elif y < rate_rows + window_rows:
             row = y - rate_rows
             top = max(self.series.max_window, *cols.window, 1)
-            gutter = f"win {top}" if row == 0 else ""
+            # the title's word: "window", and its scale below it
+            gutter = "window" if row == 0 else ""
+            if row == 1:
+                gutter = str(top)
+            elif row == 0 and window_rows == 1:
+                gutter = f"win {top}"
             cells = [LEVELS[_bar(v, top, window_rows, row)] for v in cols.window]
             plot = self._plot(cells, cols, "window")
         elif y == height - 1:
