@@ -119,8 +119,8 @@ def test_delete_files_removes_only_what_the_download_wrote(
         finished = await _until(done.snapshot, lambda s: s.state.finished)
         assert finished.state is DownloadState.DONE
         assert file_sha256(out / "f.1.bin") == sha256(data)
-        await _until(crawl.snapshot, lambda s: s.done > 0)
-        assert (out / "s.bin.part").exists()
+        # bytes count from the probe on, before the .part exists: wait for the file
+        await _until(crawl.snapshot, lambda s: s.done > 0 and (out / "s.bin.part").exists())
         m.remove(crawl.id, delete_files=True)
         m.remove(done.id, delete_files=True)
         deadline = time.monotonic() + 10
