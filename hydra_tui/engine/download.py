@@ -120,7 +120,7 @@ class Download:
         controller = self.gate.controller
         attempt = 0
         while True:
-            slot = await self.gate.acquire()
+            slot = await self.gate.acquire(self)
             try:
                 return await self._probe_once()
             except Pushback as exc:
@@ -132,9 +132,11 @@ class Download:
                 delay = controller.backoff_delay(attempt)
                 error = exc
             finally:
-                self.gate.release()
-            attempt += 1
+                self.gate.release(slot)
             self.retries += 1
+            if slot.over_limit:
+                continue  # other downloads hold the host's connections: wait for one
+            attempt += 1
             if attempt > self.options.retries:
                 raise error
             await asyncio.sleep(delay)
@@ -292,6 +294,7 @@ class Download:
             window=min(ctl.window, self.threads),
             max_window=self.threads,
             retries=self.retries,
+            limit=ctl.limit,
             resumed_bytes=self.resumed_bytes,
             etag=None if remote is None else remote.etag,
             last_modified=None if remote is None else remote.last_modified,

@@ -45,7 +45,7 @@ async def fetch_single(
         skip = dl.single_done if resumable_skip else 0
         if not resumable_skip:
             dl.single_done = 0
-        slot = await dl.gate.acquire()
+        slot = await dl.gate.acquire(dl)
         try:
             return await _fetch_once(dl, remote, sink, skip)
         except HydraError as exc:
@@ -55,16 +55,17 @@ async def fetch_single(
                 raise RemoteChangedError(
                     "connection dropped and the server offers no validator to resume safely"
                 ) from exc
-            attempt += 1
             dl.retries += 1
-            if attempt > dl.options.retries:
-                raise
             if isinstance(exc, Pushback):
                 delay = controller.on_pushback(exc.kind, slot, exc.retry_after)
-            else:
-                delay = controller.backoff_delay(attempt - 1)
+            if not slot.over_limit:  # over the host's connection limit: not a failure
+                attempt += 1
+                if attempt > dl.options.retries:
+                    raise
+                if not isinstance(exc, Pushback):
+                    delay = controller.backoff_delay(attempt - 1)
         finally:
-            dl.gate.release()
+            dl.gate.release(slot)
         await asyncio.sleep(delay)
 
 
