@@ -67,12 +67,11 @@ class HostLimit:
         Returns True when it answered a probe.
         """
         self.value = working
-        wait = max(self.gap, retry_after or 0.0)
-        self.probe_at = max(self.probe_at, now + wait)
         was_probe = self.probing
         if was_probe:
             self.gap = min(self.max_gap, self.gap * 2)
             self.probing = False
+        self.probe_at = max(self.probe_at, now + max(self.gap, retry_after or 0.0))
         return was_probe
 
     def served(self, working: int, now: float) -> bool:
