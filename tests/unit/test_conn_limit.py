@@ -94,7 +94,7 @@ def test_probes_come_rarely_with_doubling_spacing() -> None:
     ), gaps
     assert ctl.window == 4 and ctl.limit == 4
     assert sum(e.kind == "probe" for e in ctl.events) == len(times)
-    assert [e.describe() for e in ctl.events if e.kind == "probe"][0] == (
+    assert next(e.describe() for e in ctl.events if e.kind == "probe") == (
         "probe above the limit of 4 window 4 → 5"
     )
 
@@ -140,7 +140,7 @@ def test_a_refusal_below_the_limit_disproves_it() -> None:
 
 
 def test_a_new_download_to_the_host_does_not_push_past_the_limit() -> None:
-    ctl, t = make(8)
+    ctl, _t = make(8)
     serving(ctl, 2)
     refuse(ctl)
     ctl.set_ceiling(24)  # a second download leases 16 more connections
