@@ -140,9 +140,10 @@ class AimdController:
         slot.working = True
         self.working += 1
         before = self.host_limit.value
-        if self.host_limit.served(self.working, self.clock()):
+        # bodies flowing at once, not slots: a kept slot between chunks holds none
+        if self.host_limit.served(self.streaming, self.clock()):
             window = self.window
-            self.window = max(window, min(self.ceiling, self.working))
+            self.window = max(window, min(self.ceiling, self.streaming))
             self._limit_event(before, window)
 
     def _unwork(self, slot: Slot) -> None:
@@ -221,8 +222,10 @@ class AimdController:
         limit = self.host_limit
         before = limit.value
         working = self.working
-        probe = limit.refused(working, now, retry_after)
-        if before != working:
+        # the limit is what the server demonstrably serves at once (bodies flowing); the
+        # window keeps every working slot, a kept one between chunks included
+        probe = limit.refused(max(1, min(working, self.streaming)), now, retry_after)
+        if before != limit.value:
             self._limit_event(before, self.window)
         detail = "probe refused" if probe else "over the limit"
         gap = max(0.0, limit.probe_at - now)

@@ -47,26 +47,29 @@ class HostLimit:
     def reads_as_limit(self, working: int) -> bool:
         """Does a refusal while ``working`` other connections stream mean "over the limit"?
 
-        Nothing streaming: an outage (False). Fewer streaming than the demonstrated limit:
-        not a cap after all; the host is disproved for good (False).
+        Nothing streaming: an outage (False). Two or more fewer streaming than the
+        demonstrated limit: not a cap after all; the host is disproved for good (False).
+        One fewer still reads as the limit (and lowers it): a client counts a body as
+        ended a moment after the server freed its slot, so its counts are off by one
+        at times.
         """
         if self.disproved or working <= 0:
             return False
-        if self.value is not None and working < self.value:
+        if self.value is not None and working < self.value - 1:
             self.disproved = True
             self.value = None
             self.probing = False
             return False
         return True
 
-    def refused(self, working: int, now: float, retry_after: float | None) -> bool:
-        """A refusal read as over the limit, with ``working`` connections streaming.
+    def refused(self, serving: int, now: float, retry_after: float | None) -> bool:
+        """A refusal read as over the limit, with ``serving`` bodies flowing.
 
-        The limit becomes ``working``; the next probe waits the current gap (or the
+        The limit becomes ``serving``; the next probe waits the current gap (or the
         Retry-After, if longer), and the gap doubles when this refusal answered a probe.
         Returns True when it answered a probe.
         """
-        self.value = working
+        self.value = serving
         was_probe = self.probing
         if was_probe:
             self.gap = min(self.max_gap, self.gap * 2)
@@ -74,15 +77,15 @@ class HostLimit:
         self.probe_at = max(self.probe_at, now + max(self.gap, retry_after or 0.0))
         return was_probe
 
-    def served(self, working: int, now: float) -> bool:
-        """A body started with ``working`` connections streaming; True if the limit rose.
+    def served(self, serving: int, now: float) -> bool:
+        """A body started with ``serving`` bodies flowing; True if the limit rose.
 
         A rise answers a probe (or corrects a limit read before every answer was in):
         probing may go on at the pace of ordinary growth, and the gap starts over.
         """
-        if self.value is None or working <= self.value:
+        if self.value is None or serving <= self.value:
             return False
-        self.value = working
+        self.value = serving
         if self.probing:
             self.probing = False
             self.gap = self.first_gap

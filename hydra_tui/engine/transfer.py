@@ -342,6 +342,10 @@ class TransferRun:
                             last_time = loop.time()  # our pause is not a stall
                     if n < new or (a.pos >= a.end and a.end < stop):
                         break  # the rest was stolen or taken over: give up this connection
+                if streaming and conn.body_done:
+                    # the last byte is in: the server's slot is free before our write is
+                    streaming = False
+                    controller.body_ended()
                 if conn.seen and (conn.seen >= len(conn.block) or conn.body_done):
                     piece = conn.block if conn.seen == len(conn.block) else conn.block[: conn.seen]
                     await sink.write(offset, [piece if keeps else memoryview(piece)])

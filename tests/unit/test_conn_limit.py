@@ -124,13 +124,21 @@ def test_a_refusal_below_the_limit_disproves_it() -> None:
     slots = serving(ctl, 4)
     refuse(ctl, "429", 1.0)
     assert ctl.limit == 4
-    ctl.finish(slots.pop())  # three left streaming, within the limit
+    t[0] = 1.0
+    lagging = ctl.start()  # one fewer: a count off by one reads as the limit still
+    ctl.finish(slots.pop())
+    ctl.body_ended()
+    assert ctl.on_pushback("429", lagging, 1.0) == 0.0 and ctl.limit == 3
+    ctl.finish(lagging)
+    for _ in range(2):  # two fewer than the limit of 3: a cap does not do that
+        ctl.finish(slots.pop())
+        ctl.body_ended()
     t[0] = 2.0
     slot = ctl.start()
     assert ctl.on_pushback("429", slot, 1.0) == 1.0
     assert not slot.over_limit
     assert ctl.limit is None and ctl.wait_time() == 1.0
-    assert "refused below 4: not a connection limit" in [e.detail for e in ctl.events]
+    assert "refused below 3: not a connection limit" in [e.detail for e in ctl.events]
     ctl.finish(slot)
     serving(ctl, 1)
     t[0] = 4.0
