@@ -135,10 +135,9 @@ class AimdController:
     # -- feedback ----------------------------------------------------------------------
     def body_started(self, slot: Slot | None = None) -> None:
         self.streaming += 1
-        if slot is None or slot.working:
-            return
-        slot.working = True
-        self.working += 1
+        if slot is not None and not slot.working:
+            slot.working = True
+            self.working += 1
         before = self.host_limit.value
         # bodies flowing at once, not slots: a kept slot between chunks holds none
         if self.host_limit.served(self.streaming, self.clock()):
