@@ -211,7 +211,7 @@ class AimdController:
 
     def _reads_as_limit(self) -> bool:
         before = self.host_limit.value
-        verdict = self.host_limit.reads_as_limit(self.working)
+        verdict = self.host_limit.reads_as_limit(self.working, min(self.working, self.streaming))
         if before is not None and self.host_limit.disproved:
             self.note("limit", f"refused below {before}: not a connection limit")
         return verdict

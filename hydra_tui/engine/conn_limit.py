@@ -40,36 +40,45 @@ class HostLimit:
     """The window is one above the limit, waiting for the server's answer."""
     disproved: bool = False
     """A refusal came below the demonstrated limit: this host does not cap connections."""
+    lowered: bool = False
+    """The allowance for a lagging count is spent (see ``reads_as_limit``)."""
 
     def __post_init__(self) -> None:
         self.gap = self.gap or self.first_gap
 
-    def reads_as_limit(self, working: int) -> bool:
-        """Does a refusal while ``working`` other connections stream mean "over the limit"?
+    def reads_as_limit(self, working: int, serving: int) -> bool:
+        """Does a refusal while ``working`` other slots hold connections and ``serving``
+        bodies flow mean "over the limit"?
 
-        Nothing streaming: an outage (False). Two or more fewer streaming than the
-        demonstrated limit: not a cap after all; the host is disproved for good (False).
-        One fewer still reads as the limit (and lowers it): a client counts a body as
-        ended a moment after the server freed its slot, so its counts are off by one
-        at times.
+        Nothing working: an outage (False). Fewer serving than the demonstrated limit
+        contradicts a cap, with one allowance: a client's counts lag the server's by one
+        at times (a body counted as ended late, a kept slot between two chunks), so one
+        refusal one below the limit lowers it by one, and the next body that raises it
+        again takes the allowance back. A second such refusal before that, or one with
+        two fewer working, disproves the cap for good (False): a 429 storm, an overloaded
+        host.
         """
         if self.disproved or working <= 0:
             return False
-        if self.value is not None and working < self.value - 1:
-            self.disproved = True
-            self.value = None
-            self.probing = False
-            return False
+        value = self.value
+        if value is not None and serving < value:
+            if working < value - 1 or self.lowered:
+                self.disproved = True
+                self.value = None
+                self.probing = False
+                return False
+            self.lowered = True
         return True
 
     def refused(self, serving: int, now: float, retry_after: float | None) -> bool:
         """A refusal read as over the limit, with ``serving`` bodies flowing.
 
-        The limit becomes ``serving``; the next probe waits the current gap (or the
-        Retry-After, if longer), and the gap doubles when this refusal answered a probe.
+        The limit becomes ``serving`` (lowered by one at most); the next probe waits
+        the current gap (or the Retry-After, if longer), and the gap doubles when this
+        refusal answered a probe.
         Returns True when it answered a probe.
         """
-        self.value = serving
+        self.value = serving if self.value is None else max(serving, self.value - 1)
         was_probe = self.probing
         if was_probe:
             self.gap = min(self.max_gap, self.gap * 2)
@@ -86,6 +95,7 @@ class HostLimit:
         if self.value is None or serving <= self.value:
             return False
         self.value = serving
+        self.lowered = False
         if self.probing:
             self.probing = False
             self.gap = self.first_gap

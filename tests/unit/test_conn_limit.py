@@ -147,6 +147,32 @@ def test_a_refusal_below_the_limit_disproves_it() -> None:
     assert not refuse_again.over_limit and ctl.wait_time() == 1.0
 
 
+def test_a_count_off_by_one_is_forgiven_while_bodies_raise_it_again() -> None:
+    """On a K-cap server a kept slot between chunks makes the count lag by one, now and
+    then; in a storm, refusals of kept slots lower it again and again."""
+    ctl, t = make(16)
+    slots = serving(ctl, 4)
+    refuse(ctl)
+    for n in range(5):
+        t[0] += 10.0
+        ctl.body_ended()  # one slot between two chunks when the probe is refused
+        refuse(ctl)
+        assert (ctl.limit, ctl.window) == (3, 4), n
+        ctl.body_started(slots[0])  # its next body: four flow, the limit is back
+        assert ctl.limit == 4
+    assert not ctl.host_limit.disproved
+
+    storm, t = make(8)
+    kept = serving(storm, 6)
+    refuse(storm, "429", 1.0)
+    for slot in kept[:2]:  # kept slots refused on their next request, one after another
+        t[0] += 0.5
+        storm.body_ended()
+        storm.on_pushback("429", slot, 1.0)
+        storm.finish(slot)
+    assert storm.host_limit.disproved and storm.wait_time() > 0
+
+
 def test_a_new_download_to_the_host_does_not_push_past_the_limit() -> None:
     ctl, _t = make(8)
     serving(ctl, 2)
