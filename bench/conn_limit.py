@@ -158,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--models", default=",".join(MODELS), help="refusal models to try")
     p.add_argument("--threads", default="16,auto", help="-t values to try (default 16,auto)")
     p.add_argument("--no-extra", action="store_true", help="skip the 429-storm and link rows")
+    p.add_argument(
+        "--storm-seeds", type=int, default=5, help="429-storm runs, one per seed (default 5)"
+    )
     args = p.parse_args(argv)
     hydra = shlex.split(args.hydra) if args.hydra else find_hydra()
     size, rate = parse_size(args.size), parse_size(args.rate)
@@ -182,7 +185,9 @@ def main(argv: list[str] | None = None) -> int:
                     cases.append((f"K={k}, {model}", threads, query, k * rate))
         if not args.no_extra:
             storm = {"status_rate": "0.33", "status_code": "429", "retry_after": "1"}
-            cases.append(("429 storm (a third refused), no cap", "8", {**storm, "seed": "2"}, None))
+            for seed in range(1, args.storm_seeds + 1):
+                label = f"429 storm (a third refused, seed {seed}), no cap"
+                cases.append((label, "8", {**storm, "seed": str(seed)}, None))
             link = {"rate": str(rate), "link_rate": str(3 * rate)}
             cases.append(("shared link 3 × rate, no cap", "auto", link, 3 * rate))
         for label, threads, query, ideal_rate in cases:
