@@ -13,7 +13,7 @@ A refusal while fewer connections than the demonstrated limit are streaming cont
 cap (a random 429 storm, an overloaded host): from then on the host is an ordinary
 push-back host, and refusals pause it as before.
 
-Pure state, times passed in: unit-tested without I/O (``tests/unit/test_conn_limit.py``).
+Pure state, times passed in: unit-tested without I/O (``tests/unit/test_host_limit.py``).
 """
 
 from __future__ import annotations
