@@ -16,7 +16,8 @@ after the first 5 s (total, and per 10 s). A row "no cap, -t K" per K shows what
 build does with exactly K connections and no refusals.
 
     python bench/conn_limit.py                       # the installed hydra-tui
-    python bench/conn_limit.py --hydra "CMD ..."     # another build, e.g. an older checkout
+    python bench/conn_limit.py --hydra "env PYTHONPATH=OLD python -P -m hydra_tui"
+                        # another build; -P, or this checkout's hydra_tui shadows OLD's
     python bench/conn_limit.py --k 4 --models 503-seconds --threads 16   # one row
 
 The throttled cases are mostly waiting on the server's throttle, so they stay meaningful on
