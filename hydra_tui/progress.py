@@ -160,7 +160,7 @@ class JsonlProgress(Progress):
                 self._emit(
                     "progress", s, state=s.state.value, done=s.done, size=s.size,
                     speed=round(_speed(s), 1), active=s.active, window=s.window,
-                    retries=s.retries,
+                    retries=s.retries, limit=s.limit,
                 )  # fmt: skip
         self.stream.flush()
 
@@ -185,7 +185,7 @@ class JsonlProgress(Progress):
             if e.t > last:
                 self._emit(
                     "window", s, kind=e.kind, before=e.before, after=e.after, detail=e.detail,
-                    t=round(e.t, 3),
+                    t=round(e.t, 3), text=e.describe(),
                 )  # fmt: skip
                 last = e.t
         self._events[s.id] = last

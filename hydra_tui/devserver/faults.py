@@ -57,11 +57,14 @@ class Faults:
     status_first: int = 0
     """The first N requests are answered with ``status_code``."""
     status_code: int = 503
-    """Status sent by ``status_rate``/``status_first`` (usually 429 or 503)."""
+    """Status sent by ``status_rate``/``status_first`` and ``max_bodies`` refusals
+    (usually 429 or 503)."""
     retry_after: RetryAfter = None
     """Retry-After sent with ``status_code`` and ``max_bodies`` refusals."""
     max_bodies: int = 0
-    """At most K bodies in flight at once; requests above that get 503 (0: no limit)."""
+    """At most K bodies in flight at once; requests above that get ``status_code``, with
+    ``retry_after`` (0: no limit). As the only client, the tests' engine meets it as a
+    per-client connection cap (Apache mod_qos, nginx ``limit_conn``)."""
     ignore_range: bool = False
     """Always 200 with the full body, and no Accept-Ranges header."""
     no_length: bool = False

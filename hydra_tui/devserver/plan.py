@@ -144,7 +144,7 @@ def _decide(turn: _Turn) -> Plan:
         return _refuse(turn, faults.status_code, "status_rate")
     is_get = turn.request.method == "GET"
     if is_get and faults.max_bodies and resource.active_bodies >= faults.max_bodies:
-        return _refuse(turn, 503, "max_bodies")
+        return _refuse(turn, faults.status_code, "max_bodies")
     plan = _content(turn)
     if is_get and plan.body is not None:
         _body_faults(turn, plan.body)

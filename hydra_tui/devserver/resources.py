@@ -57,6 +57,8 @@ class ResourceStats:
     """Body bytes handed to the socket (the resource's bytes, padding and lies)."""
     connections: int = 0
     """Distinct connections that asked for this resource."""
+    last_body_end: float = 0.0
+    """``time.monotonic()`` when the latest body ended (sent, cut or abandoned)."""
     faults: Counter[str] = field(default_factory=Counter)
     """How often each fault happened, keyed by the ``Faults`` field that caused it
     (``reset``, ``reset_first``, ``truncate``, ``stall``, ``status_rate``, ``lie``, ...)."""
@@ -149,6 +151,7 @@ class Resource:
     def end_body(self) -> None:
         """Release the slot taken by ``start_body``."""
         self.active_bodies -= 1
+        self.stats.last_body_end = time.monotonic()
 
     def replace(self, content: Content) -> None:
         """Switch to new bytes with a new ETag and a later Last-Modified."""

@@ -133,7 +133,7 @@ class Download:
         while it waits, the snapshot says so (``waiting_for_host``)."""
         self.waiting += 1
         try:
-            return await self.gate.acquire()
+            return await self.gate.acquire(self)
         finally:
             self.waiting -= 1
 
@@ -189,9 +189,11 @@ class Download:
                 delay = controller.backoff_delay(attempt)
                 error = exc
             finally:
-                self.gate.release()
-            attempt += 1
+                self.gate.release(slot)
             self.retries += 1
+            if slot.over_limit:
+                continue  # other downloads hold the host's connections: wait for one
+            attempt += 1
             if attempt > self.options.retries:
                 raise error
             log.info("%s: probe: %s; reconnecting", self.url, error)
@@ -410,6 +412,7 @@ class Download:
             window=min(ctl.window, self.threads),
             max_window=self.threads,
             retries=self.retries,
+            limit=ctl.limit,
             resumed_bytes=self.resumed_bytes,
             etag=None if remote is None else remote.etag,
             last_modified=None if remote is None else remote.last_modified,

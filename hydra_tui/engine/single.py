@@ -56,16 +56,17 @@ async def fetch_single(
                 raise RemoteChangedError(
                     "connection dropped and the server offers no validator to resume safely"
                 ) from exc
-            attempt += 1
             dl.retries += 1
-            if attempt > dl.options.retries:
-                raise
             if isinstance(exc, Pushback):
                 delay = controller.on_pushback(exc.kind, slot, exc.retry_after)
-            else:
-                delay = controller.backoff_delay(attempt - 1)
+            if not slot.over_limit:  # over the host's connection limit: not a failure
+                attempt += 1
+                if attempt > dl.options.retries:
+                    raise
+                if not isinstance(exc, Pushback):
+                    delay = controller.backoff_delay(attempt - 1)
         finally:
-            dl.gate.release()
+            dl.gate.release(slot)
         await asyncio.sleep(delay)
 
 

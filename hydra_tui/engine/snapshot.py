@@ -80,7 +80,7 @@ class WindowEvent:
     """Why the concurrency window changed, e.g. ``429 → window 8 → 4``."""
 
     t: float
-    kind: str  # "429", "503", "reset", "retry-after", "stall", "grow", "error"
+    kind: str  # "429", "503", "reset", "retry-after", "stall", "grow", "limit", "probe", …
     before: int
     after: int
     detail: str = ""
@@ -110,6 +110,8 @@ class DownloadSnapshot:
     window: int = 0
     max_window: int = 0
     retries: int = 0
+    limit: int | None = None
+    """The host's demonstrated connection limit (``engine/conn_limit.py``), if any."""
     resumed_bytes: int = 0
     etag: str | None = None
     last_modified: str | None = None

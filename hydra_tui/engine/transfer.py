@@ -3,6 +3,9 @@
 Each worker loops: take a slot from the host's AIMD gate, take an assignment from the
 planner, fetch it with a validated range request, hand the bytes to the sink in ~1 MiB
 batches, and on failure back off (full jitter) and retry the same remaining range.
+After a clean chunk the worker keeps its slot while the window allows (``HostGate.keep``)
+and sends the next request at once over the same kept-alive connection. A refusal read
+as over the host's connection limit is not a failure of the range: it costs no retry.
 """
 
 from __future__ import annotations
@@ -153,12 +156,14 @@ class TransferRun:
         planner, gate, dl = self.planner, self.dl.gate, self.dl
         controller = gate.controller
         a: Assignment | None = None
+        slot: Slot | None = None
         failures = 0
         try:
             while True:
                 if a is None and (index >= dl.threads or planner.complete):
                     return
-                slot: Slot | None = await dl.acquire()
+                if slot is None:
+                    slot = await dl.acquire()
                 try:
                     if a is None:
                         ticket = self.changed.ticket()
@@ -168,7 +173,7 @@ class TransferRun:
                         if a is None:
                             if planner.complete:
                                 return
-                            gate.release()
+                            gate.release(slot)
                             slot = None
                             await WakeUp.wait(ticket, 0.25)
                             continue
@@ -181,29 +186,30 @@ class TransferRun:
                     before = a.committed
                     await self._fetch(a, slot)
                 except (Pushback, HydraError) as exc:
-                    assert a is not None
+                    assert a is not None and slot is not None
                     if not exc.retryable:
                         planner.failed.add(a.committed, a.end)
                         raise
-                    if a.committed > before:
-                        failures = 0
-                    failures += 1
-                    dl.retries += 1
-                    log.info("%s: bytes %d-%d: %s; reconnecting", dl.url, a.pos, a.end - 1, exc)
-                    if failures > dl.options.retries:
-                        planner.failed.add(a.committed, a.end)
-                        raise
+                    delay: float | None = None
                     if isinstance(exc, Pushback):
                         delay = controller.on_pushback(exc.kind, slot, exc.retry_after)
                     elif isinstance(exc, ConnectionReset):
                         delay = controller.on_pushback("reset", slot, None)
-                    else:
-                        if isinstance(exc, Stalled):
-                            controller.note("stall", f"at {a.pos}")
+                    elif isinstance(exc, Stalled):
+                        controller.note("stall", f"at {a.pos}")
+                    dl.retries += 1
+                    log.info("%s: bytes %d-%d: %s; reconnecting", dl.url, a.pos, a.end - 1, exc)
+                    if not slot.over_limit:  # a refusal over a learned limit is no failure
+                        if a.committed > before:
+                            failures = 0
+                        failures += 1
+                        if failures > dl.options.retries:
+                            planner.failed.add(a.committed, a.end)
+                            raise
+                    if delay is None:
                         delay = controller.backoff_delay(failures - 1)
-                    if slot is not None:
-                        gate.release()
-                        slot = None
+                    gate.release(slot)
+                    slot = None
                     if a.remaining == 0 or isinstance(exc, Pushback):
                         # push-back is about the server, not this range: let a worker
                         # that does get a slot take it rather than park it here
@@ -217,9 +223,6 @@ class TransferRun:
                     await asyncio.sleep(delay)
                     a.retrying = False
                     continue
-                finally:
-                    if slot is not None:
-                        gate.release()
                 # success (or a shorter 206): keep the assignment while bytes remain
                 failures = 0
                 controller.on_success()
@@ -227,7 +230,12 @@ class TransferRun:
                     planner.release(a)
                     a = None
                     self.wake()
+                if not gate.keep(slot):
+                    gate.release(slot)
+                    slot = None
         finally:
+            if slot is not None:
+                gate.release(slot)
             if a is not None:
                 planner.release(a)
                 self.wake()
@@ -247,15 +255,15 @@ class TransferRun:
         pool = self.dl.ctx.raw_pool
         if pool is not None and self.raw_ok and self._raw_route(pool):
             try:
-                await self._fetch_raw(a, pool)
+                await self._fetch_raw(a, pool, slot)
                 return
             except Unsupported as exc:
                 # nothing of the body was taken: the same request goes through httpx
                 log.info("%s: range reader falls back to httpx: %s", self.dl.transfer_url, exc)
                 self.raw_ok = False
-        await self._fetch_httpx(a)
+        await self._fetch_httpx(a, slot)
 
-    async def _fetch_httpx(self, a: Assignment) -> None:
+    async def _fetch_httpx(self, a: Assignment, slot: Slot | None) -> None:
         remote, dl, planner = self.remote, self.dl, self.planner
         start, req_end = a.pos, a.end
         headers = dict(dl.request_headers)
@@ -281,7 +289,7 @@ class TransferRun:
                     start=start,
                     req_end=req_end,
                 )
-                controller.body_started()
+                controller.body_started(slot)
                 opened = dl.body_opened()
                 streaming = True
                 async for piece in resp.aiter_raw():
@@ -346,7 +354,7 @@ class TransferRun:
             return False
         return True
 
-    async def _fetch_raw(self, a: Assignment, pool: RawPool) -> None:
+    async def _fetch_raw(self, a: Assignment, pool: RawPool, slot: Slot | None) -> None:
         dl, planner, sink = self.dl, self.planner, self.sink
         assert self._raw is not None
         key, url, base = self._raw
@@ -390,7 +398,7 @@ class TransferRun:
             stop = self._check_response(
                 conn.status, conn.headers, str(url), conn.reason, start=start, req_end=req_end
             )
-            controller.body_started()
+            controller.body_started(slot)
             opened = dl.body_opened()
             streaming = True
             if conn.fill:
@@ -412,6 +420,10 @@ class TransferRun:
                             dl.paused_by_us()
                     if n < new or (a.pos >= a.end and a.end < stop):
                         break  # the rest was stolen or taken over: give up this connection
+                if streaming and conn.body_done:
+                    # the last byte is in: the server's slot is free before our write is
+                    streaming = False
+                    controller.body_ended()
                 if conn.seen and (conn.seen >= len(conn.block) or conn.body_done):
                     full, seen = conn.block, conn.seen
                     piece: Piece

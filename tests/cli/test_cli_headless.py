@@ -229,3 +229,20 @@ def test_progress_jsonl_is_machine_readable(server: DevServer, out_dir: Path) ->
     assert chunks and max(c["end"] for c in chunks) == len(data)
     assert all(isinstance(r["time"], float | int) and r["url"] == url for r in records)
     assert file_sha256(out_dir / "j.bin") == sha256(data)
+
+
+def test_progress_jsonl_says_the_limit_learned(server: DevServer, out_dir: Path) -> None:
+    import json
+
+    data = payload(6 * MiB, seed=11)
+    url = server.add("cap.bin", data, Faults(rate=2 * MiB, max_bodies=2, retry_after=1))
+    proc = cli(url, "-o", str(out_dir), "--no-ui", "--progress", "jsonl", "-t", "16")
+    assert proc.returncode == 0, proc.stderr
+    records = [
+        json.loads(line) for line in proc.stderr.decode().splitlines() if line.startswith("{")
+    ]
+    texts = [r["text"] for r in records if r["event"] == "window"]
+    assert any(t.startswith("limit learned: 2") for t in texts), texts
+    assert any("over the limit" in t for t in texts), texts
+    assert [r["limit"] for r in records if r["event"] == "progress"][-1] == 2
+    assert file_sha256(out_dir / "cap.bin") == sha256(data)

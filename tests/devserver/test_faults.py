@@ -10,6 +10,7 @@ import time
 import pytest
 
 from hydra_tui.devserver import DevServer, Faults, synthetic_bytes
+from hydra_tui.devserver.faults import RetryAfter
 
 from .client import DATA, connect, fetch, raw_exchange, split_response
 
@@ -109,6 +110,36 @@ def test_max_bodies_refuses_above_the_limit(srv: DevServer) -> None:
     stats = srv.stats("f")
     assert stats.faults["max_bodies"] == 1
     assert stats.max_concurrent_bodies == 1
+
+
+@pytest.mark.parametrize(
+    ("code", "retry_after", "header"),
+    [(503, 2, "2"), (503, None, None), (429, 1, "1"), (503, "date", "date")],
+    ids=["503-seconds", "503-bare", "429-seconds", "503-date"],
+)
+def test_max_bodies_refuses_with_each_server_model(
+    srv: DevServer, code: int, retry_after: RetryAfter, header: str | None
+) -> None:
+    faults = Faults(rate=64 * 1024, max_bodies=2, status_code=code, retry_after=retry_after)
+    srv.add("f", bytes(1 << 20), faults)
+    held = [connect(srv), connect(srv)]
+    try:
+        for conn in held:
+            conn.request("GET", "/f")
+            assert conn.getresponse().status == 200
+        third = fetch(srv, "/f")
+        assert third.status == code
+        sent = third.headers.get("Retry-After")
+        if header == "date":
+            assert sent is not None and sent.endswith(" GMT")
+            when = email.utils.parsedate_to_datetime(sent).timestamp()
+            assert 0 < when - time.time() <= 2.0
+        else:
+            assert sent == header
+    finally:
+        for conn in held:
+            conn.close()
+    assert srv.stats("f").max_concurrent_bodies == 2
 
 
 def test_ignore_range(srv: DevServer) -> None:
