@@ -16,6 +16,11 @@ An idle worker gets, in order of preference:
 3. the whole remainder of a connection far slower than its peers (a takeover: the slow
    one stops at the bytes it already has), so neither the end of the file nor the
    stream's write cursor waits behind one slow connection.
+
+A takeover needs a connection to run it. ``hedge()`` hands one out to a connection
+above the window (``TransferRun`` opens it) as soon as a crawler shows, instead of
+waiting until a worker is idle: with every connection busy on its own chunk, that wait
+was most of what one crawling connection cost.
 """
 
 from __future__ import annotations
@@ -148,6 +153,16 @@ class Planner:
         if stolen is not None:
             return stolen
         return self._takeover(now)
+
+    def hedge(self) -> Assignment | None:
+        """The remainder of a crawling connection, for a connection above the window.
+
+        The same test as takeover 3 (far slower than its peers, older than
+        ``takeover_age``): the crawler stops at the bytes it already has, so no byte
+        has two owners; the lowest crawler first (a stream's cursor, or the earliest
+        hole of a file).
+        """
+        return self._takeover(self.clock())
 
     def _worth_it(self, length: int) -> bool:
         """May a request cut short by the stream window go out now?

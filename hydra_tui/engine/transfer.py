@@ -3,6 +3,11 @@
 Each worker loops: take a slot from the host's AIMD gate, take an assignment from the
 planner, fetch it with a validated range request, hand the bytes to the sink in ~1 MiB
 batches, and on failure back off (full jitter) and retry the same remaining range.
+
+A watcher opens a hedge: one connection above the window that takes over the remainder
+of a crawling connection as soon as the planner sees one (``Planner.hedge``), runs that
+one range and ends. Without it a takeover waited for an idle worker, and with every
+connection busy on its own chunk that wait was most of what one crawler cost.
 """
 
 from __future__ import annotations
@@ -60,6 +65,10 @@ log = logging.getLogger(__name__)
 FLUSH_BYTES = 1024 * 1024
 #: how often a worker on the raw path looks at a partly filled block (progress, stalls)
 RAW_TICK = 0.25
+#: how often the watcher asks the planner for a crawler to hedge
+HEDGE_TICK = 0.1
+#: hedges running at once (a hedge may crawl too: then a second one takes it over)
+MAX_HEDGES = 2
 
 
 #: what the raw reader's blocks of all connections of a download may hold at once; each
@@ -110,6 +119,11 @@ class TransferRun:
         self.changed = WakeUp()
         self._tg: asyncio.TaskGroup | None = None
         self._workers = 0
+        #: workers and hedges whose task has not ended (the watcher stops at zero)
+        self._running = 0
+        self._hedges = 0
+        #: hedges opened so far (each took over a crawling connection's remainder)
+        self.hedged = 0
         self._raw: tuple[Origin, httpx.URL, list[tuple[str, str]]] | None = None
         #: read bodies with ``rawhttp`` (False once an answer needed more HTTP than it has)
         self.raw_ok = dl.options.raw_http
@@ -118,6 +132,7 @@ class TransferRun:
         async with asyncio.TaskGroup() as tg:
             self._tg = tg
             self.spawn(self.dl.threads)
+            tg.create_task(self._watch_crawlers())
         self._tg = None
 
     def spawn(self, target: int) -> None:
@@ -125,22 +140,47 @@ class TransferRun:
         if self._tg is None:
             return
         while self._workers < target:
+            self._running += 1
             self._tg.create_task(self._worker(self._workers))
             self._workers += 1
+
+    async def _watch_crawlers(self) -> None:
+        """Open a hedge for each crawler the planner reports (``MAX_HEDGES`` at once).
+
+        Not with one connection: ``-t 1`` asks for one, and a lone connection has no
+        peers to be slower than.
+        """
+        planner = self.planner
+        while self._running > 0 and not planner.complete:
+            await asyncio.sleep(HEDGE_TICK)
+            if self._tg is None or self.dl.threads < 2 or self._hedges >= MAX_HEDGES:
+                continue
+            a = planner.hedge()
+            if a is None:
+                continue
+            log.info(
+                "%s: hedging bytes %d-%d of a crawling connection", self.dl.url, a.start, a.end - 1
+            )
+            self._hedges += 1
+            self.hedged += 1
+            self._running += 1
+            self._tg.create_task(self._worker(-1, a))
 
     def wake(self) -> None:
         self.changed.wake()
 
-    async def _worker(self, index: int) -> None:
+    async def _worker(self, index: int, hedge: Assignment | None = None) -> None:
+        """Fetch assignments until none is left; a hedge (``index`` -1) fetches only
+        ``hedge``, above the host's window (no slot), and ends."""
         planner, gate, dl = self.planner, self.dl.gate, self.dl
         controller = gate.controller
-        a: Assignment | None = None
+        a: Assignment | None = hedge
         failures = 0
         try:
             while True:
-                if index >= dl.threads and a is None:
+                if a is None and (hedge is not None or index >= dl.threads):
                     return
-                slot: Slot | None = await gate.acquire()
+                slot: Slot | None = None if hedge is not None else await gate.acquire()
                 try:
                     if a is None:
                         ticket = self.changed.ticket()
@@ -208,6 +248,9 @@ class TransferRun:
                     a = None
                     self.wake()
         finally:
+            self._running -= 1
+            if hedge is not None:
+                self._hedges -= 1
             if a is not None:
                 planner.release(a)
                 self.wake()
