@@ -122,8 +122,6 @@ class TransferRun:
         #: workers and hedges whose task has not ended (the watcher stops at zero)
         self._running = 0
         self._hedges = 0
-        #: hedges opened so far (each took over a crawling connection's remainder)
-        self.hedged = 0
         self._raw: tuple[Origin, httpx.URL, list[tuple[str, str]]] | None = None
         #: read bodies with ``rawhttp`` (False once an answer needed more HTTP than it has)
         self.raw_ok = dl.options.raw_http
@@ -162,7 +160,7 @@ class TransferRun:
                 "%s: hedging bytes %d-%d of a crawling connection", self.dl.url, a.start, a.end - 1
             )
             self._hedges += 1
-            self.hedged += 1
+            self.dl.hedges += 1
             self._running += 1
             self._tg.create_task(self._worker(-1, a))
 
