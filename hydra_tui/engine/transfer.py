@@ -122,6 +122,10 @@ class TransferRun:
         #: workers and hedges whose task has not ended (the watcher stops at zero)
         self._running = 0
         self._hedges = 0
+        #: False once the server refused a hedge (it caps connections at the window)
+        self._hedging = True
+        #: the crawler watcher, cancelled when the last worker ends (no tick to wait out)
+        self._watcher: asyncio.Task[None] | None = None
         self._raw: tuple[Origin, httpx.URL, list[tuple[str, str]]] | None = None
         #: read bodies with ``rawhttp`` (False once an answer needed more HTTP than it has)
         self.raw_ok = dl.options.raw_http
@@ -130,8 +134,9 @@ class TransferRun:
         async with asyncio.TaskGroup() as tg:
             self._tg = tg
             self.spawn(self.dl.threads)
-            tg.create_task(self._watch_crawlers())
+            self._watcher = tg.create_task(self._watch_crawlers())
         self._tg = None
+        self._watcher = None
 
     def spawn(self, target: int) -> None:
         """Run ``target`` workers (more are added when threads are raised at run time)."""
@@ -153,6 +158,8 @@ class TransferRun:
             await asyncio.sleep(HEDGE_TICK)
             if self._tg is None or self.dl.threads < 2 or self._hedges >= MAX_HEDGES:
                 continue
+            if not self._hedging:
+                return
             a = planner.hedge()
             if a is None:
                 continue
@@ -203,6 +210,15 @@ class TransferRun:
                     if not exc.retryable:
                         planner.failed.add(a.committed, a.end)
                         raise
+                    if hedge is not None and isinstance(exc, Pushback):
+                        # the server refuses a connection above the window: not a reason
+                        # to shrink the window; its range is work for the workers again
+                        log.info("%s: hedge refused (%s); no more hedges", dl.url, exc)
+                        self._hedging = False
+                        planner.release(a)
+                        a = None
+                        self.wake()
+                        continue
                     if a.committed > before:
                         failures = 0
                     failures += 1
@@ -247,6 +263,8 @@ class TransferRun:
                     self.wake()
         finally:
             self._running -= 1
+            if self._running == 0 and self._watcher is not None:
+                self._watcher.cancel()
             if hedge is not None:
                 self._hedges -= 1
             if a is not None:

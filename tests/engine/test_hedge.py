@@ -8,6 +8,7 @@ bodies at once than ``threads``), and every byte must arrive once, in place.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 
@@ -111,3 +112,25 @@ def test_stream_hedges_a_crawling_connection(server: DevServer, out_dir: Path) -
     assert (digest, n) == (sha256(data), len(data))
     assert received <= len(data)
     assert_crawler_was_hedged(server, "crawl.bin", hedges)
+
+
+def test_a_refused_hedge_leaves_the_range_to_the_workers(server: DevServer, out_dir: Path) -> None:
+    # the server takes no more bodies than the window: the hedge gets a 503 and gives
+    # its range back to the workers; the bytes still all arrive, in place
+    data = payload(12 * MiB + 3, seed=173)
+    url = server.add("capped.bin", data, dataclasses.replace(CRAWL, max_bodies=THREADS))
+
+    async def go() -> tuple[Path, int, int]:
+        opts = options(out_dir, True)
+        async with EngineContext(opts, resume=False) as ctx:
+            dl = Download(ctx, url, opts)
+            result = await download_to_disk(dl)
+            return result.path, dl.hedges, dl.received
+
+    path, hedges, received = run(go())
+    assert file_sha256(path) == sha256(data)
+    assert received <= len(data)
+    stats = server.stats("capped.bin")
+    assert stats.max_concurrent_bodies <= THREADS
+    assert stats.statuses[503] >= 1
+    assert hedges == 1
