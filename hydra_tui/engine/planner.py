@@ -160,9 +160,9 @@ class Planner:
         The same test as takeover 3 (far slower than its peers, older than
         ``takeover_age``): the crawler stops at the bytes it already has, so no byte
         has two owners; the lowest crawler first (a stream's cursor, or the earliest
-        hole of a file).
+        hole of a file). A request backing off before its retry is not crawling.
         """
-        return self._takeover(self.clock())
+        return self._takeover(self.clock(), running_only=True)
 
     def _worth_it(self, length: int) -> bool:
         """May a request cut short by the stream window go out now?
@@ -198,13 +198,21 @@ class Planner:
         stolen.stolen_from = victim
         return stolen
 
-    def _takeover(self, now: float, *, head_only: bool = False) -> Assignment | None:
+    def _takeover(
+        self, now: float, *, head_only: bool = False, running_only: bool = False
+    ) -> Assignment | None:
         """Take the whole remainder of a connection far slower than its peers.
 
         Peers are the other running connections and, since at the stream's cursor the
         slow one may be the only one left running, recently finished ones too.
         """
-        old = [a for a in self.active if now - a.started >= self.takeover_age and a.remaining]
+        old = [
+            a
+            for a in self.active
+            if now - a.started >= self.takeover_age
+            and a.remaining
+            and not (running_only and a.retrying)
+        ]
         if not old:
             return None
         rates = [a.rate(now) for a in old]

@@ -160,6 +160,8 @@ class TransferRun:
                 continue
             if not self._hedging:
                 return
+            if self.dl.gate.controller.wait_time() > 0:
+                continue  # the server asked for a pause (Retry-After): no extra request
             a = planner.hedge()
             if a is None:
                 continue

@@ -604,3 +604,17 @@ def test_no_hedge_when_everyone_is_equally_slow() -> None:
         assert w is not None
         p.receive(w, 50)
     assert p.hedge() is None
+
+
+def test_a_request_backing_off_is_not_hedged() -> None:
+    p, t = clocked(100_000, chunk_size=2500, min_split=1 << 30, takeover_age=0.5)
+    waiting, *fast = [p.next() for _ in range(4)]
+    assert waiting is not None
+    t[0] = 1.0
+    for w in fast:
+        assert w is not None
+        p.receive(w, 1200)
+    waiting.retrying = True  # its connection failed; it waits out its backoff
+    assert p.hedge() is None
+    waiting.retrying = False
+    assert p.hedge() is not None
