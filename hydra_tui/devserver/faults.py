@@ -40,7 +40,12 @@ class Faults:
     slow_every: int = 0
     """Bodies 1, 1+N, 1+2N, ... are throttled to ``slow_rate`` (0: never)."""
     slow_rate: int = 64 * 1024
-    """Rate in bytes/s of the slow bodies chosen by ``slow_every`` or ``slow_after``."""
+    """Rate in bytes/s of the slow bodies chosen by ``slow_every``, ``slow_after`` or
+    ``slow_connection``."""
+    slow_connection: int = 0
+    """Every body on the Nth connection that asks for the resource is throttled to
+    ``slow_rate`` (0: none): one crawling connection (a bad path), however many requests
+    it carries, while a new connection is fast."""
     slow_after: int = 0
     """Bodies after the first N are throttled to ``slow_rate`` (0: never): a probe that
     goes well, then range requests that trickle."""
@@ -191,6 +196,7 @@ _SIZES = ("rate", "link_rate", "slow_rate", "change_size")
 _COUNTS = (
     "slow_every",
     "slow_after",
+    "slow_connection",
     "reset_first",
     "status_first",
     "max_bodies",
@@ -202,6 +208,7 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     **dict.fromkeys(("rate", "link_rate", "slow_rate"), parse_size),
     "change_size": _optional(parse_size),
     **dict.fromkeys(("slow_every", "slow_after", "reset_first", "status_first", "max_bodies"), int),
+    "slow_connection": int,
     **dict.fromkeys(("lie_after", "status_code", "redirect_code", "seed"), int),
     **dict.fromkeys(("range_200_after", "change_after", "status"), _optional(int)),
     **dict.fromkeys(("reset", "truncate", "stall", "status_rate", "lie_rate", "latency"), float),

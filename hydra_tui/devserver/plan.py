@@ -96,7 +96,8 @@ def plan_response(resource: Resource, request: Request, faults: Faults, connecti
     """Count the request against ``resource`` and decide the response, faults included."""
     schedule = resource.schedule(faults)
     index = resource.note_request(schedule, connection, request.method, request.headers)
-    plan = _decide(_Turn(resource, request, faults, schedule, index))
+    nth_connection = schedule.connections[connection]
+    plan = _decide(_Turn(resource, request, faults, schedule, index, nth_connection))
     plan.latency = faults.latency
     resource.stats.statuses[plan.status] += 1
     return plan
@@ -112,6 +113,8 @@ class _Turn:
     schedule: Schedule
     index: int
     """The request's number in its schedule (1-based)."""
+    nth_connection: int
+    """Its connection's number among those that asked in this schedule (1-based)."""
 
     def count(self, fault: str) -> None:
         self.resource.stats.faults[fault] += 1
@@ -264,6 +267,9 @@ def _body_faults(turn: _Turn, body: BodyPlan) -> None:
     elif faults.slow_after and number > faults.slow_after:
         body.rate = faults.slow_rate
         turn.count("slow_after")
+    elif faults.slow_connection and turn.nth_connection == faults.slow_connection:
+        body.rate = faults.slow_rate
+        turn.count("slow_connection")
     if faults.link_rate:
         body.link = turn.resource.link(faults.link_rate)
     if body.total == 0:

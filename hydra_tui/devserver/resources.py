@@ -93,6 +93,8 @@ class Schedule:
     rng: random.Random
     requests: int = 0
     bodies: int = 0
+    #: server-wide connection number -> its number (1-based) among this schedule's
+    connections: dict[int, int] = field(default_factory=dict)
 
 
 class Resource:
@@ -138,6 +140,7 @@ class Resource:
         self.stats.head_requests += method == "HEAD"
         self.stats.range_requests += "range" in headers
         self._connections.add(connection)
+        schedule.connections.setdefault(connection, len(schedule.connections) + 1)
         return schedule.requests
 
     def start_body(self, schedule: Schedule) -> int:

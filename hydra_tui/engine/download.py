@@ -98,6 +98,8 @@ class Download:
         #: bytes that arrived but are not yet in ``single_done`` (probe, one connection)
         self.pending = 0
         self.retries = 0
+        #: connections opened above the window to take over a crawling one
+        self.hedges = 0
         self.low_speed = LowSpeedWatch(
             options.speed_limit, options.speed_time, clock=ctx.clock, retries=options.retries
         )

@@ -16,6 +16,11 @@ An idle worker gets, in order of preference:
 3. the whole remainder of a connection far slower than its peers (a takeover: the slow
    one stops at the bytes it already has), so neither the end of the file nor the
    stream's write cursor waits behind one slow connection.
+
+A takeover needs a connection to run it. ``hedge()`` hands one out to a connection
+above the window (``TransferRun`` opens it) as soon as a crawler shows, instead of
+waiting until a worker is idle: with every connection busy on its own chunk, that wait
+was most of what one crawling connection cost.
 """
 
 from __future__ import annotations
@@ -151,6 +156,16 @@ class Planner:
             return stolen
         return self._takeover(now)
 
+    def hedge(self) -> Assignment | None:
+        """The remainder of a crawling connection, for a connection above the window.
+
+        The same test as takeover 3 (far slower than its peers, older than
+        ``takeover_age``): the crawler stops at the bytes it already has, so no byte
+        has two owners; the lowest crawler first (a stream's cursor, or the earliest
+        hole of a file). A request backing off before its retry is not crawling.
+        """
+        return self._takeover(self.clock(), running_only=True)
+
     def _worth_it(self, length: int) -> bool:
         """May a request cut short by the stream window go out now?
 
@@ -185,13 +200,21 @@ class Planner:
         stolen.stolen_from = victim
         return stolen
 
-    def _takeover(self, now: float, *, head_only: bool = False) -> Assignment | None:
+    def _takeover(
+        self, now: float, *, head_only: bool = False, running_only: bool = False
+    ) -> Assignment | None:
         """Take the whole remainder of a connection far slower than its peers.
 
         Peers are the other running connections and, since at the stream's cursor the
         slow one may be the only one left running, recently finished ones too.
         """
-        old = [a for a in self.active if now - a.started >= self.takeover_age and a.remaining]
+        old = [
+            a
+            for a in self.active
+            if now - a.started >= self.takeover_age
+            and a.remaining
+            and not (running_only and a.retrying)
+        ]
         if not old:
             return None
         rates = [a.rate(now) for a in old]

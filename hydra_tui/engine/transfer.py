@@ -6,6 +6,11 @@ batches, and on failure back off (full jitter) and retry the same remaining rang
 After a clean chunk the worker keeps its slot while the window allows (``HostGate.keep``)
 and sends the next request at once over the same kept-alive connection. A refusal read
 as over the host's connection limit is not a failure of the range: it costs no retry.
+
+A watcher opens a hedge: one connection above the window that takes over the remainder
+of a crawling connection as soon as the planner sees one (``Planner.hedge``), runs that
+one range and ends. Without it a takeover waited for an idle worker, and with every
+connection busy on its own chunk that wait was most of what one crawler cost.
 """
 
 from __future__ import annotations
@@ -63,6 +68,10 @@ log = logging.getLogger(__name__)
 FLUSH_BYTES = 1024 * 1024
 #: how often a worker on the raw path looks at a partly filled block (progress, stalls)
 RAW_TICK = 0.25
+#: how often the watcher asks the planner for a crawler to hedge
+HEDGE_TICK = 0.1
+#: hedges running at once (a hedge may crawl too: then a second one takes it over)
+MAX_HEDGES = 2
 
 
 #: what the raw reader's blocks of all connections of a download may hold at once; each
@@ -114,6 +123,13 @@ class TransferRun:
         self._tg: asyncio.TaskGroup | None = None
         self._workers = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        #: workers and hedges whose task has not ended (the watcher stops at zero)
+        self._running = 0
+        self._hedges = 0
+        #: False once the server refused a hedge (it caps connections at the window)
+        self._hedging = True
+        #: the crawler watcher, cancelled when the last worker ends (no tick to wait out)
+        self._watcher: asyncio.Task[None] | None = None
         self._raw: tuple[Origin, httpx.URL, list[tuple[str, str]]] | None = None
         #: read bodies with ``rawhttp`` (False once an answer needed more HTTP than it has)
         self.raw_ok = dl.options.raw_http
@@ -123,7 +139,9 @@ class TransferRun:
             self._tg = tg
             self.spawn(self.dl.threads)
             tg.create_task(self._end_when_complete())
+            self._watcher = tg.create_task(self._watch_crawlers())
         self._tg = None
+        self._watcher = None
 
     async def _end_when_complete(self) -> None:
         """Once every byte is in, stop the workers still waiting (a backoff after a cut
@@ -146,23 +164,52 @@ class TransferRun:
         if self._tg is None:
             return
         while self._workers < target:
+            self._running += 1
             self._tasks.add(self._tg.create_task(self._worker(self._workers)))
             self._workers += 1
+
+    async def _watch_crawlers(self) -> None:
+        """Open a hedge for each crawler the planner reports (``MAX_HEDGES`` at once).
+
+        Not with one connection: ``-t 1`` asks for one, and a lone connection has no
+        peers to be slower than.
+        """
+        planner = self.planner
+        while self._running > 0 and not planner.complete:
+            await asyncio.sleep(HEDGE_TICK)
+            if self._tg is None or self.dl.threads < 2 or self._hedges >= MAX_HEDGES:
+                continue
+            if not self._hedging:
+                return
+            if self.dl.gate.controller.wait_time() > 0:
+                continue  # the server asked for a pause (Retry-After): no extra request
+            a = planner.hedge()
+            if a is None:
+                continue
+            log.info(
+                "%s: hedging bytes %d-%d of a crawling connection", self.dl.url, a.start, a.end - 1
+            )
+            self._hedges += 1
+            self.dl.hedges += 1
+            self._running += 1
+            self._tasks.add(self._tg.create_task(self._worker(-1, a)))
 
     def wake(self) -> None:
         self.changed.wake()
 
-    async def _worker(self, index: int) -> None:
+    async def _worker(self, index: int, hedge: Assignment | None = None) -> None:
+        """Fetch assignments until none is left; a hedge (``index`` -1) fetches only
+        ``hedge``, above the host's window (no slot), and ends."""
         planner, gate, dl = self.planner, self.dl.gate, self.dl
         controller = gate.controller
-        a: Assignment | None = None
+        a: Assignment | None = hedge
         slot: Slot | None = None
         failures = 0
         try:
             while True:
-                if a is None and (index >= dl.threads or planner.complete):
+                if a is None and (hedge is not None or index >= dl.threads or planner.complete):
                     return
-                if slot is None:
+                if slot is None and hedge is None:
                     slot = await dl.acquire()
                 try:
                     if a is None:
@@ -173,8 +220,9 @@ class TransferRun:
                         if a is None:
                             if planner.complete:
                                 return
-                            gate.release(slot)
-                            slot = None
+                            if slot is not None:
+                                gate.release(slot)
+                                slot = None
                             await WakeUp.wait(ticket, 0.25)
                             continue
                     elif a.remaining == 0:
@@ -186,10 +234,19 @@ class TransferRun:
                     before = a.committed
                     await self._fetch(a, slot)
                 except (Pushback, HydraError) as exc:
-                    assert a is not None and slot is not None
+                    assert a is not None and (slot is not None or hedge is not None)
                     if not exc.retryable:
                         planner.failed.add(a.committed, a.end)
                         raise
+                    if hedge is not None and isinstance(exc, Pushback):
+                        # the server refuses a connection above the window: not a reason
+                        # to shrink the window; its range is work for the workers again
+                        log.info("%s: hedge refused (%s); no more hedges", dl.url, exc)
+                        self._hedging = False
+                        planner.release(a)
+                        a = None
+                        self.wake()
+                        continue
                     delay: float | None = None
                     if isinstance(exc, Pushback):
                         delay = controller.on_pushback(exc.kind, slot, exc.retry_after)
@@ -199,7 +256,7 @@ class TransferRun:
                         controller.note("stall", f"at {a.pos}")
                     dl.retries += 1
                     log.info("%s: bytes %d-%d: %s; reconnecting", dl.url, a.pos, a.end - 1, exc)
-                    if not slot.over_limit:  # a refusal over a learned limit is no failure
+                    if slot is None or not slot.over_limit:  # over a learned limit: no failure
                         if a.committed > before:
                             failures = 0
                         failures += 1
@@ -208,8 +265,9 @@ class TransferRun:
                             raise
                     if delay is None:
                         delay = controller.backoff_delay(failures - 1)
-                    gate.release(slot)
-                    slot = None
+                    if slot is not None:
+                        gate.release(slot)
+                        slot = None
                     if a.remaining == 0 or isinstance(exc, Pushback):
                         # push-back is about the server, not this range: let a worker
                         # that does get a slot take it rather than park it here
@@ -230,12 +288,17 @@ class TransferRun:
                     planner.release(a)
                     a = None
                     self.wake()
-                if not gate.keep(slot):
+                if slot is not None and not gate.keep(slot):
                     gate.release(slot)
                     slot = None
         finally:
             if slot is not None:
                 gate.release(slot)
+            self._running -= 1
+            if self._running == 0 and self._watcher is not None:
+                self._watcher.cancel()
+            if hedge is not None:
+                self._hedges -= 1
             if a is not None:
                 planner.release(a)
                 self.wake()

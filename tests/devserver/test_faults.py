@@ -310,6 +310,25 @@ def test_slow_after_throttles_bodies_after_the_first_n(srv: DevServer) -> None:
     assert srv.stats("f").faults["slow_after"] == 1
 
 
+def test_slow_connection_throttles_every_body_of_the_nth_connection(srv: DevServer) -> None:
+    body = bytes(range(256)) * 16
+    srv.add("f", body, Faults(slow_connection=2, slow_rate=1024 * 1024))
+    assert fetch(srv, "/f").body == body  # connection 1
+    assert srv.stats("f").faults["slow_connection"] == 0
+    conn = connect(srv, 5.0)  # connection 2: every body it carries is slow
+    try:
+        for _ in range(2):
+            conn.request("GET", "/f")
+            assert conn.getresponse().read() == body
+    finally:
+        conn.close()
+    assert srv.stats("f").faults["slow_connection"] == 2
+    assert fetch(srv, "/f").body == body  # connection 3: fast again
+    assert fetch(srv, "/f?slow_connection=1").body == body  # its own count starts at 1
+    stats = srv.stats("f")
+    assert stats.faults["slow_connection"] == 3 and stats.bodies == 5
+
+
 def test_content_type_labels_the_bytes(srv: DevServer) -> None:
     # busybox httpd's manner: every file is "text/html", and it still honours Range
     srv.add("fw.bin", DATA, Faults(content_type="text/html"))

@@ -17,6 +17,7 @@ import pytest
 
 from hydra_tui.devserver import DevServer, Faults
 from hydra_tui.engine.process import ProcessBackend
+from hydra_tui.engine.resume import ResumeStore
 from hydra_tui.engine.snapshot import DownloadState
 from hydra_tui.errors import HydraError
 from tests.engine.test_backends import flock_is_free, options, until
@@ -42,8 +43,9 @@ def test_a_killed_engine_is_reported_and_a_new_one_resumes_byte_identical(
         backend = ProcessBackend(state_dir=state)
         engine = asyncio.create_task(backend.run())
         control = backend.add(url, options(out))
-        # the engine checkpoints its resume store every second: let one happen
-        await until(backend, control.id, lambda s: s.elapsed > 1.5, 30)
+        # the engine checkpoints its resume store every second once a block is durable:
+        # kill it after one such checkpoint (elapsed time alone races the block size)
+        await until(backend, control.id, lambda s: _checkpointed(state, out / "k.bin.part"), 30)
         assert backend.process is not None and backend.process.pid is not None
         os.kill(backend.process.pid, sig)
         with pytest.raises(HydraError) as caught:
@@ -71,11 +73,25 @@ def test_a_killed_engine_is_reported_and_a_new_one_resumes_byte_identical(
     assert file_sha256(out / "k.bin") == sha256(data)
 
 
+def _checkpointed(state: Path, part: Path) -> bool:
+    """Has the engine recorded durable ranges of ``part`` in its resume store yet?"""
+    path = state / "resume.sqlite3"
+    if not path.exists():
+        return False
+    store = ResumeStore(path)
+    try:
+        record = store.load(Path(os.path.realpath(part.parent)) / part.name)
+        return record is not None and bool(record.ranges)
+    finally:
+        store.close()
+
+
 UI_SCRIPT = """
 import asyncio, sys
 from pathlib import Path
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.process import ProcessBackend
+from hydra_tui.engine.resume import ResumeStore
 
 async def main():
     backend = ProcessBackend(state_dir=Path(sys.argv[2]))

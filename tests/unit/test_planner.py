@@ -569,3 +569,52 @@ def test_stream_splits_only_a_taken_over_head_among_idle_workers() -> None:
     while (more := p.next(8000)) is not None:
         assert more.stolen_from is hedge
     assert (tail.pos, tail.end) == (5000, 8000)
+
+
+def test_hedge_takes_a_crawler_over_while_gaps_remain() -> None:
+    # 4 running of a file with more chunks to come: next() would hand out a fresh gap,
+    # hedge() takes the crawler's remainder at once (for a connection above the window)
+    p, t = clocked(100_000, chunk_size=2500, min_split=1 << 30, takeover_age=0.5)
+    slow, *fast = [p.next() for _ in range(4)]
+    assert slow is not None
+    assert p.hedge() is None, "nothing crawls before anyone is measured"
+    t[0] = 0.6
+    for w in fast:
+        assert w is not None
+        p.receive(w, 1200)
+    p.receive(slow, 10)
+    hedge = p.hedge()
+    assert hedge is not None and hedge.takeover
+    assert (hedge.start, hedge.end) == (10, 2500)
+    assert slow.end == slow.pos == 10, "the crawler stops at the bytes it has"
+    assert p.receive(slow, 100) == 0
+    assert p.hedge() is None, "a taken-over range is not hedged twice"
+    fresh = p.next()
+    assert fresh is not None and not fresh.takeover and fresh.start == 10_000
+    # no byte has two owners
+    claims = sorted((a.committed, a.end) for a in p.active)
+    assert all(b[0] >= a[1] for a, b in pairwise(claims))
+
+
+def test_no_hedge_when_everyone_is_equally_slow() -> None:
+    p, t = clocked(100_000, chunk_size=2500, min_split=1 << 30, takeover_age=0.5)
+    workers = [p.next() for _ in range(4)]
+    t[0] = 1.0
+    for w in workers:
+        assert w is not None
+        p.receive(w, 50)
+    assert p.hedge() is None
+
+
+def test_a_request_backing_off_is_not_hedged() -> None:
+    p, t = clocked(100_000, chunk_size=2500, min_split=1 << 30, takeover_age=0.5)
+    waiting, *fast = [p.next() for _ in range(4)]
+    assert waiting is not None
+    t[0] = 1.0
+    for w in fast:
+        assert w is not None
+        p.receive(w, 1200)
+    waiting.retrying = True  # its connection failed; it waits out its backoff
+    assert p.hedge() is None
+    waiting.retrying = False
+    assert p.hedge() is not None
