@@ -94,6 +94,8 @@ class ParsedArgs:
     #: expected digests, lower-case hex
     md5: str | None = None
     sha256: str | None = None
+    #: ``--checksum-file``: a path or http(s) URL of a sha256sum/md5sum-style list
+    checksum_file: str | None = None
     #: ``-i`` argument as given (``-`` is stdin); its URLs are already in ``urls``
     input_file: str | None = None
     #: ``config`` subcommand action, and the NAME of ``config save-preset NAME``
@@ -243,6 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="expected MD5 of the file (one URL); exit 3 on mismatch")  # fmt: skip
     what.add_argument("--sha256", type=_hex_digest(64), metavar="HEX",
         help="expected SHA-256 of the file (one URL); exit 3 on mismatch")  # fmt: skip
+    what.add_argument("--checksum-file", metavar="FILE|URL",
+        help="verify each file against its line in a SHA256SUMS/MD5SUMS-style list")  # fmt: skip
     what.add_argument("--exit-when-done", action="store_true",
         help="TUI: quit when every download has finished (exit 1 if one failed)")  # fmt: skip
     _add_settings_options(parser)
@@ -434,6 +438,7 @@ def _parse_main(args: list[str], stdin: TextIO) -> ParsedArgs:
         stream=stream,
         md5=ns.md5,
         sha256=ns.sha256,
+        checksum_file=ns.checksum_file,
         input_file=ns.input_file,
         exit_when_done=ns.exit_when_done,
         per_url=per_url,

@@ -137,16 +137,20 @@ async def run_stream(
         ) as ctx:
             for url in urls:
                 dl = Download(ctx, url, options)
-                hashers = {a: hashlib.new(a) for a in ("md5", "sha256") if getattr(options, a)}
+                # made once the probe named the file (a checksum file's line is picked
+                # by name); the writer thread hashes what it writes, in order
+                hashers: dict[str, Any] | None = None
                 ticker = asyncio.create_task(_progress_loop(progress, _just(dl)))
                 try:
                     # aclosing: leaving early closes the download now, not at shutdown
                     async with contextlib.aclosing(stream_blocks(dl, verify=False)) as blocks:
                         async for block in blocks:
+                            if hashers is None:
+                                hashers = _hashers_for(dl)
                             await writer.write(block, list(hashers.values()))
                     await writer.flush()
-                    for alg, h in hashers.items():
-                        expected = str(getattr(options, alg)).lower()
+                    for alg, h in (hashers or _hashers_for(dl)).items():
+                        expected = dl.expected_digests[alg]
                         if h.hexdigest() != expected:
                             raise ChecksumMismatch(
                                 f"{alg} mismatch: expected {expected}, got {h.hexdigest()}"
@@ -190,6 +194,10 @@ def url_options(options: DownloadOptions, extra: Mapping[str, Any] | None) -> Do
     if subdir is not None:
         changed = dataclasses.replace(changed, output_dir=changed.output_dir / subdir)
     return changed
+
+
+def _hashers_for(dl: Download) -> dict[str, Any]:
+    return {alg: hashlib.new(alg) for alg in dl.expected_digests}
 
 
 def _just(dl: Download) -> Callable[[], list[Download]]:

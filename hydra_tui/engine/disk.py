@@ -17,6 +17,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from hydra_tui.engine.checksums import expected_digests, names_of
 from hydra_tui.engine.commit import Staged, group_commit, start_writeback
 from hydra_tui.engine.download import Download, Probed
 from hydra_tui.engine.filename import candidate_paths, choose_name, sanitize_filename
@@ -150,6 +151,8 @@ def _claim(
 
 async def _attempt(dl: Download, *, fresh: bool) -> DownloadResult:
     probed = await dl.probe()
+    # before a byte is written: a checksum file without this file's line fails now
+    dl.expected_digests = expected_digests(dl.options, names_of(dl.options, probed.remote, dl.url))
     if probed.head_complete:
         return await _save_whole(dl, probed)
     remote = probed.remote
@@ -219,7 +222,7 @@ async def _save_whole(dl: Download, probed: Probed) -> DownloadResult:
     head = probed.head
     dl.state = DownloadState.DOWNLOADING
     dl.single_done = len(head)
-    wanted = _wanted_digests(dl)
+    wanted = dl.expected_digests
     found: dict[str, str] = {}
     existed = False
 
@@ -373,9 +376,10 @@ async def _tick_forever(dl: Download) -> None:
 
 
 async def _verify(dl: Download, sink: DiskSink) -> dict[str, str]:
-    """Check --md5/--sha256 against the ``.part`` (read through our own descriptor); a
-    mismatch keeps the file as ``.part``."""
-    wanted = _wanted_digests(dl)
+    """Check the expected digests (``engine/checksums.py``) against the ``.part`` (read
+    through our own descriptor, mostly from the page cache); a mismatch keeps the file as
+    ``.part``."""
+    wanted = dl.expected_digests
     digests: dict[str, str] = {}
     loop = asyncio.get_running_loop()
     for alg, value in wanted.items():
@@ -395,11 +399,3 @@ def _matching(alg: str, expected: str, got: str, part: Path) -> str:
 
 def _describe(digests: dict[str, str]) -> str:
     return ", ".join(f"{k} {v}" for k, v in digests.items())
-
-
-def _wanted_digests(dl: Download) -> dict[str, str]:
-    return {
-        alg: value.lower()
-        for alg, value in (("md5", dl.options.md5), ("sha256", dl.options.sha256))
-        if value
-    }

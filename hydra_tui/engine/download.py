@@ -91,6 +91,8 @@ class Download:
         self.name: str | None = None
         self.path: str | None = None
         self.checksum: str | None = None
+        #: algorithm → hex the file must match, known once probed (``engine/checksums.py``)
+        self.expected_digests: dict[str, str] = {}
         self.received = 0
         self.resumed_bytes = 0
         self.single_done = 0

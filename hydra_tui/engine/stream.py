@@ -14,6 +14,7 @@ import hashlib
 import logging
 from collections.abc import AsyncGenerator, Sequence
 
+from hydra_tui.engine.checksums import expected_digests, names_of
 from hydra_tui.engine.download import Download, Probed
 from hydra_tui.engine.planner import Planner
 from hydra_tui.engine.reorder import Piece, Reorderer
@@ -43,13 +44,14 @@ async def stream_blocks(
     Checksums in ``dl.options`` are verified at the end when ``verify`` is true (the CLI
     passes False and hashes on its writer thread instead).
     """
-    hashers = _hashers(dl) if verify else {}
     total = 0
     dl.begin()
     try:
         if probed is None:
             probed = await dl.probe()
         remote = probed.remote
+        dl.expected_digests = expected_digests(dl.options, names_of(dl.options, remote, dl.url))
+        hashers = _hashers(dl) if verify else {}
         dl.name = remote.final_url.rsplit("/", 1)[-1] or remote.url
         dl.state = DownloadState.DOWNLOADING
         source = _ranged(dl, probed) if remote.multi_connection else _single(dl, probed)
@@ -65,7 +67,7 @@ async def stream_blocks(
         if remote.size is not None and total != remote.size:
             raise ProtocolViolation(f"stream ended after {total} of {remote.size} bytes")
         for alg, h in hashers.items():
-            expected = getattr(dl.options, alg).lower()
+            expected = dl.expected_digests[alg]
             if h.hexdigest() != expected:
                 raise ChecksumMismatch(f"{alg} mismatch: expected {expected}, got {h.hexdigest()}")
         dl.state = DownloadState.DONE
@@ -82,7 +84,7 @@ async def stream_blocks(
 
 
 def _hashers(dl: Download) -> dict[str, hashlib._Hash]:
-    return {alg: hashlib.new(alg) for alg in ("md5", "sha256") if getattr(dl.options, alg)}
+    return {alg: hashlib.new(alg) for alg in dl.expected_digests}
 
 
 async def _ranged(dl: Download, probed: Probed) -> AsyncGenerator[Sequence[Piece], None]:
