@@ -110,8 +110,14 @@ def _main(argv: list[str] | None) -> int:
         from hydra_tui.headless import run_stream
 
         return run_async(
-            run_stream(args.urls, options, progress=progress_for(settings), err=sys.stderr),
-            resumable=False,
+            run_stream(
+                args.urls,
+                options,
+                progress=progress_for(settings),
+                err=sys.stderr,
+                save=args.save,
+            ),
+            resumable=args.save is not None,
         )
     _check_output_folder(settings.output)
     headless = settings.no_ui or not _interactive() or bool(args.per_url)

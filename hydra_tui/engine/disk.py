@@ -38,7 +38,7 @@ from hydra_tui.errors import (
     RemoteChangedError,
 )
 
-__all__ = ["DownloadResult", "download_to_disk"]
+__all__ = ["DownloadResult", "download_to_disk", "place_part"]
 
 log = logging.getLogger(__name__)
 CHECKPOINT_SECONDS = 1.0
@@ -88,7 +88,7 @@ async def download_to_disk(dl: Download) -> DownloadResult:
         dl.end()
 
 
-def _place(dl: Download, probed: Probed) -> tuple[PartFile, ResumeRecord | None]:
+def place_part(dl: Download, probed: Probed) -> tuple[PartFile, ResumeRecord | None]:
     """Pick ``NAME`` and claim ``NAME.part`` (``engine/partfile.py``), with the resume
     record kept for it. A name is skipped when a file, folder or link is there, when
     this process is already downloading to it, or when each of its temporary names
@@ -156,7 +156,7 @@ async def _attempt(dl: Download, *, fresh: bool) -> DownloadResult:
     if probed.head_complete:
         return await _save_whole(dl, probed)
     remote = probed.remote
-    pf, record = _place(dl, probed)
+    pf, record = place_part(dl, probed)
     sink = DiskSink(pf, dl.ctx.executor)
     final = pf.final
     dl.name, dl.path = final.name, str(final)
@@ -248,7 +248,7 @@ def _stage(
     """Pick the name, write ``NAME.part`` (locked, truncated), check the digests and
     start its writeback; fills ``staged`` and ``found`` (the digests). Runs in the commit
     round; returns whether a ``.part`` was there before."""
-    pf, record = _place(dl, probed)
+    pf, record = place_part(dl, probed)
     staged.final, staged.part = pf.final, pf.path
     staged.sink = sink = DiskSink(pf, dl.ctx.executor)
     pf.start_over()

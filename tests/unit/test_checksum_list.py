@@ -42,7 +42,7 @@ def test_first_matching_name_wins() -> None:
 
 def test_no_line_is_one_clear_error() -> None:
     found = parse_checksum_list(f"{A}  a.iso\n", "SHA256SUMS")
-    with pytest.raises(UsageError, match="SHA256SUMS has no line for c.iso"):
+    with pytest.raises(UsageError, match=r"SHA256SUMS has no line for c\.iso"):
         found.pick(["c.iso"])
 
 
