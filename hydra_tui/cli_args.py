@@ -249,6 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="expected SHA-256 of the file (one URL); exit 3 on mismatch")  # fmt: skip
     what.add_argument("--save", metavar="FILE",
         help="with -s: also save the stream as FILE; rerun after a crash to resume")  # fmt: skip
+    what.add_argument("--url-cmd", metavar="CMD",
+        help="when the URL expires mid-download (401/403/410), run CMD: it prints a "
+        "fresh URL for the same file (one URL)")  # fmt: skip
     what.add_argument("--checksum-file", metavar="FILE|URL",
         help="verify each file against its line in a SHA256SUMS/MD5SUMS-style list")  # fmt: skip
     what.add_argument("--exit-when-done", action="store_true",
@@ -425,6 +428,10 @@ def _parse_main(args: list[str], stdin: TextIO) -> ParsedArgs:
             raise UsageError(f"--limit-rate-total: {exc}") from None
     if ns.verbose:
         engine["log_requests"] = True
+    if ns.url_cmd is not None:
+        if len(urls) != 1:
+            raise UsageError(f"--url-cmd renews one URL: it needs exactly one, got {len(urls)}")
+        engine["url_cmd"] = ns.url_cmd
     headless = stream or ns.dry_run or cli.get("no_ui") is True
     command: Command = "download" if urls or ns.input_file is not None or headless else "tui"
     if command == "download" and not urls:

@@ -102,6 +102,10 @@ class Faults:
     """Seed of the resource's random source; runs with the same seed repeat."""
     require_auth: str | None = None
     """``user:password``: requests without that HTTP Basic ``Authorization`` get a 401."""
+    signed_uses: int = 0
+    """Presigned URLs that expire: a request needs a ``sig`` query the server issued
+    (``/sign/NAME`` redirects to ``/NAME?sig=...``; ``/sign/NAME?text=1`` prints that
+    URL), each good for this many requests, then 403 (0: no signature needed)."""
 
     def __post_init__(self) -> None:
         for name in ("reset", "truncate", "stall", "status_rate", "lie_rate"):
@@ -194,11 +198,13 @@ _COUNTS = (
     "lie_after",
     "range_200_after",
     "change_after",
+    "signed_uses",
 )
 _PARSERS: dict[str, Callable[[str], object]] = {
     **dict.fromkeys(("rate", "link_rate", "slow_rate"), parse_size),
     "change_size": _optional(parse_size),
     **dict.fromkeys(("slow_every", "slow_after", "reset_first", "status_first", "max_bodies"), int),
+    "signed_uses": int,
     **dict.fromkeys(("lie_after", "status_code", "redirect_code", "seed"), int),
     **dict.fromkeys(("range_200_after", "change_after", "status"), _optional(int)),
     **dict.fromkeys(("reset", "truncate", "stall", "status_rate", "lie_rate", "latency"), float),

@@ -112,6 +112,8 @@ class Resource:
         self._connections: set[int] = set()
         self._schedules: dict[Faults, Schedule] = {}
         self._links: dict[int, LinkBucket] = {}
+        #: issued signatures (``Faults.signed_uses``) → requests each may still make
+        self.signatures: dict[str, int] = {}
 
     def schedule(self, faults: Faults) -> Schedule:
         """The schedule of ``faults``, created on first use with ``Random(faults.seed)``."""

@@ -33,6 +33,7 @@ from hydra_tui.engine.probe import (
 from hydra_tui.engine.ratelimit import TokenBucket
 from hydra_tui.engine.rawhttp import Unsupported
 from hydra_tui.engine.redirects import cookie_extension
+from hydra_tui.engine.renew import UrlRenewer
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState, RateSample
 from hydra_tui.engine.transfer import Pushback, TransferRun
 from hydra_tui.engine.translate import network_error
@@ -109,6 +110,10 @@ class Download:
                 raise UsageError(f"header {name} has non-ASCII characters in its value")
         self.request_headers: dict[str, str] = {k: v for k, v in options.headers}
         self.transfer_url = url
+        #: bytes the probe asks for when not the default (a renewal's check asks for one)
+        self.probe_size: int | None = None
+        #: gets a fresh URL when a range answers 401/403/410 (``engine/renew.py``)
+        self.renewer = UrlRenewer(self)
         self._grid: list[tuple[int, int]] = []
         self._samples: deque[tuple[float, int]] = deque(maxlen=64)
         self._history: deque[RateSample] = deque(maxlen=600)
@@ -190,6 +195,8 @@ class Download:
     def probe_bytes(self) -> int:
         """How much the probe asks for: 256 KiB, or one burst of the rate limit, so that
         ``--limit-rate`` holds from the first byte."""
+        if self.probe_size is not None:
+            return self.probe_size
         rate = self.bucket.rate
         if rate is None:
             return PROBE_BYTES
@@ -336,11 +343,7 @@ class Download:
         self.transfer_url = remote.final_url
         if _origin(remote.final_url) != _origin(self.url):
             # never carry credentials to another host after a redirect
-            self.request_headers = {
-                k: v
-                for k, v in self.request_headers.items()
-                if k.lower() not in ("authorization", "cookie")
-            }
+            self.request_headers = without_credentials(self.request_headers)
         if remote.size:
             self._grid = chunk_grid(remote.size)
         if remote.multi_connection and not (remote.etag or remote.last_modified):
@@ -411,6 +414,11 @@ class Download:
             history=tuple(self._history),
             events=events[-50:],
         )
+
+
+def without_credentials(headers: dict[str, str]) -> dict[str, str]:
+    """``headers`` minus those that must not go to another host."""
+    return {k: v for k, v in headers.items() if k.lower() not in ("authorization", "cookie")}
 
 
 def _origin(url: str) -> tuple[str, str]:

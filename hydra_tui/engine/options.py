@@ -75,6 +75,8 @@ class DownloadOptions:
     speed_limit: int = 1024
     #: seconds the download may stay under ``speed_limit`` (curl's ``--speed-time``)
     speed_time: float = 60.0
+    #: ``--url-cmd``: a shell command printing a fresh URL when the one in use expires
+    url_cmd: str | None = None
     #: save an HTML page even where it looks like an error page standing in for a file
     accept_html: bool = False
 
