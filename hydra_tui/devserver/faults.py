@@ -106,13 +106,16 @@ class Faults:
     """Presigned URLs that expire: a request needs a ``sig`` query the server issued
     (``/sign/NAME`` redirects to ``/NAME?sig=...``; ``/sign/NAME?text=1`` prints that
     URL), each good for this many requests, then 403 (0: no signature needed)."""
+    signed_for: float = 0.0
+    """Like ``signed_uses``, but each signature is good for this many seconds (a body
+    started in time is sent to its end, as S3 does); both may be set."""
 
     def __post_init__(self) -> None:
         for name in ("reset", "truncate", "stall", "status_rate", "lie_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be a probability in [0, 1], not {value!r}")
-        for name in _COUNTS + _SIZES + ("latency",):
+        for name in _COUNTS + _SIZES + ("latency", "signed_for"):
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise ValueError(f"{name} must not be negative, not {value!r}")
@@ -208,6 +211,7 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     **dict.fromkeys(("lie_after", "status_code", "redirect_code", "seed"), int),
     **dict.fromkeys(("range_200_after", "change_after", "status"), _optional(int)),
     **dict.fromkeys(("reset", "truncate", "stall", "status_rate", "lie_rate", "latency"), float),
+    "signed_for": float,
     **dict.fromkeys(
         ("ignore_range", "no_length", "no_accept_ranges", "html_200", "no_validators"), _parse_bool
     ),

@@ -129,8 +129,8 @@ def _decide(turn: _Turn) -> Plan:
         turn.count("require_auth")
         challenge = [("WWW-Authenticate", 'Basic realm="devserver"')]
         return plan_page(401, f"credentials needed for {resource.name}\n", challenge)
-    if faults.signed_uses and not _signed(turn):
-        turn.count("signed_uses")
+    if (faults.signed_uses or faults.signed_for) and not _signed(turn):
+        turn.count("signed")
         return plan_page(403, f"the signature for {resource.name} expired or is missing\n")
     if faults.redirect_to is not None:
         turn.count("redirect_to")
@@ -159,10 +159,10 @@ def _decide(turn: _Turn) -> Plan:
 def _signed(turn: _Turn) -> bool:
     """Does the request carry a signature with uses left? (Each request spends one.)"""
     sig = dict(parse_qsl(turn.request.query)).get("sig", "")
-    left = turn.resource.signatures.get(sig, 0)
-    if left <= 0:
+    left, until = turn.resource.signatures.get(sig, (0, 0.0))
+    if left == 0 or time.monotonic() >= until:
         return False
-    turn.resource.signatures[sig] = left - 1
+    turn.resource.signatures[sig] = (left - 1 if left > 0 else left, until)
     return True
 
 

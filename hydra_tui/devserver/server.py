@@ -11,6 +11,7 @@ import asyncio
 import concurrent.futures
 import itertools
 import logging
+import math
 import os
 import secrets
 import ssl
@@ -390,10 +391,12 @@ class DevServer:
 def _sign(resource: Resource, query: str, base: str) -> Plan:
     """Issue a signature for ``resource`` (``Faults.signed_uses``): a redirect to the
     signed URL, or (``?text=1``) that URL as a line of text, for a ``--url-cmd``."""
-    if not resource.faults.signed_uses:
+    faults = resource.faults
+    if not (faults.signed_uses or faults.signed_for):
         return plan_page(404, f"{resource.name} needs no signature\n")
     sig = secrets.token_hex(8)
-    resource.signatures[sig] = resource.faults.signed_uses
+    until = time.monotonic() + faults.signed_for if faults.signed_for else math.inf
+    resource.signatures[sig] = (faults.signed_uses or -1, until)
     target = f"{base}/{quote(resource.name)}?sig={sig}"
     if "text" in dict(parse_qsl(query)):
         return plan_page(200, f"{target}\n")
