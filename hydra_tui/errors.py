@@ -10,7 +10,7 @@
     │   └── Stalled                 no byte within the stall timeout
     │       └── TooSlow             under the low-speed limit for the speed time
     ├── HTTPStatusError             4xx/5xx the engine cannot recover from
-    │   └── UrlExpired              401/403/410 on a range after the start (URL renewable)
+    │   └── UrlExpired              401/403/410 for the file: a signed URL may have expired
     ├── ProtocolViolation           the server lied: bad Content-Range, wrong length, HTML page
     ├── RedirectRefused             redirected to a scheme we do not fetch (file:, ftp:), a bad host
     ├── RemoteChangedError          the remote file changed under us (validator or size differs)
@@ -94,8 +94,8 @@ class HTTPStatusError(HydraError):
 
 
 class UrlExpired(HTTPStatusError):
-    """401, 403 or 410 for a range of a file that was being served: a signed URL may
-    have expired (``engine/renew.py`` gets a fresh one where it can)."""
+    """401, 403 or 410 for the file: a signed URL may have expired (``engine/renew.py``
+    gets a fresh one where it can)."""
 
 
 class ProtocolViolation(HydraError):

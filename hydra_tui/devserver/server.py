@@ -141,6 +141,10 @@ class DevServer:
         URL (``text``: answers with that URL as text)."""
         return f"{self.base_url}/sign/{quote(name)}" + ("?text=1" if text else "")
 
+    def expire_signatures(self, name: str) -> None:
+        """Every signature issued so far for ``name`` stops working (as by time)."""
+        self._call(lambda: self._resource(name).signatures.clear())
+
     def alt_url(self, name: str, **query: object) -> str:
         """The same resource under host ``localhost``: another host, for cross-host redirects."""
         return f"{self.scheme}://localhost:{self.port}/{quote(name)}{_query(query)}"

@@ -37,7 +37,13 @@ from hydra_tui.engine.renew import UrlRenewer
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState, RateSample
 from hydra_tui.engine.transfer import Pushback, TransferRun
 from hydra_tui.engine.translate import network_error
-from hydra_tui.errors import HTTPStatusError, HydraError, ProtocolViolation, UsageError
+from hydra_tui.errors import (
+    HTTPStatusError,
+    HydraError,
+    ProtocolViolation,
+    UrlExpired,
+    UsageError,
+)
 from hydra_tui.urls import host_problem, redact_url
 
 __all__ = ["Download", "Probed"]
@@ -167,7 +173,19 @@ class Download:
 
     # -- probe -------------------------------------------------------------------------
     async def probe(self) -> Probed:
-        """GET the first bytes with a Range header; retries transient failures."""
+        """GET the first bytes with a Range header; retries transient failures. With
+        ``--url-cmd``, a URL that has expired already (a rerun the next day) is swapped
+        for the command's fresh one."""
+        try:
+            return await self._probe_retrying()
+        except UrlExpired:
+            if self.options.url_cmd is None:
+                raise
+            probed = await self.renewer.probe_fresh()
+            self._set_remote(probed.remote)
+            return probed
+
+    async def _probe_retrying(self) -> Probed:
         self.state = DownloadState.PROBING
         controller = self.gate.controller
         attempt = 0
@@ -294,6 +312,8 @@ class Download:
                 self._set_remote(remote)
                 return Probed(remote, b"", True)
             raise HTTPStatusError(416, self.url, "the server refuses the first bytes")
+        if status in (401, 403, 410):
+            raise UrlExpired(status, self.url, reason)
         if status not in (200, 206):
             raise HTTPStatusError(status, self.url, reason)
         remote = remote_from_headers(self.url, final_url, status, headers)

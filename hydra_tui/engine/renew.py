@@ -14,6 +14,7 @@ ends the download with the last status.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,7 @@ from hydra_tui.errors import HydraError, RemoteChangedError, UrlExpired, UsageEr
 from hydra_tui.urls import redact_url
 
 if TYPE_CHECKING:
-    from hydra_tui.engine.download import Download
+    from hydra_tui.engine.download import Download, Probed
 
 __all__ = ["MAX_FRUITLESS", "URL_CMD_TIMEOUT", "UrlRenewer"]
 
@@ -92,16 +93,40 @@ class UrlRenewer:
             raise HydraError("--url-cmd printed no http(s) URL")
         return url
 
-    async def _adopt(self, url: str) -> None:
-        """Probe ``url`` as a download of its own; take it if it is the same file."""
-        from hydra_tui.engine.download import Download, without_credentials
+    async def probe_fresh(self) -> Probed:
+        """The probe of ``--url-cmd``'s fresh URL, for a URL expired before the start;
+        the download's headers follow it (minus credentials for another host)."""
+        dl = self.dl
+        fresh = self._download(await self._fresh_url())
+        log.warning("%s has expired; probing the URL --url-cmd gave", dl.shown_url)
+        probed = await fresh.probe()
+        self._take_headers(fresh, probed.remote.final_url)
+        return probed
 
-        dl, old = self.dl, self.dl.remote
-        assert old is not None
+    def _download(self, url: str) -> Download:
+        """A ``Download`` of ``url`` only to probe it (never renewing in turn)."""
+        from hydra_tui.engine.download import Download
+
+        dl = self.dl
+        options = dataclasses.replace(dl.options, url_cmd=None)
         try:
-            fresh = Download(dl.ctx, url, dl.options)
+            return Download(dl.ctx, url, options)
         except UsageError as exc:
             raise HydraError(f"the fresh URL is unusable: {exc}") from None
+
+    def _take_headers(self, fresh: Download, final_url: str) -> None:
+        from hydra_tui.engine.download import without_credentials
+
+        headers = fresh.request_headers
+        if _origin(final_url) != _origin(self.dl.url):
+            headers = without_credentials(headers)
+        self.dl.request_headers = headers
+
+    async def _adopt(self, url: str) -> None:
+        """Probe ``url`` as a download of its own; take it if it is the same file."""
+        dl, old = self.dl, self.dl.remote
+        assert old is not None
+        fresh = self._download(url)
         fresh.probe_size = 1  # the headers are what is checked: one byte, not 256 KiB
         probed = await fresh.probe()
         new = probed.remote
@@ -117,10 +142,7 @@ class UrlRenewer:
                 f"the fresh URL serves another file (size {new.size}, was {old.size}; "
                 "or other validators)"
             )
-        headers = fresh.request_headers
-        if _origin(new.final_url) != _origin(dl.url):
-            headers = without_credentials(headers)
-        dl.request_headers = headers
+        self._take_headers(fresh, new.final_url)
         dl.transfer_url = new.final_url
         log.info("%s: continuing from %s", dl.shown_url, redact_url(new.final_url))
 
