@@ -143,7 +143,11 @@ class DevServer:
 
     def expire_signatures(self, name: str) -> None:
         """Every signature issued so far for ``name`` stops working (as by time)."""
-        self._call(lambda: self._resource(name).signatures.clear())
+
+        def expire() -> None:  # on the server's thread, like every change
+            self._resource(name).signatures.clear()
+
+        self._call(expire)
 
     def alt_url(self, name: str, **query: object) -> str:
         """The same resource under host ``localhost``: another host, for cross-host redirects."""

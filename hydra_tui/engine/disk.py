@@ -23,6 +23,7 @@ from hydra_tui.engine.download import Download, Probed
 from hydra_tui.engine.filename import candidate_paths, choose_name, sanitize_filename
 from hydra_tui.engine.partfile import OutputFolder, PartFile, claim_part, part_names
 from hydra_tui.engine.planner import Planner, choose_chunk_size
+from hydra_tui.engine.prefix_hash import PrefixHasher
 from hydra_tui.engine.ranges import RangeSet
 from hydra_tui.engine.resume import ResumeRecord, boot_id
 from hydra_tui.engine.single import fetch_single
@@ -189,9 +190,12 @@ async def _attempt(dl: Download, *, fresh: bool) -> DownloadResult:
             log.info("%s: resuming, %d bytes already on disk", final.name, dl.resumed_bytes)
         dl.state = DownloadState.DOWNLOADING
         stored = False
+        hasher = None
         if remote.multi_connection:
             assert remote.size is not None
-            stored = await _fill_ranges(dl, probed, sink, done)
+            if dl.expected_digests:
+                hasher = PrefixHasher(sink.fd, list(dl.expected_digests))
+            stored = await _fill_ranges(dl, probed, sink, done, hasher)
         else:
             await _fill_single(dl, probed, sink)
         size = sink.size()
@@ -199,7 +203,7 @@ async def _attempt(dl: Download, *, fresh: bool) -> DownloadResult:
             raise ProtocolViolation(f"{final.name}: got {size} bytes, expected {remote.size}")
         dl.state = DownloadState.VERIFYING
         await asyncio.get_running_loop().run_in_executor(dl.ctx.executor, sink.sync)
-        digests = await _verify(dl, sink)
+        digests = await _verify(dl, sink, hasher)
         pf.publish()
         if store is not None and (record is not None or stored):
             store.forget(pf.key)
@@ -267,8 +271,11 @@ def _check_digests(wanted: dict[str, str], data: bytes, part: Path) -> dict[str,
     return digests
 
 
-async def _fill_ranges(dl: Download, probed: Probed, sink: DiskSink, done: RangeSet) -> bool:
-    """Fetch the missing ranges into ``sink``; True if the resume store got a record."""
+async def _fill_ranges(
+    dl: Download, probed: Probed, sink: DiskSink, done: RangeSet, hasher: PrefixHasher | None
+) -> bool:
+    """Fetch the missing ranges into ``sink``; True if the resume store got a record.
+    ``hasher`` follows the contiguous prefix on disk as it grows."""
     remote = probed.remote
     assert remote.size is not None
     chunk = dl.options.chunk_size or choose_chunk_size(remote.size, dl.threads)
@@ -321,9 +328,19 @@ async def _fill_ranges(dl: Download, probed: Probed, sink: DiskSink, done: Range
 
     if planner.complete:
         return False  # everything was on disk already: nothing to checkpoint
+
+    async def follow() -> None:
+        loop = asyncio.get_running_loop()
+        while hasher is not None:
+            await asyncio.sleep(0.25)
+            prefix = next((end for begin, end in planner.done if begin == 0), 0)
+            if prefix - hasher.pos >= 4 * 1024 * 1024:
+                await loop.run_in_executor(dl.ctx.executor, hasher.advance, prefix)
+
     run = TransferRun(dl, remote, planner, sink)
     dl.transfer = run
     tick_task = asyncio.create_task(ticker())
+    follow_task = asyncio.create_task(follow())
     try:
         try:
             if not planner.complete:
@@ -333,12 +350,16 @@ async def _fill_ranges(dl: Download, probed: Probed, sink: DiskSink, done: Range
     except RangeIgnored:
         log.warning("%s: server ignores Range; continuing over one connection", dl.shown_url)
         dl.planner = None
+        follow_task.cancel()
+        if hasher is not None:
+            hasher.restart()  # the file is written again from byte 0
         await fetch_single(dl, remote, sink, resumable_skip=False)
         planner.done.add(0, remote.size)
     finally:
-        tick_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await tick_task
+        for task in (tick_task, follow_task):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         dl.transfer = None
         # final durable checkpoint, whatever happened (a kill -9 skips this; the ticker's
         # volatile ones did not) -- unless the file completed before its first
@@ -375,16 +396,21 @@ async def _tick_forever(dl: Download) -> None:
         dl.tick()
 
 
-async def _verify(dl: Download, sink: DiskSink) -> dict[str, str]:
+async def _verify(dl: Download, sink: DiskSink, hasher: PrefixHasher | None) -> dict[str, str]:
     """Check the expected digests (``engine/checksums.py``) against the ``.part`` (read
-    through our own descriptor, mostly from the page cache); a mismatch keeps the file as
-    ``.part``."""
+    through our own descriptor, from the page cache; ``hasher`` has read the prefix while
+    later ranges still arrived); a mismatch keeps the file as ``.part``."""
     wanted = dl.expected_digests
     digests: dict[str, str] = {}
     loop = asyncio.get_running_loop()
+    if hasher is not None:
+        found = await loop.run_in_executor(dl.ctx.executor, hasher.finish)
+    else:
+        found = {}
+        for alg in wanted:
+            found[alg] = await loop.run_in_executor(dl.ctx.executor, hash_fd, sink.fd, alg)
     for alg, value in wanted.items():
-        got = await loop.run_in_executor(dl.ctx.executor, hash_fd, sink.fd, alg)
-        digests[alg] = _matching(alg, value, got, sink.path)
+        digests[alg] = _matching(alg, value, found[alg], sink.path)
     if digests:
         dl.checksum = _describe(digests)
     return digests

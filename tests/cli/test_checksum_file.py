@@ -74,3 +74,17 @@ def test_unreadable_or_malformed_list_is_one_line(server: DevServer, tmp_path: P
     bad = cli("-s", url, "--checksum-file", _sums(tmp_path, "not a checksum\n"))
     assert bad.returncode == 2 and bad.stdout == b""
     assert b"SHA256SUMS:1: not a checksum line" in bad.stderr
+
+
+def test_verified_when_the_server_stops_honouring_ranges(
+    server: DevServer, out_dir: Path, tmp_path: Path
+) -> None:
+    # the prefix hashed while ranges arrived is thrown away when the file is rewritten
+    # over one connection from byte 0
+    data = payload(12 * MiB, seed=9)
+    url = server.add("r.iso", data, Faults(range_200_after=6, link_rate=24 * MiB))
+    sums = _sums(tmp_path, f"{sha256(data)}  r.iso\n")
+    proc = cli(url, "-o", str(out_dir), "--no-ui", "-q", "--checksum-file", sums,
+               "-t", "4", "--chunk-size", "1M")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert file_sha256(out_dir / "r.iso") == sha256(data)
