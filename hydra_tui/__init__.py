@@ -26,6 +26,7 @@ __all__ = [
     "RemoteChangedError",
     "Stalled",
     "TooSlow",
+    "UrlExpired",
     "UsageError",
     "__version__",
     "download",
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
         RemoteChangedError,
         Stalled,
         TooSlow,
+        UrlExpired,
         UsageError,
     )
     from hydra_tui.facade import download, stream

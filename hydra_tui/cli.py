@@ -12,16 +12,19 @@ import signal
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from hydra_tui.errors import HydraError, Interrupted, UsageError
 
 if TYPE_CHECKING:
     from hydra_tui.cli_args import ParsedArgs
     from hydra_tui.config.model import Settings
+    from hydra_tui.engine.options import DownloadOptions
     from hydra_tui.progress import Progress
 
 __all__ = ["main", "progress_for", "run_async", "use_uvloop"]
+
+T = TypeVar("T")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,7 +105,7 @@ def _main(argv: list[str] | None) -> int:
             settings, headless=headless, log_path=log_path, small=args.demo_small,
             fast=args.demo_fast, output=output,
         )  # fmt: skip
-    options = settings.download_options(md5=args.md5, sha256=args.sha256, **args.engine)
+    options = _checked_against(args, settings.download_options(**_digests(args), **args.engine))
     if args.dry_run:
         from hydra_tui.dry_run import run_dry
 
@@ -111,8 +114,14 @@ def _main(argv: list[str] | None) -> int:
         from hydra_tui.headless import run_stream
 
         return run_async(
-            run_stream(args.urls, options, progress=progress_for(settings), err=sys.stderr),
-            resumable=False,
+            run_stream(
+                args.urls,
+                options,
+                progress=progress_for(settings),
+                err=sys.stderr,
+                save=args.save,
+            ),
+            resumable=args.save is not None,
         )
     _check_output_folder(settings.output)
     headless = settings.no_ui or not _interactive() or bool(args.per_url)
@@ -130,6 +139,22 @@ def _main(argv: list[str] | None) -> int:
             )
         )
     return _run_tui(args, settings, log_path)
+
+
+def _digests(args: ParsedArgs) -> dict[str, str | None]:
+    return {"md5": args.md5, "sha256": args.sha256}
+
+
+def _checked_against(args: ParsedArgs, options: DownloadOptions) -> DownloadOptions:
+    """``options`` with ``--checksum-file``'s list, read (or fetched) once, up front."""
+    if args.checksum_file is None:
+        return options
+    import dataclasses
+
+    from hydra_tui.checksum_source import load_checksum_list
+
+    found = run_async(load_checksum_list(args.checksum_file, options))
+    return dataclasses.replace(options, checksum_list=found)
 
 
 def _check_output_folder(folder: Path) -> None:
@@ -160,7 +185,7 @@ def progress_for(settings: Settings, err: TextIO = sys.stderr) -> Progress:
 def _run_tui(args: ParsedArgs, settings: Settings, log_path: object) -> int:
     from hydra_tui.tui_launch import launch_tui
 
-    options = settings.download_options(md5=args.md5, sha256=args.sha256, **args.engine)
+    options = _checked_against(args, settings.download_options(**_digests(args), **args.engine))
     return launch_tui(
         args.urls, options, settings=settings, preset=args.preset, log_path=log_path,
         exit_when_done=args.exit_when_done,
@@ -178,14 +203,14 @@ def use_uvloop() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
-def run_async(coro: Coroutine[Any, Any, int], *, resumable: bool = True) -> int:
+def run_async(coro: Coroutine[Any, Any, T], *, resumable: bool = True) -> T:
     """Run ``coro`` on uvloop; SIGINT/SIGTERM cancel it and become ``Interrupted``."""
     import asyncio
 
     use_uvloop()
     received: list[int] = []
 
-    async def runner() -> int:
+    async def runner() -> T:
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         assert task is not None

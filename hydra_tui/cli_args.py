@@ -94,6 +94,10 @@ class ParsedArgs:
     #: expected digests, lower-case hex
     md5: str | None = None
     sha256: str | None = None
+    #: ``--checksum-file``: a path or http(s) URL of a sha256sum/md5sum-style list
+    checksum_file: str | None = None
+    #: ``-s URL --save FILE``: also keep the stream as FILE (resumable)
+    save: Path | None = None
     #: ``-i`` argument as given (``-`` is stdin); its URLs are already in ``urls``
     input_file: str | None = None
     #: ``config`` subcommand action, and the NAME of ``config save-preset NAME``
@@ -245,6 +249,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="expected MD5 of the file (one URL); exit 3 on mismatch")  # fmt: skip
     what.add_argument("--sha256", type=_hex_digest(64), metavar="HEX",
         help="expected SHA-256 of the file (one URL); exit 3 on mismatch")  # fmt: skip
+    what.add_argument("--save", metavar="FILE",
+        help="with -s: also save the stream as FILE; rerun after a crash to resume")  # fmt: skip
+    what.add_argument("--url-cmd", metavar="CMD",
+        help="when the URL expires mid-download (401/403/410), run CMD: it prints a "
+        "fresh URL for the same file (one URL)")  # fmt: skip
+    what.add_argument("--checksum-file", metavar="FILE|URL",
+        help="verify each file against its line in a SHA256SUMS/MD5SUMS-style list")  # fmt: skip
     what.add_argument("--exit-when-done", action="store_true",
         help="TUI: quit when every download has finished (exit 1 if one failed)")  # fmt: skip
     _add_settings_options(parser)
@@ -427,11 +438,16 @@ def _parse_main(args: list[str], stdin: TextIO) -> ParsedArgs:
             raise UsageError(f"--limit-rate-total: {exc}") from None
     if ns.verbose:
         engine["log_requests"] = True
+    if ns.url_cmd is not None:
+        if len(urls) != 1:
+            raise UsageError(f"--url-cmd renews one URL: it needs exactly one, got {len(urls)}")
+        engine["url_cmd"] = ns.url_cmd
     headless = stream or ns.dry_run or cli.get("no_ui") is True
     command: Command = "download" if urls or ns.input_file is not None or headless else "tui"
     if command == "download" and not urls:
         what = "--stream" if stream else "--dry-run" if ns.dry_run else "--no-ui"
         raise UsageError(f"{what} needs URLs (or -i FILE); run without options for the TUI")
+    save = None if ns.save is None else _save_path(ns.save, urls, stream, ns.output_document)
     for option in ("md5", "sha256"):
         if getattr(ns, option) is not None and len(urls) != 1:
             raise UsageError(f"--{option} needs exactly one URL, got {len(urls)}")
@@ -444,6 +460,8 @@ def _parse_main(args: list[str], stdin: TextIO) -> ParsedArgs:
         stream=stream,
         md5=ns.md5,
         sha256=ns.sha256,
+        checksum_file=ns.checksum_file,
+        save=save,
         input_file=ns.input_file,
         exit_when_done=ns.exit_when_done,
         per_url=per_url,
@@ -473,6 +491,22 @@ def _output_document(
         raise UsageError(f"-O {document}: that is a folder (use -o {document})")
     per_url.setdefault(urls[0], {}).update(filename=path.name, output_dir=path.parent)
     return False
+
+
+def _save_path(document: str, urls: list[str], stream: bool, output: str | None) -> Path:
+    """``--save FILE``: one streamed URL, a file name (not a folder)."""
+    if not stream:
+        raise UsageError("--save keeps a stream: give it with -s/--stream")
+    if len(urls) != 1:
+        raise UsageError(f"--save names one file: it needs exactly one URL, got {len(urls)}")
+    if output not in (None, "-"):
+        raise UsageError("--save and -O FILE both name the file: give one")
+    path = Path(document).expanduser()
+    if path.name in ("", ".", "..") or document.endswith(("/", "\\")):
+        raise UsageError(f"--save needs a file name, got {document!r}")
+    if path.is_dir():
+        raise UsageError(f"--save {document}: that is a folder")
+    return path
 
 
 def _proxy_url(text: str) -> str:

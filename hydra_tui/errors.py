@@ -10,6 +10,7 @@
     │   └── Stalled                 no byte within the stall timeout
     │       └── TooSlow             under the low-speed limit for the speed time
     ├── HTTPStatusError             4xx/5xx the engine cannot recover from
+    │   └── UrlExpired              401/403/410 for the file: a signed URL may have expired
     ├── ProtocolViolation           the server lied: bad Content-Range, wrong length, HTML page
     ├── RedirectRefused             redirected to a scheme we do not fetch (file:, ftp:), a bad host
     ├── RemoteChangedError          the remote file changed under us (validator or size differs)
@@ -39,6 +40,7 @@ __all__ = [
     "RemoteChangedError",
     "Stalled",
     "TooSlow",
+    "UrlExpired",
     "UsageError",
 ]
 
@@ -89,6 +91,11 @@ class HTTPStatusError(HydraError):
         text = f"HTTP {status}" + (f" {reason}" if reason else "")
         super().__init__(text)
         self.retryable = status >= 500 or status in (408, 429)
+
+
+class UrlExpired(HTTPStatusError):
+    """401, 403 or 410 for the file: a signed URL may have expired (``engine/renew.py``
+    gets a fresh one where it can)."""
 
 
 class ProtocolViolation(HydraError):

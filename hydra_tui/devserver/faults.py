@@ -110,13 +110,20 @@ class Faults:
     """Seed of the resource's random source; runs with the same seed repeat."""
     require_auth: str | None = None
     """``user:password``: requests without that HTTP Basic ``Authorization`` get a 401."""
+    signed_uses: int = 0
+    """Presigned URLs that expire: a request needs a ``sig`` query the server issued
+    (``/sign/NAME`` redirects to ``/NAME?sig=...``; ``/sign/NAME?text=1`` prints that
+    URL), each good for this many requests, then 403 (0: no signature needed)."""
+    signed_for: float = 0.0
+    """Like ``signed_uses``, but each signature is good for this many seconds (a body
+    started in time is sent to its end, as S3 does); both may be set."""
 
     def __post_init__(self) -> None:
         for name in ("reset", "truncate", "stall", "status_rate", "lie_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be a probability in [0, 1], not {value!r}")
-        for name in _COUNTS + _SIZES + ("latency",):
+        for name in _COUNTS + _SIZES + ("latency", "signed_for"):
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise ValueError(f"{name} must not be negative, not {value!r}")
@@ -203,15 +210,18 @@ _COUNTS = (
     "lie_after",
     "range_200_after",
     "change_after",
+    "signed_uses",
 )
 _PARSERS: dict[str, Callable[[str], object]] = {
     **dict.fromkeys(("rate", "link_rate", "slow_rate"), parse_size),
     "change_size": _optional(parse_size),
     **dict.fromkeys(("slow_every", "slow_after", "reset_first", "status_first", "max_bodies"), int),
     "slow_connection": int,
+    "signed_uses": int,
     **dict.fromkeys(("lie_after", "status_code", "redirect_code", "seed"), int),
     **dict.fromkeys(("range_200_after", "change_after", "status"), _optional(int)),
     **dict.fromkeys(("reset", "truncate", "stall", "status_rate", "lie_rate", "latency"), float),
+    "signed_for": float,
     **dict.fromkeys(
         ("ignore_range", "no_length", "no_accept_ranges", "html_200", "no_validators"), _parse_bool
     ),

@@ -12,6 +12,7 @@ import math
 import time
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import parse_qsl
 
 from hydra_tui.devserver.content import Content
 from hydra_tui.devserver.faults import Faults
@@ -131,6 +132,9 @@ def _decide(turn: _Turn) -> Plan:
         turn.count("require_auth")
         challenge = [("WWW-Authenticate", 'Basic realm="devserver"')]
         return plan_page(401, f"credentials needed for {resource.name}\n", challenge)
+    if (faults.signed_uses or faults.signed_for) and not _signed(turn):
+        turn.count("signed")
+        return plan_page(403, f"the signature for {resource.name} expired or is missing\n")
     if faults.redirect_to is not None:
         turn.count("redirect_to")
         location = [("Location", faults.redirect_to)]
@@ -153,6 +157,16 @@ def _decide(turn: _Turn) -> Plan:
         _body_faults(turn, plan.body)
         plan.claimed = True
     return plan
+
+
+def _signed(turn: _Turn) -> bool:
+    """Does the request carry a signature with uses left? (Each request spends one.)"""
+    sig = dict(parse_qsl(turn.request.query)).get("sig", "")
+    left, until = turn.resource.signatures.get(sig, (0, 0.0))
+    if left == 0 or time.monotonic() >= until:
+        return False
+    turn.resource.signatures[sig] = (left - 1 if left > 0 else left, until)
+    return True
 
 
 def _authorized(turn: _Turn) -> bool:

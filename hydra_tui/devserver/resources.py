@@ -116,6 +116,9 @@ class Resource:
         self._connections: set[int] = set()
         self._schedules: dict[Faults, Schedule] = {}
         self._links: dict[int, LinkBucket] = {}
+        #: issued signatures (``Faults.signed_uses``/``signed_for``) → requests each may
+        #: still make (-1: any number), and when it expires (monotonic; inf: never)
+        self.signatures: dict[str, tuple[int, float]] = {}
 
     def schedule(self, faults: Faults) -> Schedule:
         """The schedule of ``faults``, created on first use with ``Random(faults.seed)``."""

@@ -11,7 +11,9 @@ import asyncio
 import concurrent.futures
 import itertools
 import logging
+import math
 import os
+import secrets
 import ssl
 import threading
 import time
@@ -19,7 +21,7 @@ from collections import deque
 from collections.abc import Callable
 from types import TracebackType
 from typing import TypeVar
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from hydra_tui.devserver.content import (
     BytesContent,
@@ -133,6 +135,19 @@ class DevServer:
     def url(self, name: str, **query: object) -> str:
         """URL of ``name``; keyword arguments become fault overrides in the query."""
         return f"{self.base_url}/{quote(name)}{_query(query)}"
+
+    def sign_url(self, name: str, *, text: bool = False) -> str:
+        """The entry URL of a ``signed_uses`` resource: it redirects to a freshly signed
+        URL (``text``: answers with that URL as text)."""
+        return f"{self.base_url}/sign/{quote(name)}" + ("?text=1" if text else "")
+
+    def expire_signatures(self, name: str) -> None:
+        """Every signature issued so far for ``name`` stops working (as by time)."""
+
+        def expire() -> None:  # on the server's thread, like every change
+            self._resource(name).signatures.clear()
+
+        self._call(expire)
 
     def alt_url(self, name: str, **query: object) -> str:
         """The same resource under host ``localhost``: another host, for cross-host redirects."""
@@ -354,7 +369,10 @@ class DevServer:
         received = time.monotonic()
         resource = self._resources.get(request.path.removeprefix("/"))
         plan: Plan
-        if request.method not in ("GET", "HEAD"):
+        signer = self._resources.get(request.path.removeprefix("/sign/"))
+        if resource is None and request.path.startswith("/sign/") and signer is not None:
+            resource, plan = None, _sign(signer, request.query, self.base_url)
+        elif request.method not in ("GET", "HEAD"):
             plan = plan_page(405, "only GET and HEAD\n", [("Allow", "GET, HEAD")])
             plan.close = True
         elif resource is None:
@@ -390,6 +408,21 @@ class DevServer:
         finally:
             if plan.claimed and resource is not None:
                 resource.end_body()
+
+
+def _sign(resource: Resource, query: str, base: str) -> Plan:
+    """Issue a signature for ``resource`` (``Faults.signed_uses``): a redirect to the
+    signed URL, or (``?text=1``) that URL as a line of text, for a ``--url-cmd``."""
+    faults = resource.faults
+    if not (faults.signed_uses or faults.signed_for):
+        return plan_page(404, f"{resource.name} needs no signature\n")
+    sig = secrets.token_hex(8)
+    until = time.monotonic() + faults.signed_for if faults.signed_for else math.inf
+    resource.signatures[sig] = (faults.signed_uses or -1, until)
+    target = f"{base}/{quote(resource.name)}?sig={sig}"
+    if "text" in dict(parse_qsl(query)):
+        return plan_page(200, f"{target}\n")
+    return plan_page(302, f"See {target}\n", [("Location", target)])
 
 
 def _url_host(host: str) -> str:

@@ -17,11 +17,13 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from hydra_tui.engine.checksums import expected_digests, names_of
 from hydra_tui.engine.commit import Staged, group_commit, start_writeback
 from hydra_tui.engine.download import Download, Probed
 from hydra_tui.engine.filename import candidate_paths, choose_name, sanitize_filename
 from hydra_tui.engine.partfile import OutputFolder, PartFile, claim_part, part_names
 from hydra_tui.engine.planner import Planner, choose_chunk_size
+from hydra_tui.engine.prefix_hash import PrefixHasher
 from hydra_tui.engine.ranges import RangeSet
 from hydra_tui.engine.resume import ResumeRecord, boot_id
 from hydra_tui.engine.single import fetch_single
@@ -37,7 +39,7 @@ from hydra_tui.errors import (
     RemoteChangedError,
 )
 
-__all__ = ["DownloadResult", "download_to_disk"]
+__all__ = ["DownloadResult", "download_to_disk", "place_part"]
 
 log = logging.getLogger(__name__)
 CHECKPOINT_SECONDS = 1.0
@@ -87,7 +89,7 @@ async def download_to_disk(dl: Download) -> DownloadResult:
         dl.end()
 
 
-def _place(dl: Download, probed: Probed) -> tuple[PartFile, ResumeRecord | None]:
+def place_part(dl: Download, probed: Probed) -> tuple[PartFile, ResumeRecord | None]:
     """Pick ``NAME`` and claim ``NAME.part`` (``engine/partfile.py``), with the resume
     record kept for it. A name is skipped when a file, folder or link is there, when
     this process is already downloading to it, or when each of its temporary names
@@ -150,10 +152,12 @@ def _claim(
 
 async def _attempt(dl: Download, *, fresh: bool) -> DownloadResult:
     probed = await dl.probe()
+    # before a byte is written: a checksum file without this file's line fails now
+    dl.expected_digests = expected_digests(dl.options, names_of(dl.options, probed.remote, dl.url))
     if probed.head_complete:
         return await _save_whole(dl, probed)
     remote = probed.remote
-    pf, record = _place(dl, probed)
+    pf, record = place_part(dl, probed)
     sink = DiskSink(pf, dl.ctx.executor)
     final = pf.final
     dl.name, dl.path = final.name, str(final)
@@ -186,9 +190,12 @@ async def _attempt(dl: Download, *, fresh: bool) -> DownloadResult:
             log.info("%s: resuming, %d bytes already on disk", final.name, dl.resumed_bytes)
         dl.state = DownloadState.DOWNLOADING
         stored = False
+        hasher = None
         if remote.multi_connection:
             assert remote.size is not None
-            stored = await _fill_ranges(dl, probed, sink, done)
+            if dl.expected_digests:
+                hasher = PrefixHasher(sink.fd, list(dl.expected_digests))
+            stored = await _fill_ranges(dl, probed, sink, done, hasher)
         else:
             await _fill_single(dl, probed, sink)
         size = sink.size()
@@ -196,7 +203,7 @@ async def _attempt(dl: Download, *, fresh: bool) -> DownloadResult:
             raise ProtocolViolation(f"{final.name}: got {size} bytes, expected {remote.size}")
         dl.state = DownloadState.VERIFYING
         await asyncio.get_running_loop().run_in_executor(dl.ctx.executor, sink.sync)
-        digests = await _verify(dl, sink)
+        digests = await _verify(dl, sink, hasher)
         pf.publish()
         if store is not None and (record is not None or stored):
             store.forget(pf.key)
@@ -219,7 +226,7 @@ async def _save_whole(dl: Download, probed: Probed) -> DownloadResult:
     head = probed.head
     dl.state = DownloadState.DOWNLOADING
     dl.single_done = len(head)
-    wanted = _wanted_digests(dl)
+    wanted = dl.expected_digests
     found: dict[str, str] = {}
     existed = False
 
@@ -245,7 +252,7 @@ def _stage(
     """Pick the name, write ``NAME.part`` (locked, truncated), check the digests and
     start its writeback; fills ``staged`` and ``found`` (the digests). Runs in the commit
     round; returns whether a ``.part`` was there before."""
-    pf, record = _place(dl, probed)
+    pf, record = place_part(dl, probed)
     staged.final, staged.part = pf.final, pf.path
     staged.sink = sink = DiskSink(pf, dl.ctx.executor)
     pf.start_over()
@@ -264,8 +271,11 @@ def _check_digests(wanted: dict[str, str], data: bytes, part: Path) -> dict[str,
     return digests
 
 
-async def _fill_ranges(dl: Download, probed: Probed, sink: DiskSink, done: RangeSet) -> bool:
-    """Fetch the missing ranges into ``sink``; True if the resume store got a record."""
+async def _fill_ranges(
+    dl: Download, probed: Probed, sink: DiskSink, done: RangeSet, hasher: PrefixHasher | None
+) -> bool:
+    """Fetch the missing ranges into ``sink``; True if the resume store got a record.
+    ``hasher`` follows the contiguous prefix on disk as it grows."""
     remote = probed.remote
     assert remote.size is not None
     chunk = dl.options.chunk_size or choose_chunk_size(remote.size, dl.threads)
@@ -318,10 +328,20 @@ async def _fill_ranges(dl: Download, probed: Probed, sink: DiskSink, done: Range
 
     if planner.complete:
         return False  # everything was on disk already: nothing to checkpoint
+
+    async def follow() -> None:
+        loop = asyncio.get_running_loop()
+        while hasher is not None:
+            await asyncio.sleep(0.25)
+            prefix = next((end for begin, end in planner.done if begin == 0), 0)
+            if prefix - hasher.pos >= 4 * 1024 * 1024:
+                await loop.run_in_executor(dl.ctx.executor, hasher.advance, prefix)
+
     run = TransferRun(dl, remote, planner, sink)
     dl.transfer = run
     tick_task = asyncio.create_task(ticker())
     finished = False
+    follow_task = asyncio.create_task(follow())
     try:
         try:
             if not planner.complete:
@@ -331,14 +351,18 @@ async def _fill_ranges(dl: Download, probed: Probed, sink: DiskSink, done: Range
     except RangeIgnored:
         log.warning("%s: server ignores Range; continuing over one connection", dl.shown_url)
         dl.planner = None
+        follow_task.cancel()
+        if hasher is not None:
+            hasher.restart()  # the file is written again from byte 0
         await fetch_single(dl, remote, sink, resumable_skip=False)
         planner.done.add(0, remote.size)
     else:
         finished = True
     finally:
-        tick_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await tick_task
+        for task in (tick_task, follow_task):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         dl.transfer = None
         if planner.complete:  # every byte is in: what is left (sync, digests) is the disk's
             dl.state = DownloadState.VERIFYING
@@ -385,15 +409,21 @@ async def _tick_forever(dl: Download) -> None:
         dl.tick()
 
 
-async def _verify(dl: Download, sink: DiskSink) -> dict[str, str]:
-    """Check --md5/--sha256 against the ``.part`` (read through our own descriptor); a
-    mismatch keeps the file as ``.part``."""
-    wanted = _wanted_digests(dl)
+async def _verify(dl: Download, sink: DiskSink, hasher: PrefixHasher | None) -> dict[str, str]:
+    """Check the expected digests (``engine/checksums.py``) against the ``.part`` (read
+    through our own descriptor, from the page cache; ``hasher`` has read the prefix while
+    later ranges still arrived); a mismatch keeps the file as ``.part``."""
+    wanted = dl.expected_digests
     digests: dict[str, str] = {}
     loop = asyncio.get_running_loop()
+    if hasher is not None:
+        found = await loop.run_in_executor(dl.ctx.executor, hasher.finish)
+    else:
+        found = {}
+        for alg in wanted:
+            found[alg] = await loop.run_in_executor(dl.ctx.executor, hash_fd, sink.fd, alg)
     for alg, value in wanted.items():
-        got = await loop.run_in_executor(dl.ctx.executor, hash_fd, sink.fd, alg)
-        digests[alg] = _matching(alg, value, got, sink.path)
+        digests[alg] = _matching(alg, value, found[alg], sink.path)
     if digests:
         dl.checksum = _describe(digests)
     return digests
@@ -408,11 +438,3 @@ def _matching(alg: str, expected: str, got: str, part: Path) -> str:
 
 def _describe(digests: dict[str, str]) -> str:
     return ", ".join(f"{k} {v}" for k, v in digests.items())
-
-
-def _wanted_digests(dl: Download) -> dict[str, str]:
-    return {
-        alg: value.lower()
-        for alg, value in (("md5", dl.options.md5), ("sha256", dl.options.sha256))
-        if value
-    }

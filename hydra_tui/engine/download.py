@@ -34,10 +34,17 @@ from hydra_tui.engine.probe import (
 from hydra_tui.engine.ratelimit import TokenBucket
 from hydra_tui.engine.rawhttp import Unsupported
 from hydra_tui.engine.redirects import cookie_extension
+from hydra_tui.engine.renew import UrlRenewer
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState, RateSample
 from hydra_tui.engine.transfer import Pushback, TransferRun
 from hydra_tui.engine.translate import network_error
-from hydra_tui.errors import HTTPStatusError, HydraError, ProtocolViolation, UsageError
+from hydra_tui.errors import (
+    HTTPStatusError,
+    HydraError,
+    ProtocolViolation,
+    UrlExpired,
+    UsageError,
+)
 from hydra_tui.urls import host_problem, redact_url
 
 __all__ = ["Download", "Probed"]
@@ -92,6 +99,8 @@ class Download:
         self.name: str | None = None
         self.path: str | None = None
         self.checksum: str | None = None
+        #: algorithm → hex the file must match, known once probed (``engine/checksums.py``)
+        self.expected_digests: dict[str, str] = {}
         self.received = 0
         self.resumed_bytes = 0
         self.single_done = 0
@@ -110,6 +119,10 @@ class Download:
                 raise UsageError(f"header {name} has non-ASCII characters in its value")
         self.request_headers: dict[str, str] = {k: v for k, v in options.headers}
         self.transfer_url = url
+        #: bytes the probe asks for when not the default (a renewal's check asks for one)
+        self.probe_size: int | None = None
+        #: gets a fresh URL when a range answers 401/403/410 (``engine/renew.py``)
+        self.renewer = UrlRenewer(self)
         self._grid: list[tuple[int, int]] = []
         self._samples: deque[tuple[float, int]] = deque(maxlen=64)
         self._history: deque[RateSample] = deque(maxlen=600)
@@ -174,7 +187,19 @@ class Download:
 
     # -- probe -------------------------------------------------------------------------
     async def probe(self) -> Probed:
-        """GET the first bytes with a Range header; retries transient failures."""
+        """GET the first bytes with a Range header; retries transient failures. With
+        ``--url-cmd``, a URL that has expired already (a rerun the next day) is swapped
+        for the command's fresh one."""
+        try:
+            return await self._probe_retrying()
+        except UrlExpired:
+            if self.options.url_cmd is None:
+                raise
+            probed = await self.renewer.probe_fresh()
+            self._set_remote(probed.remote)
+            return probed
+
+    async def _probe_retrying(self) -> Probed:
         self.state = DownloadState.PROBING
         controller = self.gate.controller
         attempt = 0
@@ -204,6 +229,8 @@ class Download:
     def probe_bytes(self) -> int:
         """How much the probe asks for: 256 KiB, or one burst of the rate limit, so that
         ``--limit-rate`` holds from the first byte."""
+        if self.probe_size is not None:
+            return self.probe_size
         rate = self.bucket.rate
         if rate is None:
             return PROBE_BYTES
@@ -301,6 +328,8 @@ class Download:
                 self._set_remote(remote)
                 return Probed(remote, b"", True)
             raise HTTPStatusError(416, self.url, "the server refuses the first bytes")
+        if status in (401, 403, 410):
+            raise UrlExpired(status, self.url, reason)
         if status not in (200, 206):
             raise HTTPStatusError(status, self.url, reason)
         remote = remote_from_headers(self.url, final_url, status, headers)
@@ -350,11 +379,7 @@ class Download:
         self.transfer_url = remote.final_url
         if _origin(remote.final_url) != _origin(self.url):
             # never carry credentials to another host after a redirect
-            self.request_headers = {
-                k: v
-                for k, v in self.request_headers.items()
-                if k.lower() not in ("authorization", "cookie")
-            }
+            self.request_headers = without_credentials(self.request_headers)
         if remote.size:
             self._grid = chunk_grid(remote.size)
         if remote.multi_connection and not (remote.etag or remote.last_modified):
@@ -427,6 +452,11 @@ class Download:
             history=tuple(self._history),
             events=events[-50:],
         )
+
+
+def without_credentials(headers: dict[str, str]) -> dict[str, str]:
+    """``headers`` minus those that must not go to another host."""
+    return {k: v for k, v in headers.items() if k.lower() not in ("authorization", "cookie")}
 
 
 def _origin(url: str) -> tuple[str, str]:

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hydra_tui.engine.checksums import ChecksumList
 
 __all__ = ["DEFAULT_THREADS", "DownloadOptions"]
 
@@ -46,6 +50,8 @@ class DownloadOptions:
     #: expected digests (lower-case hex); a mismatch fails the download
     md5: str | None = None
     sha256: str | None = None
+    #: ``--checksum-file``: the file's line is picked by name once the probe told it
+    checksum_list: ChecksumList | None = None
     #: planned chunk size in bytes; ``None`` picks one from the file size and threads
     chunk_size: int | None = None
     #: verify TLS certificates
@@ -69,6 +75,8 @@ class DownloadOptions:
     speed_limit: int = 1024
     #: seconds the download may stay under ``speed_limit`` (curl's ``--speed-time``)
     speed_time: float = 60.0
+    #: ``--url-cmd``: a shell command printing a fresh URL when the one in use expires
+    url_cmd: str | None = None
     #: save an HTML page even where it looks like an error page standing in for a file
     accept_html: bool = False
 

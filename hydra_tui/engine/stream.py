@@ -14,6 +14,7 @@ import hashlib
 import logging
 from collections.abc import AsyncGenerator, Sequence
 
+from hydra_tui.engine.checksums import expected_digests, names_of
 from hydra_tui.engine.download import Download, Probed
 from hydra_tui.engine.planner import Planner
 from hydra_tui.engine.reorder import Piece, Reorderer
@@ -36,23 +37,31 @@ def stream_chunk_size(buffer: int, threads: int) -> int:
 
 
 async def stream_blocks(
-    dl: Download, *, verify: bool = True, probed: Probed | None = None
+    dl: Download, *, verify: bool = True, probed: Probed | None = None, start: int = 0
 ) -> AsyncGenerator[Sequence[Piece], None]:
     """Yield the file as in-order lists of ``bytes`` (each list a contiguous run).
 
     Checksums in ``dl.options`` are verified at the end when ``verify`` is true (the CLI
-    passes False and hashes on its writer thread instead).
+    passes False and hashes on its writer thread instead). ``start`` > 0 (``--save``
+    resuming, ``engine/kept_stream.py``) yields from that offset on; only a ranged
+    remote (or the probe's whole body) can start there, and ``verify`` needs 0.
     """
-    hashers = _hashers(dl) if verify else {}
-    total = 0
+    total = start
     dl.begin()
     try:
         if probed is None:
             probed = await dl.probe()
         remote = probed.remote
+        dl.expected_digests = expected_digests(dl.options, names_of(dl.options, remote, dl.url))
+        hashers = _hashers(dl) if verify else {}
         dl.name = remote.final_url.rsplit("/", 1)[-1] or remote.url
         dl.state = DownloadState.DOWNLOADING
-        source = _ranged(dl, probed) if remote.multi_connection else _single(dl, probed)
+        if start and not (remote.multi_connection or probed.head_complete):
+            raise ProtocolViolation("cannot start a stream mid-file without ranges")
+        if remote.multi_connection:
+            source = _ranged(dl, probed, start)
+        else:
+            source = _single(dl, probed, start)
         # aclosing: when our reader stops early, the inner generator (and its workers)
         # are closed right now, not later by the loop's finalizer after the client closed
         async with contextlib.aclosing(source):
@@ -65,7 +74,7 @@ async def stream_blocks(
         if remote.size is not None and total != remote.size:
             raise ProtocolViolation(f"stream ended after {total} of {remote.size} bytes")
         for alg, h in hashers.items():
-            expected = getattr(dl.options, alg).lower()
+            expected = dl.expected_digests[alg]
             if h.hexdigest() != expected:
                 raise ChecksumMismatch(f"{alg} mismatch: expected {expected}, got {h.hexdigest()}")
         dl.state = DownloadState.DONE
@@ -82,24 +91,31 @@ async def stream_blocks(
 
 
 def _hashers(dl: Download) -> dict[str, hashlib._Hash]:
-    return {alg: hashlib.new(alg) for alg in ("md5", "sha256") if getattr(dl.options, alg)}
+    return {alg: hashlib.new(alg) for alg in dl.expected_digests}
 
 
-async def _ranged(dl: Download, probed: Probed) -> AsyncGenerator[Sequence[Piece], None]:
+async def _ranged(
+    dl: Download, probed: Probed, start: int
+) -> AsyncGenerator[Sequence[Piece], None]:
     remote = probed.remote
     assert remote.size is not None
     buffer = max(FLUSH_BYTES * 2, dl.options.stream_buffer)
-    reorderer = Reorderer()
+    reorderer = Reorderer(start)
     sink = StreamSink(reorderer)
-    consumed = [0]
+    consumed = [start]
     chunk = dl.options.chunk_size or stream_chunk_size(buffer, dl.threads)
     planner = Planner(
-        remote.size, chunk_size=chunk, clock=dl.ctx.clock, min_split=256 * 1024, window=buffer
+        remote.size,
+        chunk_size=chunk,
+        clock=dl.ctx.clock,
+        min_split=256 * 1024,
+        window=buffer,
+        done=[(0, start)] if start else (),
     )
     dl.planner = planner
-    if probed.head:
-        await sink.write(0, [probed.head])
-        planner.done.add(0, len(probed.head))
+    if len(probed.head) > start:
+        await sink.write(start, [probed.head[start:]])
+        planner.done.add(start, len(probed.head))
     run = TransferRun(dl, remote, planner, sink, limit=lambda: consumed[0] + buffer)
     dl.transfer = run
     task = asyncio.create_task(_run(run))
@@ -157,11 +173,13 @@ async def _tick(dl: Download) -> None:
         dl.tick()
 
 
-async def _single(dl: Download, probed: Probed) -> AsyncGenerator[Sequence[Piece], None]:
+async def _single(
+    dl: Download, probed: Probed, start: int
+) -> AsyncGenerator[Sequence[Piece], None]:
     if probed.head_complete:
         dl.single_done = len(probed.head)
-        if probed.head:
-            yield [probed.head]
+        if len(probed.head) > start:
+            yield [probed.head[start:]]
         return
     async with contextlib.aclosing(_single_from(dl, probed, 0)) as whole:
         async for block in whole:

@@ -45,6 +45,7 @@ from hydra_tui.errors import (
     ProtocolViolation,
     RemoteChangedError,
     Stalled,
+    UrlExpired,
 )
 
 if TYPE_CHECKING:
@@ -232,9 +233,20 @@ class TransferRun:
                         self.wake()
                         continue
                     before = a.committed
+                    used = dl.transfer_url
                     await self._fetch(a, slot)
                 except (Pushback, HydraError) as exc:
                     assert a is not None and (slot is not None or hedge is not None)
+                    if isinstance(exc, UrlExpired):
+                        if slot is not None:
+                            gate.release(slot)
+                            slot = None
+                        try:
+                            await dl.renewer.renew(used, exc)
+                        except HydraError:
+                            planner.failed.add(a.committed, a.end)
+                            raise
+                        continue
                     if not exc.retryable:
                         planner.failed.add(a.committed, a.end)
                         raise
@@ -597,6 +609,8 @@ class TransferRun:
             raise Pushback(str(status), parse_retry_after(headers.get("retry-after")))
         if status == 416:
             raise RemoteChangedError("the server no longer has these bytes (416): the file changed")
+        if status in (401, 403, 410):
+            raise UrlExpired(status, url, reason)
         raise HTTPStatusError(status, url, reason)
 
 

@@ -1,0 +1,126 @@
+"""URLs that expire mid-download: the devserver's signed URLs (``Faults.signed_uses``)
+answer 403 after a few requests; ``--url-cmd`` or the redirecting entry URL gives a
+fresh one, and the file still arrives byte for byte."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from hydra_tui.devserver import DevServer, Faults
+from hydra_tui.engine.context import default_state_dir
+from hydra_tui.engine.resume import ResumeStore
+from tests.helpers import cli, file_sha256, payload, sha256
+from tests.reliability._support import wait_until
+
+MiB = 1024 * 1024
+
+
+def _print_fresh_url(server: DevServer, name: str) -> str:
+    """A --url-cmd that asks the devserver for a freshly signed URL and prints it."""
+    code = "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())"
+    return shlex.join([sys.executable, "-c", code, server.sign_url(name, text=True)])
+
+
+def test_disk_download_renews_through_the_redirecting_entry_url(
+    server: DevServer, out_dir: Path
+) -> None:
+    data = payload(8 * MiB + 13, seed=1)
+    server.add("signed.bin", data, Faults(signed_uses=6))
+    entry = server.sign_url("signed.bin")
+    proc = cli(entry, "--no-ui", "-o", str(out_dir), "-t", "4", "--chunk-size", "256K")
+    assert proc.returncode == 0, proc.stderr
+    assert file_sha256(out_dir / "signed.bin") == sha256(data)
+    stats = server.stats("signed.bin")
+    assert stats.statuses[403] >= 1  # it did expire, more than once in fact
+    assert stats.bytes_sent <= len(data) * 1.02 + 64 * 1024  # each renewal probes 1 byte
+
+
+def test_stream_renews_with_url_cmd(server: DevServer) -> None:
+    data = payload(6 * MiB, seed=2)
+    server.add("s.tar", data, Faults(signed_uses=5))
+    first = cli("-s", server.sign_url("s.tar", text=True), "-q").stdout.decode().strip()
+    proc = cli("-s", first, "-t", "4", "--chunk-size", "256K",
+               "--url-cmd", _print_fresh_url(server, "s.tar"))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert sha256(proc.stdout) == sha256(data)
+    assert server.stats("s.tar").statuses[403] >= 1
+
+
+def test_without_a_way_to_renew_the_403_is_reported(server: DevServer, out_dir: Path) -> None:
+    data = payload(4 * MiB, seed=3)
+    server.add("x.bin", data, Faults(signed_uses=3))
+    signed = cli("-s", server.sign_url("x.bin", text=True), "-q").stdout.decode().strip()
+    proc = cli(signed, "--no-ui", "-q", "-o", str(out_dir), "-t", "2", "--chunk-size", "256K")
+    assert proc.returncode == 1
+    assert b"403" in proc.stderr and proc.stderr.count(b"\n") == 1
+    assert not (out_dir / "x.bin").exists()
+
+
+def test_a_fresh_url_for_another_file_is_refused(server: DevServer) -> None:
+    data = payload(4 * MiB, seed=4)
+    server.add("a.bin", data, Faults(signed_uses=3))
+    server.add("other.bin", payload(3 * MiB, seed=5))
+    signed = cli("-s", server.sign_url("a.bin", text=True), "-q").stdout.decode().strip()
+    other = shlex.join(["echo", server.url("other.bin")])
+    proc = cli("-s", signed, "-t", "2", "--chunk-size", "256K", "--url-cmd", other, "-q")
+    assert proc.returncode == 1
+    assert b"serves another file" in proc.stderr
+    assert data.startswith(proc.stdout)  # what was streamed is right, and it stopped
+
+
+def test_failing_url_cmd_is_one_line(server: DevServer) -> None:
+    server.add("f.bin", payload(3 * MiB, seed=6), Faults(signed_uses=3))
+    signed = cli("-s", server.sign_url("f.bin", text=True), "-q").stdout.decode().strip()
+    proc = cli("-s", signed, "-t", "2", "--chunk-size", "256K", "--url-cmd", "exit 7", "-q")
+    assert proc.returncode == 1
+    assert proc.stderr.strip().endswith(b"--url-cmd failed with exit status 7")
+
+
+def test_expired_before_the_start_probes_the_url_cmd_one(server: DevServer, out_dir: Path) -> None:
+    data = payload(2 * MiB + 1, seed=7)
+    server.add("late.bin", data, Faults(signed_uses=100))
+    signed = cli("-s", server.sign_url("late.bin", text=True), "-q").stdout.decode().strip()
+    server.add("late.bin", data, Faults(signed_uses=100))  # every signature so far is void
+    proc = cli(signed, "--no-ui", "-q", "-o", str(out_dir),
+               "--url-cmd", _print_fresh_url(server, "late.bin"))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert file_sha256(out_dir / "late.bin") == sha256(data)
+
+
+def test_killed_then_resumed_the_next_day_with_url_cmd(
+    server: DevServer, out_dir: Path, tmp_path: Path
+) -> None:
+    data = payload(16 * MiB, seed=8)
+    server.add("day.bin", data, Faults(signed_uses=1000, link_rate=4 * MiB))
+    signed = cli("-s", server.sign_url("day.bin", text=True), "-q").stdout.decode().strip()
+    args = [signed, "--no-ui", "-q", "-o", str(out_dir), "-t", "4", "--chunk-size", "256K",
+            "--url-cmd", _print_fresh_url(server, "day.bin")]  # fmt: skip
+    part = (out_dir / "day.bin.part").resolve()
+    proc = subprocess.Popen([sys.executable, "-m", "hydra_tui", *args], env=os.environ.copy())
+    try:
+        wait_until(lambda: _ranges_saved(part) >= 3 * MiB, 60, "a checkpoint")
+        assert proc.poll() is None, "finished before it could be killed"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    saved = _ranges_saved(part)
+    server.reset_stats()
+    server.expire_signatures("day.bin")  # the next day: the URL given has expired
+    again = cli(*args, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert file_sha256(out_dir / "day.bin") == sha256(data)
+    assert server.stats("day.bin").bytes_sent <= len(data) - saved + MiB
+
+
+def _ranges_saved(part: Path) -> int:
+    store = ResumeStore(default_state_dir() / "resume.sqlite3")
+    try:
+        record = store.load(part)
+    finally:
+        store.close()
+    return 0 if record is None else sum(end - begin for begin, end in record.ranges)
