@@ -15,7 +15,8 @@
     ├── RemoteChangedError          the remote file changed under us (validator or size differs)
     ├── ChecksumMismatch            --md5/--sha256 did not match (exit 3)
     ├── LocalIOError                disk full, file size limit, permissions (the .part is kept)
-    ├── AlreadyRunningError         another process holds the lock on this output
+    ├── AlreadyRunningError         another process holds the lock on this output (or the service's)
+    ├── ServiceUnavailable          no background service answers on the user's socket
     └── Interrupted                 SIGINT/SIGTERM (exit 130/143)
 
 httpx exceptions are translated at the engine boundary with ``raise ... from exc``;
@@ -37,6 +38,7 @@ __all__ = [
     "ProtocolViolation",
     "RedirectRefused",
     "RemoteChangedError",
+    "ServiceUnavailable",
     "Stalled",
     "TooSlow",
     "UsageError",
@@ -119,6 +121,10 @@ class LocalIOError(HydraError):
 
 class AlreadyRunningError(HydraError):
     """Another hydra-tui process is writing the same output file."""
+
+
+class ServiceUnavailable(HydraError):
+    """No hydra-tui service answers on the user's socket, or it went away mid-command."""
 
 
 class Interrupted(HydraError):

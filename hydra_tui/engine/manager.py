@@ -42,6 +42,7 @@ class ManagedDownload(QueueEntry):
         self.task: asyncio.Task[None] | None = None
         self._last: DownloadSnapshot | None = None
         self._error: str | None = None
+        self._exit_code = 0
 
     @property
     def running(self) -> bool:
@@ -55,7 +56,8 @@ class ManagedDownload(QueueEntry):
             folder=str(self._options.output_dir.absolute()),
         )  # fmt: skip
         return dataclasses.replace(
-            base, state=self.state, error=self._error, speed=0.0, active=0,
+            base, state=self.state, error=self._error, exit_code=self._exit_code, speed=0.0,
+            active=0,
             max_window=self._options.threads, rate_limit=self._options.limit_rate,
         )  # fmt: skip
 
@@ -98,12 +100,14 @@ class ManagedDownload(QueueEntry):
         self.dl = Download(ctx, self._url, self._options, id=self._id)
         self.state = DownloadState.PROBING
         self._error = None
+        self._exit_code = 0
         try:
             await download_to_disk(self.dl)
             self.state = DownloadState.DONE
         except HydraError as exc:
             self.state = DownloadState.FAILED
             self._error = str(exc)
+            self._exit_code = exc.exit_code
             log.warning("%s: %s", self._url, exc)
         except asyncio.CancelledError:
             if not self.state.finished and self.state is not DownloadState.PAUSED:
@@ -112,6 +116,7 @@ class ManagedDownload(QueueEntry):
             log.exception("%s: unexpected error", self._url)
             self.state = DownloadState.FAILED
             self._error = f"internal error: {exc!r}"
+            self._exit_code = 1
         finally:
             self._last = self.dl.snapshot()
             self._manager.kick()
