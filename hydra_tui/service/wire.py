@@ -11,11 +11,13 @@ socket is 0600 in a 0700 folder and the service checks the peer's uid
 
 from __future__ import annotations
 
-import asyncio
 import pickle
 import socket
 import struct
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the shell commands' side never loads asyncio (~20 ms)
+    import asyncio
 
 __all__ = ["MAX_FRAME", "FrameError", "pack", "read_frame", "recv_frame"]
 
@@ -42,6 +44,8 @@ def _size(header: bytes) -> int:
 
 async def read_frame(reader: asyncio.StreamReader) -> Any:
     """The next frame's object; ``None`` at a clean end of the stream."""
+    import asyncio
+
     try:
         header = await reader.readexactly(_HEADER.size)
     except asyncio.IncompleteReadError as exc:
