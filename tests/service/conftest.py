@@ -79,6 +79,16 @@ class Daemon:
                 raise AssertionError(f"daemon did not start: {self.proc.communicate()[1]}")
             time.sleep(0.02)  # waiting for a process to listen, not for an outcome
 
+    def rpc_port(self) -> int:
+        """The port the RPC took (``--rpc-listen-port 0``), once it listens."""
+        port_file = paths.runtime_dir() / "rpc.port"
+        deadline = time.monotonic() + 20
+        while not (port_file.exists() and port_file.read_text().strip().isdigit()):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the RPC did not start: {self.proc.communicate()[1]}")
+            time.sleep(0.02)  # waiting for a port to open, not for an outcome
+        return int(port_file.read_text())
+
     def stop(self) -> str:
         """SIGTERM; it must wind down cleanly (exit 0). Its stderr."""
         if self.proc.poll() is None:
