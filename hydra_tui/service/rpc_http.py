@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from hydra_tui.errors import HydraError, RpcRefused
 from hydra_tui.service import paths
 from hydra_tui.service.aria2 import Aria2Rpc
+from hydra_tui.service.websocket import Notifier, serve_websocket
 
 if TYPE_CHECKING:
     from hydra_tui.engine.manager import DownloadManager
@@ -43,9 +44,10 @@ _REASONS = {200: "OK", 204: "No Content", 404: "Not Found", 405: "Method Not All
 async def serve_rpc(manager: DownloadManager, *, host: str, port: int, secret: str | None) -> None:
     """Serve until cancelled; ``HydraError`` if the port cannot be had."""
     rpc = Aria2Rpc(manager, secret=secret)
+    notifier = Notifier(manager)
     try:
         server = await asyncio.start_server(
-            functools.partial(_connection, rpc), host, port, limit=MAX_HEAD
+            functools.partial(_connection, rpc, notifier), host, port, limit=MAX_HEAD
         )
     except OSError as exc:
         raise HydraError(f"cannot serve the RPC on {host}:{port}: {exc.strerror}") from exc
@@ -53,10 +55,12 @@ async def serve_rpc(manager: DownloadManager, *, host: str, port: int, secret: s
     port_file = paths.runtime_dir() / PORT_FILE
     port_file.write_text(f"{bound}\n", encoding="ascii")
     log.info("aria2 JSON-RPC on http://%s:%d/jsonrpc", host, bound)
+    notifying = asyncio.create_task(notifier.run())
     try:
         async with server:
             await server.serve_forever()
     finally:
+        notifying.cancel()
         with contextlib.suppress(OSError):
             port_file.unlink()
 
@@ -95,10 +99,13 @@ def answer_body(rpc: Aria2Rpc, body: bytes) -> bytes:
 
 
 async def _connection(
-    rpc: Aria2Rpc, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    rpc: Aria2Rpc,
+    notifier: Notifier,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
 ) -> None:
     try:
-        while await _exchange(rpc, reader, writer):
+        while await _exchange(rpc, notifier, reader, writer):
             pass
     except (ConnectionError, TimeoutError, asyncio.IncompleteReadError):
         pass
@@ -109,7 +116,10 @@ async def _connection(
 
 
 async def _exchange(
-    rpc: Aria2Rpc, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    rpc: Aria2Rpc,
+    notifier: Notifier,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
 ) -> bool:
     """Read one request and answer it; whether the connection may carry another."""
     async with asyncio.timeout(_READ_TIMEOUT):
@@ -137,21 +147,44 @@ async def _exchange(
         if verb == "OPTIONS":  # a browser's CORS preflight
             await _send(writer, 204, None)
             return True
-        if verb != "POST":
-            await _send(writer, 405, _error(-32600, "POST a JSON-RPC request to /jsonrpc"))
-            return False
-        length_text = headers.get("content-length")
-        if length_text is None or not length_text.isdigit():
-            await _send(writer, 411, _error(-32600, "a Content-Length is required"))
-            return False
-        length = int(length_text)
-        if length > MAX_BODY:
-            await _send(writer, 413, _error(-32600, f"request larger than {MAX_BODY} bytes"))
-            await _discard(reader, min(length, _MAX_DISCARD))  # no reset under the answer
-            return False
-        body = await reader.readexactly(length)
-    await _send(writer, 200, answer_body(rpc, body))
+        body: bytes | None = b""
+        key = headers.get("sec-websocket-key", "")
+        upgrade = verb == "GET" and headers.get("upgrade", "").lower() == "websocket" and key
+        if not upgrade:
+            body = await _read_body(verb, headers, reader, writer)
+            if body is None:
+                return False
+    if upgrade:  # outside the request's time limit: the socket stays open
+        await serve_websocket(
+            reader,
+            writer,
+            key,
+            answer=functools.partial(answer_body, rpc),
+            notifier=notifier,
+            max_frame=MAX_BODY,
+        )
+        return False
+    await _send(writer, 200, answer_body(rpc, body or b""))
     return headers.get("connection", "").lower() != "close"
+
+
+async def _read_body(
+    verb: str, headers: dict[str, str], reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> bytes | None:
+    """A POST's body, or ``None`` once the refusal is sent."""
+    if verb != "POST":
+        await _send(writer, 405, _error(-32600, "POST a JSON-RPC request to /jsonrpc"))
+        return None
+    length_text = headers.get("content-length")
+    if length_text is None or not length_text.isdigit():
+        await _send(writer, 411, _error(-32600, "a Content-Length is required"))
+        return None
+    length = int(length_text)
+    if length > MAX_BODY:
+        await _send(writer, 413, _error(-32600, f"request larger than {MAX_BODY} bytes"))
+        await _discard(reader, min(length, _MAX_DISCARD))  # no reset under the answer
+        return None
+    return await reader.readexactly(length)
 
 
 async def _discard(reader: asyncio.StreamReader, length: int) -> None:

@@ -257,3 +257,40 @@ def test_oversized_and_malformed_requests_get_json_rpc_errors() -> None:
         conn.close()
         assert "result" in call(port, "aria2.getVersion")  # still serving
         daemon.stop()
+
+
+def test_websocket_calls_and_notifications(server: DevServer, out_dir: Path) -> None:
+    import websocket  # websocket-client, which aria2p depends on
+
+    data = payload(2 * MiB + 5, seed=31)
+    url = server.add("ws.bin", data, Faults(rate=512 * 1024))
+    with rpc_daemon("--rpc-secret", SECRET) as daemon:
+        ws = websocket.create_connection(f"ws://127.0.0.1:{daemon.rpc_port()}/jsonrpc", timeout=30)
+        try:
+
+            def send(method: str, *params: Any) -> None:
+                ws.send(json.dumps({"jsonrpc": "2.0", "id": method, "method": method,
+                                    "params": [f"token:{SECRET}", *params]}))  # fmt: skip
+
+            def until_message(check: Any) -> dict[str, Any]:
+                while True:
+                    message: dict[str, Any] = json.loads(ws.recv())
+                    if check(message):
+                        return message
+
+            send("aria2.addUri", [url], {"dir": str(out_dir), "split": "2"})
+            gid = until_message(lambda m: m.get("id") == "aria2.addUri")["result"]
+
+            def note(method: str) -> Any:
+                return lambda m: m.get("method") == method and m["params"] == [{"gid": gid}]
+
+            until_message(note("aria2.onDownloadStart"))
+            send("aria2.pause", gid)
+            until_message(note("aria2.onDownloadPause"))
+            server.set_faults("ws.bin", Faults())
+            send("aria2.unpause", gid)
+            until_message(note("aria2.onDownloadComplete"))
+        finally:
+            ws.close()
+        daemon.stop()
+    assert file_sha256(out_dir / "ws.bin") == sha256(data)
