@@ -36,8 +36,6 @@ __all__ = ["SAVE_INTERVAL", "Service"]
 log = logging.getLogger(__name__)
 #: how often the queue file is compared with the queue (and rewritten if it changed)
 SAVE_INTERVAL = 0.5
-#: a client that does not read its answers for this long is dropped
-_SEND_TIMEOUT = 5.0
 
 #: an extra server to run beside the socket (the aria2 RPC): given the manager, returns
 #: a coroutine that serves until cancelled
@@ -128,9 +126,7 @@ class Service:
             log.warning("service: refused a client of another user")
             writer.close()
             return
-        sock.setsockopt(
-            socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", int(_SEND_TIMEOUT), 0)
-        )
+        # a client that stops reading stalls only its own session (asyncio buffers)
         await Session(self.manager, changed=self.save, stop=self.stop).serve(reader, writer)
 
 

@@ -294,3 +294,21 @@ def test_websocket_calls_and_notifications(server: DevServer, out_dir: Path) -> 
             ws.close()
         daemon.stop()
     assert file_sha256(out_dir / "ws.bin") == sha256(data)
+
+
+def test_a_websocket_frame_over_the_limit_closes_that_socket_only() -> None:
+    import websocket
+
+    with rpc_daemon("--rpc-secret", SECRET) as daemon:
+        port = daemon.rpc_port()
+        ws = websocket.create_connection(f"ws://127.0.0.1:{port}/jsonrpc", timeout=30)
+        try:
+            with pytest.raises((websocket.WebSocketConnectionClosedException, ConnectionError)):
+                ws.send("[" * (3 * MiB))  # the server hangs up once it reads the length
+                while ws.recv() != "":
+                    pass
+                raise websocket.WebSocketConnectionClosedException("closed")
+        finally:
+            ws.close()
+        assert "result" in call(port, "aria2.getVersion")
+        daemon.stop()
