@@ -45,9 +45,7 @@ def main() -> None:
             daemon.wait()
     print(f"python -c pass   median {statistics.median(base) * 1000:6.0f} ms")
     median, best, worst = (1000 * f(adds) for f in (statistics.median, min, max))
-    print(
-        f"hydra-tui add    median {median:6.0f} ms, best {best:.0f}, worst {worst:.0f} ({RUNS}x)"
-    )
+    print(f"hydra-tui add    median {median:6.0f} ms, best {best:.0f}, worst {worst:.0f} ({RUNS}x)")
 
 
 if __name__ == "__main__":
