@@ -73,6 +73,13 @@ def _main(argv: list[str] | None) -> int:
 
         sys.stdout.write(f"hydra-tui {__version__}\n")
         return 0
+    from hydra_tui.service import SERVICE_COMMANDS
+
+    raw = sys.argv[1:] if argv is None else argv
+    if raw and raw[0] in SERVICE_COMMANDS:
+        from hydra_tui.service.commands import run as run_service_command
+
+        return run_service_command(raw)
     from hydra_tui.cli_args import parse
 
     args = parse(argv)

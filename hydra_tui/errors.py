@@ -4,7 +4,8 @@
 
     HydraError                      exit code 1 unless said otherwise
     ├── UsageError                  bad option or argument (exit 2)
-    │   └── ConfigError             broken config/presets file (names file and key)
+    │   ├── ConfigError             broken config/presets file (names file and key)
+    │   └── RpcRefused              an RPC call the service will not run (bad params, unknown GID)
     ├── NetworkError                connect/read failures, resets, timeouts, stalls (after retries)
     │   ├── ConnectionReset         the server reset or cut a connection (a sign of load)
     │   └── Stalled                 no byte within the stall timeout
@@ -16,7 +17,8 @@
     ├── RemoteChangedError          the remote file changed under us (validator or size differs)
     ├── ChecksumMismatch            --md5/--sha256 did not match (exit 3)
     ├── LocalIOError                disk full, file size limit, permissions (the .part is kept)
-    ├── AlreadyRunningError         another process holds the lock on this output
+    ├── AlreadyRunningError         another process holds the lock on this output (or the service's)
+    ├── ServiceUnavailable          no background service answers on the user's socket
     └── Interrupted                 SIGINT/SIGTERM (exit 130/143)
 
 httpx exceptions are translated at the engine boundary with ``raise ... from exc``;
@@ -38,6 +40,8 @@ __all__ = [
     "ProtocolViolation",
     "RedirectRefused",
     "RemoteChangedError",
+    "RpcRefused",
+    "ServiceUnavailable",
     "Stalled",
     "TooSlow",
     "UrlExpired",
@@ -61,6 +65,15 @@ class UsageError(HydraError):
 
 class ConfigError(UsageError):
     """A config or presets file that cannot be used; the message names the file and key."""
+
+
+class RpcRefused(UsageError):
+    """An aria2 JSON-RPC call the service will not run; ``rpc_code`` is the JSON-RPC error
+    code sent back (aria2 answers 1 for any refused call, -32602 for malformed params)."""
+
+    def __init__(self, message: str, rpc_code: int = 1) -> None:
+        super().__init__(message)
+        self.rpc_code = rpc_code
 
 
 class NetworkError(HydraError):
@@ -126,6 +139,10 @@ class LocalIOError(HydraError):
 
 class AlreadyRunningError(HydraError):
     """Another hydra-tui process is writing the same output file."""
+
+
+class ServiceUnavailable(HydraError):
+    """No hydra-tui service answers on the user's socket, or it went away mid-command."""
 
 
 class Interrupted(HydraError):

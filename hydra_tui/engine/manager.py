@@ -44,6 +44,7 @@ class ManagedDownload(QueueEntry):
         self._error: str | None = None
         #: the snapshot of an entry not running, and what it was made of
         self._idle: tuple[tuple[object, ...], DownloadSnapshot] | None = None
+        self._exit_code = 0
 
     @property
     def running(self) -> bool:
@@ -54,7 +55,10 @@ class ManagedDownload(QueueEntry):
             return self.dl.snapshot()
         # the same object while nothing changed: the snapshot wire skips it
         # (``snapshot_wire``), so a long queue of waiting entries costs nothing per poll
-        key = (self.state, self._error, self._options.threads, self._options.limit_rate)
+        key = (
+            self.state, self._error, self._exit_code, id(self._last),
+            self._options.threads, self._options.limit_rate,
+        )  # fmt: skip
         idle = self._idle
         if idle is not None and idle[0] == key:
             return idle[1]
@@ -63,7 +67,8 @@ class ManagedDownload(QueueEntry):
             folder=str(self._options.output_dir.absolute()),
         )  # fmt: skip
         snap = dataclasses.replace(
-            base, state=self.state, error=self._error, speed=0.0, active=0,
+            base, state=self.state, error=self._error, exit_code=self._exit_code, speed=0.0,
+            active=0,
             max_window=self._options.threads, rate_limit=self._options.limit_rate,
         )  # fmt: skip
         self._idle = (key, snap)
@@ -114,6 +119,7 @@ class ManagedDownload(QueueEntry):
         self._error = None
         # the log screen (L) tells each download's story: start, finish, failure, cancel
         log.info("%s: started", self._url)
+        self._exit_code = 0
         try:
             result = await download_to_disk(self.dl)
             self.state = DownloadState.DONE
@@ -121,6 +127,7 @@ class ManagedDownload(QueueEntry):
         except HydraError as exc:
             self.state = DownloadState.FAILED
             self._error = str(exc)
+            self._exit_code = exc.exit_code
             log.warning("%s: failed: %s", self._url, exc)
         except asyncio.CancelledError:
             if not self.state.finished and self.state is not DownloadState.PAUSED:
@@ -129,6 +136,7 @@ class ManagedDownload(QueueEntry):
             log.exception("%s: unexpected error", self._url)
             self.state = DownloadState.FAILED
             self._error = f"internal error: {exc!r}"
+            self._exit_code = 1
         finally:
             self._last = self.dl.snapshot()
             self._idle = None

@@ -119,6 +119,8 @@ class DownloadSnapshot:
     rate_limit: int | None = None
     checksum: str | None = None
     error: str | None = None
+    #: the failure's exit code (``HydraError.exit_code``: 3 for a checksum mismatch), 0 otherwise
+    exit_code: int = 0
     #: the output folder, absolute (shown before ``path`` is decided, and after)
     folder: str | None = None
     chunks: tuple[ChunkView, ...] = ()

@@ -1,0 +1,20 @@
+"""The service and the shell commands never load Textual or Rich (the service is headless,
+and ``add`` must start fast)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+CODE = """
+import sys
+import hydra_tui.service.commands, hydra_tui.service.daemon, hydra_tui.service.rpc_http
+import hydra_tui.service.daemon_cli
+bad = sorted(m for m in sys.modules if m.split(".")[0] in ("textual", "rich"))
+print(",".join(bad))
+"""
+
+
+def test_the_service_imports_no_ui() -> None:
+    done = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""
