@@ -65,17 +65,11 @@ class DiskSink:
         self.fd = file.fd
         self._executor = executor
         self.closed = False
-        #: one ``pwritev`` in flight per file: writers of one file on several threads
-        #: spin on its inode lock (``rwsem_spin_on_owner``) for no gain; the I/O pool's
-        #: other threads stay free for other files, hashing and the resume store
-        #: (``bench/PROFILE.md``, "One writer per file")
-        self._one_writer = asyncio.Lock()
 
     async def write(self, offset: int, pieces: Sequence[Piece]) -> None:
         loop = asyncio.get_running_loop()
         try:
-            async with self._one_writer:
-                await loop.run_in_executor(self._executor, _pwritev_all, self.fd, pieces, offset)
+            await loop.run_in_executor(self._executor, _pwritev_all, self.fd, pieces, offset)
         except OSError as exc:
             raise local_error(exc, self.path) from exc
 
