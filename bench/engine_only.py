@@ -15,8 +15,8 @@ import contextlib
 import sys
 from pathlib import Path
 
+from hydra_tui.engine.backends.process import ProcessBackend
 from hydra_tui.engine.options import DownloadOptions
-from hydra_tui.engine.process import ProcessBackend
 from hydra_tui.engine.snapshot import DownloadState
 
 

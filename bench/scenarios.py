@@ -111,7 +111,7 @@ def _hydra_env(bench: Bench, work: Path) -> dict[str, str]:
     return env
 
 
-#: what hydra-tui logs when httpx, not its lean reader, fetches (``engine/rawhttp.py``,
+#: what hydra-tui logs when httpx, not its lean reader, fetches (``engine/http/rawhttp.py``,
 #: ``engine/transfer.py``, ``engine/download.py``)
 _SLOW_PATH = ("httpx instead of the lean reader", "falls back to httpx", "probing through httpx")
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from hydra_tui._version import __version__
+
 __all__ = [
     "AlreadyRunningError",
     "ChecksumMismatch",
@@ -36,6 +37,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from hydra_tui.api.sync import download, stream
     from hydra_tui.client import DownloadResult, HydraClient
     from hydra_tui.errors import (
         AlreadyRunningError,
@@ -57,7 +59,6 @@ if TYPE_CHECKING:
         UrlExpired,
         UsageError,
     )
-    from hydra_tui.facade import download, stream
 
 _HOMES = {
     "HydraClient": "client",

@@ -28,9 +28,9 @@ from hydra_tui.config.fields import AUTO_THREADS_CEILING, MAX_THREADS
 from hydra_tui.engine.context import EngineContext
 from hydra_tui.engine.disk import DownloadResult, download_to_disk
 from hydra_tui.engine.download import Download
-from hydra_tui.engine.filename import choose_name
+from hydra_tui.engine.io.filename import choose_name
+from hydra_tui.engine.io.reorder import Piece
 from hydra_tui.engine.options import DownloadOptions
-from hydra_tui.engine.reorder import Piece
 from hydra_tui.engine.stream import stream_blocks
 from hydra_tui.errors import HydraError
 from hydra_tui.units import parse_rate, parse_size
@@ -189,7 +189,7 @@ class HydraClient:
             result = await download_to_disk(dl)
         result = dataclasses.replace(result, path=result.path.absolute())
         if digest and result.sha256 is None:
-            from hydra_tui.engine.sinks import hash_file
+            from hydra_tui.engine.io.sinks import hash_file
 
             loop = asyncio.get_running_loop()
             value = await loop.run_in_executor(self.ctx.executor, hash_file, result.path, "sha256")
@@ -244,7 +244,7 @@ class HydraClient:
         if callback is None:
             yield
             return
-        from hydra_tui.progress import CallbackProgress
+        from hydra_tui.cli.progress import CallbackProgress
 
         progress = CallbackProgress(callback)
 

@@ -107,7 +107,7 @@ class HTTPStatusError(HydraError):
 
 
 class UrlExpired(HTTPStatusError):
-    """401, 403 or 410 for the file: a signed URL may have expired (``engine/renew.py``
+    """401, 403 or 410 for the file: a signed URL may have expired (``engine/http/renew.py``
     gets a fresh one where it can)."""
 
 

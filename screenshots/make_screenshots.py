@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from hydra_tui.engine.backends.fake import PreviewBackend, demo_backend
 from hydra_tui.tui import HydraApp
-from hydra_tui.tui.preview import PreviewBackend, demo_backend
 
 HERE = Path(__file__).resolve().parent
 

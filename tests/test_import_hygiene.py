@@ -10,24 +10,24 @@ import pytest
 HEADLESS = [
     "hydra_tui",
     "hydra_tui.client",
-    "hydra_tui.cli",
-    "hydra_tui.headless",
-    "hydra_tui.progress",
-    "hydra_tui.engine.aimd",
+    "hydra_tui.cli.main",
+    "hydra_tui.cli.headless",
+    "hydra_tui.cli.progress",
+    "hydra_tui.engine.plan.aimd",
     "hydra_tui.engine.context",
     "hydra_tui.engine.disk",
     "hydra_tui.engine.download",
-    "hydra_tui.engine.filename",
-    "hydra_tui.engine.headers",
-    "hydra_tui.engine.manager",
-    "hydra_tui.engine.planner",
-    "hydra_tui.engine.probe",
-    "hydra_tui.engine.ranges",
-    "hydra_tui.engine.ratelimit",
-    "hydra_tui.engine.reorder",
-    "hydra_tui.engine.resume",
-    "hydra_tui.engine.single",
-    "hydra_tui.engine.sinks",
+    "hydra_tui.engine.io.filename",
+    "hydra_tui.engine.http.headers",
+    "hydra_tui.engine.backends.manager",
+    "hydra_tui.engine.plan.planner",
+    "hydra_tui.engine.http.probe",
+    "hydra_tui.engine.plan.ranges",
+    "hydra_tui.engine.plan.ratelimit",
+    "hydra_tui.engine.io.reorder",
+    "hydra_tui.engine.io.resume",
+    "hydra_tui.engine.one_connection",
+    "hydra_tui.engine.io.sinks",
     "hydra_tui.engine.snapshot",
     "hydra_tui.engine.stream",
     "hydra_tui.engine.transfer",
@@ -60,8 +60,8 @@ def test_the_tuis_process_does_not_load_the_engine_proper() -> None:
     # the engine runs in a process of its own: the UI's would import it (~0.1 s of
     # start-up, the first byte that much later) only to leave it unused
     code = (
-        "import sys, hydra_tui.tui_launch, hydra_tui.engine.process, hydra_tui.tui\n"
-        "bad = sorted(m for m in sys.modules if m in ('hydra_tui.engine.manager',"
+        "import sys, hydra_tui.cli.tui_launch, hydra_tui.engine.backends.process, hydra_tui.tui\n"
+        "bad = sorted(m for m in sys.modules if m in ('hydra_tui.engine.backends.manager',"
         " 'hydra_tui.engine.transfer', 'httpx'))\n"
         "assert not bad, bad\n"
     )

@@ -1,6 +1,6 @@
 """Settings from files: where they live, what they hold, how layers combine.
 
-Nothing is imported here so that ``hydra_tui.cli_args`` (and with it ``--version``) can use
+Nothing is imported here so that ``hydra_tui.cli.args`` (and with it ``--version``) can use
 ``hydra_tui.config.fields`` without loading the engine or the TOML machinery.
 
 ::

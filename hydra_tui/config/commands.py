@@ -17,7 +17,7 @@ from hydra_tui.config.starter import STARTER_CONFIG
 from hydra_tui.errors import HydraError, LocalIOError, UsageError
 
 if TYPE_CHECKING:
-    from hydra_tui.cli_args import ParsedArgs
+    from hydra_tui.cli.args import ParsedArgs
 
 __all__ = ["config_init", "config_path", "config_save_preset", "config_show", "run"]
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hydra_tui import __version__
+from hydra_tui._version import __version__
 from hydra_tui.config import fields
 from hydra_tui.config.fields import DEFAULT_THREADS, Headers, Progress, Threads
 from hydra_tui.engine.options import DownloadOptions

@@ -19,15 +19,15 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from hydra_tui.engine.aimd import AimdController, HostGate
+from hydra_tui.engine.http.rawhttp import RawPool
+from hydra_tui.engine.http.redirects import check_redirect, resend_cookie
+from hydra_tui.engine.http.tls import client_context
+from hydra_tui.engine.http.urls import redact_url
+from hydra_tui.engine.io.partfile import ClaimedNames
+from hydra_tui.engine.io.resume import ResumeStore
 from hydra_tui.engine.options import DownloadOptions
-from hydra_tui.engine.partfile import ClaimedNames
-from hydra_tui.engine.ratelimit import TokenBucket
-from hydra_tui.engine.rawhttp import RawPool
-from hydra_tui.engine.redirects import check_redirect, resend_cookie
-from hydra_tui.engine.resume import ResumeStore
-from hydra_tui.engine.tls import client_context
-from hydra_tui.urls import redact_url
+from hydra_tui.engine.plan.aimd import AimdController, HostGate
+from hydra_tui.engine.plan.ratelimit import TokenBucket
 
 __all__ = ["EngineContext", "default_state_dir"]
 
@@ -250,7 +250,7 @@ def _env_proxied() -> frozenset[str]:
 
 
 def _default_agent() -> str:
-    from hydra_tui import __version__
+    from hydra_tui._version import __version__
 
     return f"hydra-tui/{__version__}"
 

@@ -1,7 +1,7 @@
 """Disk mode: fill ``NAME.part`` at offsets, checkpoint to the resume store, then rename.
 
 Guarantees: bytes are only ever written under ``NAME.part``, inside the output folder,
-into a file hydra-tui created (``engine/partfile.py``: no link is followed, a user's file
+into a file hydra-tui created (``engine/io/partfile.py``: no link is followed, a user's file
 is left alone); the final name appears (by a no-clobber hard link) only once every byte
 is present and any expected digest matched; the resume store claims a range only after
 the ``.part`` was fdatasync'ed, and only for that very file; a remote that changed since
@@ -17,20 +17,20 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from hydra_tui.engine.checksums import expected_digests, names_of
-from hydra_tui.engine.commit import Staged, group_commit, start_writeback
 from hydra_tui.engine.download import Download, Probed
-from hydra_tui.engine.filename import candidate_paths, choose_name, sanitize_filename
-from hydra_tui.engine.partfile import OutputFolder, PartFile, claim_part, part_names
-from hydra_tui.engine.planner import Planner, choose_chunk_size
-from hydra_tui.engine.prefix_hash import PrefixHasher
-from hydra_tui.engine.ranges import RangeSet
-from hydra_tui.engine.resume import ResumeRecord, boot_id
-from hydra_tui.engine.single import fetch_single
-from hydra_tui.engine.sinks import DiskSink, hash_fd
+from hydra_tui.engine.http.error_map import local_error
+from hydra_tui.engine.io.checksums import expected_digests, names_of
+from hydra_tui.engine.io.commit import Staged, group_commit, start_writeback
+from hydra_tui.engine.io.filename import candidate_paths, choose_name, sanitize_filename
+from hydra_tui.engine.io.partfile import OutputFolder, PartFile, claim_part, part_names
+from hydra_tui.engine.io.prefix_hash import PrefixHasher
+from hydra_tui.engine.io.resume import ResumeRecord, boot_id
+from hydra_tui.engine.io.sinks import DiskSink, hash_fd
+from hydra_tui.engine.one_connection import fetch_single
+from hydra_tui.engine.plan.planner import Planner, choose_chunk_size
+from hydra_tui.engine.plan.ranges import RangeSet
 from hydra_tui.engine.snapshot import DownloadState
 from hydra_tui.engine.transfer import RangeIgnored, TransferRun, unwrap
-from hydra_tui.engine.translate import local_error
 from hydra_tui.errors import (
     ChecksumMismatch,
     HydraError,
@@ -90,7 +90,7 @@ async def download_to_disk(dl: Download) -> DownloadResult:
 
 
 def place_part(dl: Download, probed: Probed) -> tuple[PartFile, ResumeRecord | None]:
-    """Pick ``NAME`` and claim ``NAME.part`` (``engine/partfile.py``), with the resume
+    """Pick ``NAME`` and claim ``NAME.part`` (``engine/io/partfile.py``), with the resume
     record kept for it. A name is skipped when a file, folder or link is there, when
     this process is already downloading to it, or when each of its temporary names
     (``NAME.part``, ``NAME.1.part``, ...) is the user's: ``stem.1.ext`` etc. then."""
@@ -410,7 +410,7 @@ async def _tick_forever(dl: Download) -> None:
 
 
 async def _verify(dl: Download, sink: DiskSink, hasher: PrefixHasher | None) -> dict[str, str]:
-    """Check the expected digests (``engine/checksums.py``) against the ``.part`` (read
+    """Check the expected digests (``engine/io/checksums.py``) against the ``.part`` (read
     through our own descriptor, from the page cache; ``hasher`` has read the prefix while
     later ranges still arrived); a mismatch keeps the file as ``.part``."""
     wanted = dl.expected_digests

@@ -16,14 +16,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from hydra_tui.engine.aimd import Slot
-from hydra_tui.engine.chunk_map import chunk_grid
 from hydra_tui.engine.context import EngineContext
-from hydra_tui.engine.headers import parse_retry_after
-from hydra_tui.engine.lowspeed import LowSpeedWatch
-from hydra_tui.engine.options import DownloadOptions
-from hydra_tui.engine.planner import Planner
-from hydra_tui.engine.probe import (
+from hydra_tui.engine.http.error_map import network_error
+from hydra_tui.engine.http.headers import parse_retry_after
+from hydra_tui.engine.http.probe import (
     PROBE_BYTES,
     RemoteFile,
     empty_remote,
@@ -31,13 +27,18 @@ from hydra_tui.engine.probe import (
     raw_route,
     remote_from_headers,
 )
-from hydra_tui.engine.ratelimit import TokenBucket
-from hydra_tui.engine.rawhttp import Unsupported
-from hydra_tui.engine.redirects import cookie_extension
-from hydra_tui.engine.renew import UrlRenewer
+from hydra_tui.engine.http.rawhttp import Unsupported
+from hydra_tui.engine.http.redirects import cookie_extension
+from hydra_tui.engine.http.renew import UrlRenewer
+from hydra_tui.engine.http.urls import host_problem, redact_url
+from hydra_tui.engine.options import DownloadOptions
+from hydra_tui.engine.plan.aimd import Slot
+from hydra_tui.engine.plan.chunk_map import chunk_grid
+from hydra_tui.engine.plan.lowspeed import LowSpeedWatch
+from hydra_tui.engine.plan.planner import Planner
+from hydra_tui.engine.plan.ratelimit import TokenBucket
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState, RateSample
 from hydra_tui.engine.transfer import Pushback, TransferRun
-from hydra_tui.engine.translate import network_error
 from hydra_tui.errors import (
     HTTPStatusError,
     HydraError,
@@ -45,7 +46,6 @@ from hydra_tui.errors import (
     UrlExpired,
     UsageError,
 )
-from hydra_tui.urls import host_problem, redact_url
 
 __all__ = ["Download", "Probed"]
 
@@ -99,7 +99,7 @@ class Download:
         self.name: str | None = None
         self.path: str | None = None
         self.checksum: str | None = None
-        #: algorithm → hex the file must match, known once probed (``engine/checksums.py``)
+        #: algorithm → hex the file must match, known once probed (``engine/io/checksums.py``)
         self.expected_digests: dict[str, str] = {}
         self.received = 0
         self.resumed_bytes = 0
@@ -121,7 +121,7 @@ class Download:
         self.transfer_url = url
         #: bytes the probe asks for when not the default (a renewal's check asks for one)
         self.probe_size: int | None = None
-        #: gets a fresh URL when a range answers 401/403/410 (``engine/renew.py``)
+        #: gets a fresh URL when a range answers 401/403/410 (``engine/http/renew.py``)
         self.renewer = UrlRenewer(self)
         self._grid: list[tuple[int, int]] = []
         self._samples: deque[tuple[float, int]] = deque(maxlen=64)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from hydra_tui.engine.checksums import ChecksumList
+    from hydra_tui.engine.io.checksums import ChecksumList
 
 __all__ = ["DEFAULT_THREADS", "DownloadOptions"]
 
@@ -59,7 +59,7 @@ class DownloadOptions:
     #: an extra CA bundle (PEM) to trust, for private servers and tests
     ca_file: Path | None = None
     #: read plain-http range bodies with the engine's own lean HTTP/1.1 reader
-    #: (``engine/rawhttp.py``); False keeps every request on httpx
+    #: (``engine/http/rawhttp.py``); False keeps every request on httpx
     raw_http: bool = True
     #: an HTTP(S) or SOCKS proxy URL for every request (``--proxy``); ``None`` takes
     #: the environment's (``HTTPS_PROXY``, …)

@@ -111,7 +111,7 @@ class DownloadSnapshot:
     max_window: int = 0
     retries: int = 0
     limit: int | None = None
-    """The host's demonstrated connection limit (``engine/conn_limit.py``), if any."""
+    """The host's demonstrated connection limit (``engine/plan/conn_limit.py``), if any."""
     resumed_bytes: int = 0
     etag: str | None = None
     last_modified: str | None = None

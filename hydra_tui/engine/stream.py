@@ -14,12 +14,12 @@ import hashlib
 import logging
 from collections.abc import AsyncGenerator, Sequence
 
-from hydra_tui.engine.checksums import expected_digests, names_of
 from hydra_tui.engine.download import Download, Probed
-from hydra_tui.engine.planner import Planner
-from hydra_tui.engine.reorder import Piece, Reorderer
-from hydra_tui.engine.single import fetch_single
-from hydra_tui.engine.sinks import StreamSink
+from hydra_tui.engine.io.checksums import expected_digests, names_of
+from hydra_tui.engine.io.reorder import Piece, Reorderer
+from hydra_tui.engine.io.sinks import StreamSink
+from hydra_tui.engine.one_connection import fetch_single
+from hydra_tui.engine.plan.planner import Planner
 from hydra_tui.engine.snapshot import DownloadState
 from hydra_tui.engine.transfer import FLUSH_BYTES, RangeIgnored, TransferRun, unwrap
 from hydra_tui.errors import ChecksumMismatch, HydraError, ProtocolViolation, RemoteChangedError
@@ -43,7 +43,7 @@ async def stream_blocks(
 
     Checksums in ``dl.options`` are verified at the end when ``verify`` is true (the CLI
     passes False and hashes on its writer thread instead). ``start`` > 0 (``--save``
-    resuming, ``engine/kept_stream.py``) yields from that offset on; only a ranged
+    resuming, ``engine/io/kept_stream.py``) yields from that offset on; only a ranged
     remote (or the probe's whole body) can start there, and ``verify`` needs 0.
     """
     total = start

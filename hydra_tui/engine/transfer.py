@@ -22,21 +22,21 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from hydra_tui.engine.aimd import Slot
-from hydra_tui.engine.headers import parse_content_range, parse_retry_after
-from hydra_tui.engine.planner import Assignment, Planner
-from hydra_tui.engine.rawhttp import (
+from hydra_tui.engine.http.error_map import network_error
+from hydra_tui.engine.http.headers import parse_content_range, parse_retry_after
+from hydra_tui.engine.http.rawhttp import (
     Origin,
     RawPool,
     Unsupported,
     build_request,
     lost_error,
 )
-from hydra_tui.engine.rawhttp import ignore_bytes as _ignore
-from hydra_tui.engine.redirects import cookie_extension
-from hydra_tui.engine.reorder import Piece
-from hydra_tui.engine.translate import network_error
-from hydra_tui.engine.wakeup import WakeUp
+from hydra_tui.engine.http.rawhttp import ignore_bytes as _ignore
+from hydra_tui.engine.http.redirects import cookie_extension
+from hydra_tui.engine.io.reorder import Piece
+from hydra_tui.engine.plan.aimd import Slot
+from hydra_tui.engine.plan.planner import Assignment, Planner
+from hydra_tui.engine.plan.wakeup import WakeUp
 from hydra_tui.errors import (
     ConnectionReset,
     HTTPStatusError,
@@ -50,8 +50,8 @@ from hydra_tui.errors import (
 
 if TYPE_CHECKING:
     from hydra_tui.engine.download import Download
-    from hydra_tui.engine.probe import RemoteFile
-    from hydra_tui.engine.sinks import Sink
+    from hydra_tui.engine.http.probe import RemoteFile
+    from hydra_tui.engine.io.sinks import Sink
 
 __all__ = [
     "FLUSH_BYTES",

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hydra_tui import __version__
+from hydra_tui._version import __version__
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
 from hydra_tui.errors import HydraError, RpcRefused
 from hydra_tui.service.aria2_options import (
@@ -27,7 +27,7 @@ from hydra_tui.service.aria2_options import (
 from hydra_tui.service.session import new_gid
 
 if TYPE_CHECKING:
-    from hydra_tui.engine.manager import DownloadManager, ManagedDownload
+    from hydra_tui.engine.backends.manager import DownloadManager, ManagedDownload
 
 __all__ = ["METHODS", "NOTIFICATIONS", "Aria2Rpc"]
 
@@ -150,7 +150,7 @@ class Aria2Rpc:
     def _aria2_addUri(self, uris: object, options: object = None, position: object = None) -> str:
         if not isinstance(uris, list) or not uris or not all(isinstance(u, str) for u in uris):
             raise RpcRefused("uris must be a non-empty array of strings", INVALID_PARAMS)
-        from hydra_tui.cli_args import validate_url
+        from hydra_tui.cli.args import validate_url
 
         try:
             url = validate_url(uris[0])  # more URIs are mirrors in aria2; one source here

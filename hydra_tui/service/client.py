@@ -14,8 +14,8 @@ import sys
 import time
 from typing import Any
 
+from hydra_tui.engine.backends.snapshot_wire import SnapshotDecoder
 from hydra_tui.engine.snapshot import DownloadSnapshot
-from hydra_tui.engine.snapshot_wire import SnapshotDecoder
 from hydra_tui.errors import HydraError, ServiceUnavailable
 from hydra_tui.service import paths
 from hydra_tui.service.wire import FrameError, pack, recv_frame

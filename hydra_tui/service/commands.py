@@ -70,7 +70,7 @@ def run(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> 
 
 
 def _add(argv: list[str], out: TextIO) -> int:
-    from hydra_tui.cli_args import parse
+    from hydra_tui.cli.args import parse
     from hydra_tui.config.presets import resolve
 
     args = parse(argv)

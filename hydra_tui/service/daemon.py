@@ -24,7 +24,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import IO
 
-from hydra_tui.engine.manager import DownloadManager
+from hydra_tui.engine.backends.manager import DownloadManager
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.errors import AlreadyRunningError
 from hydra_tui.service import paths

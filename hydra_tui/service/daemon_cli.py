@@ -45,9 +45,9 @@ def build_daemon_parser() -> argparse.ArgumentParser:
 
 
 def run_daemon(argv: list[str]) -> int:
-    from hydra_tui.cli import run_async
+    from hydra_tui.cli.logsetup import setup_logging
+    from hydra_tui.cli.main import run_async
     from hydra_tui.config.presets import resolve
-    from hydra_tui.logsetup import setup_logging
 
     ns = build_daemon_parser().parse_args(argv)
     if ns.enable_rpc:

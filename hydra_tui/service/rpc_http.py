@@ -24,7 +24,7 @@ from hydra_tui.service.aria2 import Aria2Rpc
 from hydra_tui.service.websocket import Notifier, serve_websocket
 
 if TYPE_CHECKING:
-    from hydra_tui.engine.manager import DownloadManager
+    from hydra_tui.engine.backends.manager import DownloadManager
 
 __all__ = ["MAX_BODY", "MAX_HEAD", "PORT_FILE", "answer_body", "serve_rpc"]
 

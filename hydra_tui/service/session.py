@@ -1,6 +1,6 @@
 """One client of the service: the engine pipe's messages, answered over the socket.
 
-The messages are those ``engine/process.py`` reads from the TUI's pipe (``add``, ``call``,
+The messages are those ``engine/backends/process.py`` reads from the TUI's pipe (``add``, ``call``,
 ``remove``, ``max_active``, ``poll``, ``stop``), and the answer is the pipe's answer
 (messages answered, the queue's snapshots as ``snapshot_wire`` differences, log records,
 why the engine stopped, its CPU time) with one more element: a reply per message (the id
@@ -18,12 +18,12 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from hydra_tui.engine.proxy import apply_call
-from hydra_tui.engine.snapshot_wire import SnapshotEncoder
+from hydra_tui.engine.backends.proxy import apply_call
+from hydra_tui.engine.backends.snapshot_wire import SnapshotEncoder
 from hydra_tui.service.wire import FrameError, pack, read_frame
 
 if TYPE_CHECKING:
-    from hydra_tui.engine.manager import DownloadManager
+    from hydra_tui.engine.backends.manager import DownloadManager
 
 __all__ = ["Session", "new_gid"]
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from hydra_tui.engine.snapshot import DownloadState
 
 if TYPE_CHECKING:
-    from hydra_tui.engine.manager import DownloadManager
+    from hydra_tui.engine.backends.manager import DownloadManager
 
 __all__ = ["Notifier", "accept_key", "serve_websocket"]
 

@@ -22,7 +22,8 @@ from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
-from hydra_tui.engine.backend import DownloadBackend, DownloadControl
+from hydra_tui.engine.backends.protocol import DownloadBackend, DownloadControl
+from hydra_tui.engine.http.urls import redact_text
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
 from hydra_tui.tui.format import display_name, rate_limit_text, short_rate
@@ -47,7 +48,6 @@ from hydra_tui.tui.screens.confirm_questions import (
     confirm_remove,
 )
 from hydra_tui.tui.screens.main import ACTIONS
-from hydra_tui.urls import redact_text
 
 __all__ = ["HydraApp", "run_tui"]
 

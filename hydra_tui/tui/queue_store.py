@@ -30,10 +30,10 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from hydra_tui.engine.http.urls import redact_url
+from hydra_tui.engine.io.private import private_dir
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
-from hydra_tui.private import private_dir
-from hydra_tui.urls import redact_url
 
 __all__ = ["QueueEntry", "QueueStore", "options_from_json", "options_to_json"]
 

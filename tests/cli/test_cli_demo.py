@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from hydra_tui.demo import DEMO_SLOWDOWN
+from hydra_tui.cli.demo import DEMO_SLOWDOWN
 from hydra_tui.devserver import synthetic_sha256
 from hydra_tui.devserver.demo import demo_resources
 from tests.reliability._support import popen_cli, run_cli

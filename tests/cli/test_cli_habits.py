@@ -247,7 +247,7 @@ def test_habit_option_mistakes_are_one_line_usage_errors(tmp_path: Path) -> None
 
     import pytest
 
-    from hydra_tui.cli_args import parse
+    from hydra_tui.cli.args import parse
     from hydra_tui.errors import UsageError
 
     url = "http://127.0.0.1:9/x"

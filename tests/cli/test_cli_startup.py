@@ -23,11 +23,11 @@ def _run(code: str) -> list[str]:
 def test_version_prints_what_argparse_prints_without_building_a_parser() -> None:
     lines = _run("""
         import sys
-        from hydra_tui.cli import main
+        from hydra_tui.cli.main import main
         status = main(["--version"])
-        loaded = [m for m in ("hydra_tui.cli_args", "argparse", "httpx") if m in sys.modules]
+        loaded = [m for m in ("hydra_tui.cli.args", "argparse", "httpx") if m in sys.modules]
         print("status:", status, "loaded:", loaded)
-        from hydra_tui.cli_args import parse
+        from hydra_tui.cli.args import parse
         try:
             parse(["--version"])
         except SystemExit as exc:
@@ -40,8 +40,8 @@ def test_version_prints_what_argparse_prints_without_building_a_parser() -> None
 def test_the_stream_path_loads_no_disk_code() -> None:
     lines = _run("""
         import sys
-        import hydra_tui.headless
-        print([m for m in ("hydra_tui.engine.disk", "hydra_tui.engine.commit",
+        import hydra_tui.cli.headless
+        print([m for m in ("hydra_tui.engine.disk", "hydra_tui.engine.io.commit",
                            "hydra_tui.engine.stream", "textual") if m in sys.modules])
     """)
     assert lines == ["[]"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hydra_tui.logsetup import close_logging
+from hydra_tui.cli.logsetup import close_logging
 
 
 @pytest.fixture

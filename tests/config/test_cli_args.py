@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import hydra_tui
-from hydra_tui import cli_args
-from hydra_tui.cli_args import parse, read_input_file, validate_url
+from hydra_tui.cli import args as cli_args
+from hydra_tui.cli.args import parse, read_input_file, validate_url
 from hydra_tui.config import fields
 from hydra_tui.errors import UsageError
 
@@ -259,7 +259,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 def test_version_path_imports_nothing_heavy() -> None:
     code = textwrap.dedent("""
         import sys
-        from hydra_tui.cli_args import parse
+        from hydra_tui.cli.args import parse
         try:
             parse(["--version"])
         except SystemExit:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hydra_tui.cli_args import parse
+from hydra_tui.cli.args import parse
 from hydra_tui.config import commands, fields, presets
 from hydra_tui.config.model import Settings
 from hydra_tui.config.starter import STARTER_CONFIG

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hydra_tui import logsetup
-from hydra_tui.logsetup import setup_logging, use_color
+from hydra_tui.cli import logsetup
+from hydra_tui.cli.logsetup import setup_logging, use_color
 
 log = logging.getLogger("hydra_tui.test")
 

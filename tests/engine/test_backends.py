@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from hydra_tui.devserver import DevServer, Faults
+from hydra_tui.engine.backends.process import ProcessBackend
+from hydra_tui.engine.backends.threaded import ThreadedBackend
 from hydra_tui.engine.options import DownloadOptions
-from hydra_tui.engine.process import ProcessBackend
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
-from hydra_tui.engine.threaded import ThreadedBackend
 from tests.helpers import file_sha256, payload, run, sha256
 
 MiB = 1024 * 1024

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from hydra_tui.devserver import DevServer, Faults
-from hydra_tui.engine.process import ProcessBackend
-from hydra_tui.engine.resume import ResumeStore
+from hydra_tui.engine.backends.process import ProcessBackend
+from hydra_tui.engine.io.resume import ResumeStore
 from hydra_tui.engine.snapshot import DownloadState
 from hydra_tui.errors import HydraError
 from tests.engine.test_backends import flock_is_free, options, until
@@ -90,8 +90,8 @@ UI_SCRIPT = """
 import asyncio, sys
 from pathlib import Path
 from hydra_tui.engine.options import DownloadOptions
-from hydra_tui.engine.process import ProcessBackend
-from hydra_tui.engine.resume import ResumeStore
+from hydra_tui.engine.backends.process import ProcessBackend
+from hydra_tui.engine.io.resume import ResumeStore
 
 async def main():
     backend = ProcessBackend(state_dir=Path(sys.argv[2]))
@@ -154,7 +154,7 @@ def test_engine_log_records_reach_the_ui_process(
     with caplog.at_level(logging.WARNING, logger="hydra_tui"):
         error = run(go())
     assert error and "404" in error
-    forwarded = [r for r in caplog.records if r.name == "hydra_tui.engine.manager"]
+    forwarded = [r for r in caplog.records if r.name == "hydra_tui.engine.backends.manager"]
     assert forwarded, caplog.records
     assert forwarded[0].getMessage() == f"{missing}: failed: {error}"
     assert forwarded[0].process != os.getpid()  # it was logged in the engine's process

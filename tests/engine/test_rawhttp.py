@@ -1,4 +1,4 @@
-"""The lean range reader (``engine/rawhttp.py``): its head parser, its request builder,
+"""The lean range reader (``engine/http/rawhttp.py``): its head parser, its request builder,
 keep-alive reuse against the devserver, and the edges the devserver cannot produce
 (a keep-alive connection closed under our feet, bytes past Content-Length, a chunked
 206) from a tiny canned server on 127.0.0.1. Every download is checked by sha256."""
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hydra_tui import HydraClient
 from hydra_tui.devserver import DevServer, Faults
 from hydra_tui.engine.disk import DownloadResult
-from hydra_tui.engine.rawhttp import build_request, parse_head
+from hydra_tui.engine.http.rawhttp import build_request, parse_head
 from hydra_tui.errors import NetworkError
 from tests.helpers import file_sha256, payload, run, sha256
 

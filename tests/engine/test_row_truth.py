@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hydra_tui.devserver import DevServer, Faults
-from hydra_tui.engine.manager import DownloadManager, ManagedDownload
+from hydra_tui.engine.backends.manager import DownloadManager, ManagedDownload
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
 from tests.helpers import file_sha256, payload, run, sha256

@@ -12,19 +12,19 @@ from pathlib import Path
 
 import pytest
 
+from hydra_tui.cli.headless import run_disk
+from hydra_tui.cli.progress import Progress
 from hydra_tui.devserver import DevServer
-from hydra_tui.engine.commit import GroupCommit, Staged
 from hydra_tui.engine.context import EngineContext
 from hydra_tui.engine.disk import download_to_disk
 from hydra_tui.engine.download import Download
+from hydra_tui.engine.http.probe import PROBE_BYTES
+from hydra_tui.engine.io.commit import GroupCommit, Staged
+from hydra_tui.engine.io.partfile import OutputFolder, PartFile, claim_part
+from hydra_tui.engine.io.sinks import DiskSink
 from hydra_tui.engine.options import DownloadOptions
-from hydra_tui.engine.partfile import OutputFolder, PartFile, claim_part
-from hydra_tui.engine.probe import PROBE_BYTES
-from hydra_tui.engine.ranges import RangeSet
-from hydra_tui.engine.sinks import DiskSink
+from hydra_tui.engine.plan.ranges import RangeSet
 from hydra_tui.errors import ChecksumMismatch, LocalIOError
-from hydra_tui.headless import run_disk
-from hydra_tui.progress import Progress
 from tests.helpers import file_sha256, payload, run, sha256
 
 SIZES = [0, 1, 1000, 65536, PROBE_BYTES - 1, PROBE_BYTES]

@@ -94,12 +94,12 @@ def run_cli(
 
 
 def main_in_process(*args: str, stdin: str = "") -> subprocess.CompletedProcess[bytes]:
-    """Call the console entry point ``hydra_tui.cli.main`` in this process.
+    """Call the console entry point ``hydra_tui.cli.main.main`` in this process.
 
     For arguments that must fail while parsing (nothing is fetched, no event loop is
     started): as faithful as a subprocess for what is printed and returned, ~100 times
     faster. A traceback would be an exception escaping ``main``, failing the test."""
-    from hydra_tui.cli import main
+    from hydra_tui.cli.main import main
 
     out, err = io.StringIO(), io.StringIO()
     with (

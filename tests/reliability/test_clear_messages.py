@@ -16,8 +16,8 @@ import pytest
 from hydra_tui.devserver import DevServer, Faults
 from hydra_tui.engine.context import EngineContext
 from hydra_tui.engine.download import Download
+from hydra_tui.engine.http.error_map import local_error
 from hydra_tui.engine.options import DownloadOptions
-from hydra_tui.engine.translate import local_error
 from hydra_tui.errors import UsageError
 from tests.helpers import cli, file_sha256, payload, run, sha256
 

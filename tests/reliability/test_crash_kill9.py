@@ -22,7 +22,7 @@ from pathlib import Path
 
 from hydra_tui.devserver import DevServer, Faults
 from hydra_tui.engine.context import default_state_dir
-from hydra_tui.engine.resume import ResumeStore
+from hydra_tui.engine.io.resume import ResumeStore
 from tests.helpers import file_sha256, payload, sha256
 
 from ._support import MiB, files_under, popen_cli, run_cli, wait_until

@@ -21,9 +21,9 @@ from hydra_tui.devserver import DevServer, Faults
 from hydra_tui.engine.context import EngineContext
 from hydra_tui.engine.disk import download_to_disk
 from hydra_tui.engine.download import Download
+from hydra_tui.engine.io.partfile import OutputFolder, PartIdentity, claim_part
 from hydra_tui.engine.options import DownloadOptions
-from hydra_tui.engine.partfile import OutputFolder, PartIdentity, claim_part
-from hydra_tui.engine.ranges import RangeSet
+from hydra_tui.engine.plan.ranges import RangeSet
 from hydra_tui.errors import LocalIOError
 from tests.helpers import file_sha256, payload, run, sha256
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from hydra_tui.devserver import DevServer, Faults
-from hydra_tui.engine.probe import PROBE_BYTES
+from hydra_tui.engine.http.probe import PROBE_BYTES
 from tests.helpers import cli, file_sha256, payload, sha256
 
 from ._support import MiB, assert_one_line_error

@@ -9,9 +9,9 @@ import stat
 from pathlib import Path
 
 from hydra_tui.devserver import DevServer, Faults
+from hydra_tui.engine.io.private import private_dir
+from hydra_tui.engine.io.resume import ResumeStore
 from hydra_tui.engine.options import DownloadOptions
-from hydra_tui.engine.resume import ResumeStore
-from hydra_tui.private import private_dir
 from hydra_tui.tui.queue_store import QueueEntry, QueueStore
 from tests.helpers import cli, file_sha256, payload, sha256
 

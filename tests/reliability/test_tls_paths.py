@@ -1,4 +1,4 @@
-"""HTTPS on both HTTP paths: the lean reader (``engine/rawhttp.py``) and httpx, which
+"""HTTPS on both HTTP paths: the lean reader (``engine/http/rawhttp.py``) and httpx, which
 takes over behind a proxy (a loopback ``CONNECT`` tunnel from the devserver).
 
 Each broken certificate (unknown CA, self-signed, another host, expired) and a server

@@ -10,11 +10,11 @@ from textual.command import CommandPalette
 from textual.widgets import Button, Input, Label, Log
 from tui_helpers import SIZE, notifications, select
 
+from hydra_tui.engine.backends.fake import PreviewBackend, demo_backend
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.snapshot import DownloadState
 from hydra_tui.errors import HydraError
 from hydra_tui.tui import HydraApp
-from hydra_tui.tui.preview import PreviewBackend, demo_backend
 from hydra_tui.tui.screens import AddUrlScreen, LogScreen, MainScreen, RateLimitScreen
 from hydra_tui.tui.widgets import QueueTable
 

@@ -13,11 +13,11 @@ import pytest
 from tui_helpers import SIZE, select
 
 from hydra_tui.devserver import DevServer, Faults
-from hydra_tui.engine.manager import DownloadManager
+from hydra_tui.engine.backends.fake import demo_backend
+from hydra_tui.engine.backends.manager import DownloadManager
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
 from hydra_tui.tui import HydraApp
-from hydra_tui.tui.preview import demo_backend
 from hydra_tui.tui.screens import ConfirmScreen, MainScreen
 from hydra_tui.tui.widgets import QueueTable
 from tests.helpers import file_sha256, payload, run, sha256
@@ -156,7 +156,7 @@ def test_a_download_moved_to_the_front_starts_next(
         engine.cancel()
         await asyncio.gather(engine, return_exceptions=True)
 
-    with caplog.at_level(logging.INFO, logger="hydra_tui.engine.manager"):
+    with caplog.at_level(logging.INFO, logger="hydra_tui.engine.backends.manager"):
         run(go())
     started = [r.getMessage().split(": ")[0] for r in caplog.records if "started" in r.getMessage()]
     # moved ahead of a and b: it starts as soon as the running one's slot frees

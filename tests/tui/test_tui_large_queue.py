@@ -7,8 +7,8 @@ import time
 import pytest
 from tui_helpers import SIZE
 
+from hydra_tui.engine.backends.fake import many_backend
 from hydra_tui.tui import HydraApp
-from hydra_tui.tui.preview import many_backend
 from hydra_tui.tui.widgets import QueueTable
 
 pytestmark = pytest.mark.anyio

@@ -14,9 +14,9 @@ from textual.widgets import Log
 from tui_helpers import SIZE
 
 from hydra_tui.devserver import DevServer, Faults
+from hydra_tui.engine.backends.threaded import ThreadedBackend
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.snapshot import DownloadState
-from hydra_tui.engine.threaded import ThreadedBackend
 from hydra_tui.tui import HydraApp
 from hydra_tui.tui.screens import LogScreen
 from tests.helpers import file_sha256, payload, sha256

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from tui_helpers import SIZE, notifications, select
 
+from hydra_tui.engine.backends.fake import PreviewBackend
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
 from hydra_tui.tui import HydraApp, QueueEntry, QueueStore
-from hydra_tui.tui.preview import PreviewBackend
 from hydra_tui.tui.widgets import QueueTable
 
 pytestmark = pytest.mark.anyio

@@ -12,8 +12,8 @@ from test_tui_real_engine import exited, until
 from tui_helpers import SIZE
 
 from hydra_tui.devserver import DevServer, Faults
+from hydra_tui.engine.backends.process import ProcessBackend
 from hydra_tui.engine.options import DownloadOptions
-from hydra_tui.engine.process import ProcessBackend
 from hydra_tui.engine.snapshot import DownloadState
 from hydra_tui.tui import HydraApp, QueueStore
 from hydra_tui.tui.widgets.detail_pane import fact_rows

@@ -9,12 +9,12 @@ import dataclasses
 import pytest
 from tui_helpers import SIZE
 
+from hydra_tui.engine.backends.fake import PreviewBackend, demo_backend
+from hydra_tui.engine.backends.proxy import ProxyQueue
 from hydra_tui.engine.options import DownloadOptions
-from hydra_tui.engine.proxy import ProxyQueue
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState, RateSample
 from hydra_tui.tui import HydraApp
 from hydra_tui.tui.format import connections_text, eta_text, state_label
-from hydra_tui.tui.preview import PreviewBackend, demo_backend
 from hydra_tui.tui.widgets import QueueTable
 from hydra_tui.tui.widgets.detail_pane import fact_rows
 

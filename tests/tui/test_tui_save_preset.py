@@ -9,12 +9,12 @@ import pytest
 from textual.widgets import Input
 from tui_helpers import SIZE
 
+from hydra_tui.cli.tui_launch import preset_values
 from hydra_tui.config.presets import resolve
+from hydra_tui.engine.backends.fake import demo_backend
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.tui import HydraApp
-from hydra_tui.tui.preview import demo_backend
 from hydra_tui.tui.screens import MainScreen, SavePresetScreen
-from hydra_tui.tui_launch import preset_values
 
 pytestmark = pytest.mark.anyio
 

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from hydra_tui.engine.backends.fake import PreviewBackend, demo_backend
 from hydra_tui.engine.snapshot import DownloadState
 from hydra_tui.tui import HydraApp
-from hydra_tui.tui.preview import PreviewBackend, demo_backend
 
 Compare = Callable[..., bool]
 LARGE = (120, 40)

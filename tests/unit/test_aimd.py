@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hydra_tui.engine.aimd import AimdController
+from hydra_tui.engine.plan.aimd import AimdController
 
 
 class MaxRandom(random.Random):

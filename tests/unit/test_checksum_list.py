@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 
-from hydra_tui.engine.checksums import expected_digests, parse_checksum_list
+from hydra_tui.engine.io.checksums import expected_digests, parse_checksum_list
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.errors import UsageError
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hydra_tui.engine.chunk_map import chunk_grid, chunk_views
-from hydra_tui.engine.ranges import RangeSet
+from hydra_tui.engine.plan.chunk_map import chunk_grid, chunk_views
+from hydra_tui.engine.plan.ranges import RangeSet
 from hydra_tui.engine.snapshot import ChunkState, ChunkView
 
 

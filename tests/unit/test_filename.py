@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hydra_tui.engine.filename import (
+from hydra_tui.engine.io.filename import (
     MAX_NAME_BYTES,
     candidate_paths,
     choose_name,

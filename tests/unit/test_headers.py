@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hydra_tui.engine.headers import (
+from hydra_tui.engine.http.headers import (
     ContentRange,
     parse_content_disposition,
     parse_content_range,

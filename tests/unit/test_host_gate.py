@@ -11,8 +11,8 @@ import asyncio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hydra_tui.engine.aimd import AimdController, HostGate
-from hydra_tui.engine.wakeup import WakeUp
+from hydra_tui.engine.plan.aimd import AimdController, HostGate
+from hydra_tui.engine.plan.wakeup import WakeUp
 
 NEVER = 60.0
 

@@ -8,8 +8,8 @@ import asyncio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hydra_tui.engine.aimd import AimdController, HostGate, Slot
-from hydra_tui.engine.conn_limit import HostLimit
+from hydra_tui.engine.plan.aimd import AimdController, HostGate, Slot
+from hydra_tui.engine.plan.conn_limit import HostLimit
 
 
 def make(ceiling: int = 16, *, auto: bool = False) -> tuple[AimdController, list[float]]:

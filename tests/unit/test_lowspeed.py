@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hydra_tui.engine.lowspeed import LowSpeedWatch
+from hydra_tui.engine.plan.lowspeed import LowSpeedWatch
 from hydra_tui.errors import TooSlow
 
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from hydra_tui.engine.chunk_map import chunk_grid
-from hydra_tui.engine.planner import (
+from hydra_tui.engine.plan.chunk_map import chunk_grid
+from hydra_tui.engine.plan.planner import (
     Assignment,
     Planner,
     choose_chunk_size,

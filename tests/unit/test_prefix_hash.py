@@ -6,7 +6,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from hydra_tui.engine.prefix_hash import PrefixHasher
+from hydra_tui.engine.io.prefix_hash import PrefixHasher
 from tests.helpers import payload
 
 

@@ -7,7 +7,7 @@ from itertools import pairwise
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hydra_tui.engine.ranges import RangeSet
+from hydra_tui.engine.plan.ranges import RangeSet
 
 U = 200  # the universe: offsets 0..U-1 (queries may poke a little past it)
 

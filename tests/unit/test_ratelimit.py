@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hydra_tui.engine.ratelimit import TokenBucket
+from hydra_tui.engine.plan.ratelimit import TokenBucket
 
 
 class Reader:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hydra_tui.engine.reorder import Reorderer
+from hydra_tui.engine.io.reorder import Reorderer
 
 Block = tuple[int, list[bytes]]
 

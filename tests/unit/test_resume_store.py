@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from hydra_tui.engine import resume
-from hydra_tui.engine.ranges import RangeSet
-from hydra_tui.engine.resume import ResumeStore
+from hydra_tui.engine.io import resume
+from hydra_tui.engine.io.resume import ResumeStore
+from hydra_tui.engine.plan.ranges import RangeSet
 
 
 def _save(store: ResumeStore, part: Path) -> None:

@@ -10,6 +10,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hydra_tui.engine.backends.snapshot_wire import SnapshotDecoder, SnapshotEncoder
 from hydra_tui.engine.snapshot import (
     ChunkState,
     ChunkView,
@@ -18,7 +19,6 @@ from hydra_tui.engine.snapshot import (
     RateSample,
     WindowEvent,
 )
-from hydra_tui.engine.snapshot_wire import SnapshotDecoder, SnapshotEncoder
 
 MiB = 1024 * 1024
 

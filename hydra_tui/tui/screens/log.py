@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Label, Log
 
-from hydra_tui.tui.widgets.footer import KeyBar
+from hydra_tui.tui.widgets.key_bar import KeyBar
 
 __all__ = ["TAIL_BYTES", "LogScreen", "read_tail", "short_line"]
 

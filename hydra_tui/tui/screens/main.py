@@ -20,7 +20,7 @@ from textual.widgets import Header, Static
 
 from hydra_tui.engine.snapshot import DownloadSnapshot
 from hydra_tui.tui.widgets import DetailPane, QueueTable
-from hydra_tui.tui.widgets.footer import KeyBar
+from hydra_tui.tui.widgets.key_bar import KeyBar
 
 __all__ = ["ACTIONS", "DETAIL_EVERY", "MainScreen"]
 

@@ -1,0 +1,62 @@
+"""``--checksum-file``: read a checksum list from a path or fetch it from an http(s) URL.
+
+A URL is fetched by the engine itself (stream mode, into memory), so it gets the same
+TLS, proxy, redirect and retry handling as the downloads it checks; a list larger than
+``MAX_BYTES`` is refused rather than held in memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from pathlib import Path
+
+from hydra_tui.engine.http.urls import redact_url
+from hydra_tui.engine.io.checksums import ChecksumList, parse_checksum_list
+from hydra_tui.engine.options import DownloadOptions
+from hydra_tui.errors import UsageError
+
+__all__ = ["MAX_BYTES", "load_checksum_list"]
+
+MAX_BYTES = 16 * 1024 * 1024
+
+
+async def load_checksum_list(where: str, options: DownloadOptions) -> ChecksumList:
+    """The parsed list at ``where`` (a path, or an http(s) URL fetched with ``options``)."""
+    if where.startswith(("http://", "https://")):
+        data = await _fetch(where, options)
+        source = redact_url(where)
+    else:
+        source = where
+        data = _read(where)
+    return parse_checksum_list(data.decode("utf-8", "surrogateescape"), source)
+
+
+async def _fetch(url: str, options: DownloadOptions) -> bytes:
+    from hydra_tui.engine.context import EngineContext
+    from hydra_tui.engine.download import Download
+    from hydra_tui.engine.stream import stream_blocks
+
+    plain = dataclasses.replace(options, md5=None, sha256=None, checksum_list=None, threads=1)
+    got = bytearray()
+    async with EngineContext(plain, max_connections=2, resume=False) as ctx:
+        dl = Download(ctx, url, plain)
+        async with contextlib.aclosing(stream_blocks(dl)) as blocks:
+            async for block in blocks:
+                for piece in block:
+                    got += piece
+                if len(got) > MAX_BYTES:
+                    raise UsageError(f"--checksum-file {redact_url(url)} is over {MAX_BYTES} bytes")
+    return bytes(got)
+
+
+def _read(path: str) -> bytes:
+    """A small local file: read before any download starts, nothing else to wait for."""
+    try:
+        with Path(path).open("rb") as f:
+            data = f.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise UsageError(f"cannot read --checksum-file {path}: {exc.strerror}") from None
+    if len(data) > MAX_BYTES:
+        raise UsageError(f"--checksum-file {path} is over {MAX_BYTES} bytes")
+    return data

@@ -1,0 +1,104 @@
+"""Starting the TUI from the command line: the real engine behind the Textual app.
+
+Kept apart from ``cli/main.py`` so that only this path imports Textual.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from pathlib import Path
+
+from hydra_tui.config.model import Settings
+from hydra_tui.engine.options import DownloadOptions
+
+__all__ = ["launch_tui", "preset_values"]
+
+
+def preset_values(options: DownloadOptions) -> dict[str, object]:
+    """The settings of a download worth keeping in a preset (``Settings`` field names)."""
+    values: dict[str, object] = {
+        "threads": "auto" if options.auto_threads else options.threads,
+        "output": str(options.output_dir),
+        "retries": options.retries,
+        "timeout": options.connect_timeout,
+        "stall_timeout": options.stall_timeout,
+    }
+    if options.limit_rate:
+        values["limit_rate"] = options.limit_rate
+    if options.buffer:
+        values["buffer"] = options.buffer
+    if options.chunk_size:
+        values["chunk_size"] = options.chunk_size
+    if options.headers:
+        values["headers"] = [f"{k}: {v}" for k, v in options.headers]
+    if options.user_agent and not options.user_agent.startswith("hydra-tui/"):
+        values["user_agent"] = options.user_agent
+    built_in = DownloadOptions()
+    for name in ("speed_limit", "speed_time", "accept_html"):
+        if getattr(options, name) != getattr(built_in, name):
+            values[name] = getattr(options, name)
+    return values
+
+
+def launch_tui(
+    urls: list[str],
+    options: DownloadOptions,
+    *,
+    settings: Settings,
+    preset: str | None,
+    log_path: object,
+    persist: bool = True,
+    title: str = "hydra-tui",
+    exit_when_done: bool = False,
+) -> int:
+    """Run the app over the engine (in a process of its own: ``engine/backends/process.py``); the
+    queue persists unless ``persist`` is off.
+
+    ``exit_when_done``: quit once every download has finished (for scripts and benchmarks).
+    """
+    from hydra_tui.cli.logsetup import setup_logging
+    from hydra_tui.engine.backends.process import ProcessBackend
+
+    setup_logging(quiet=True)  # nothing may print over the screen; the log file stays
+    log_file = log_path if isinstance(log_path, Path) else None
+    backend = ProcessBackend(options, max_active=settings.max_downloads, stderr_path=log_file)
+    # first: the engine's process boots (~0.15 s) while this one imports Textual
+    backend.start()
+
+    from hydra_tui.cli.main import use_uvloop
+    from hydra_tui.config import locations
+    from hydra_tui.config.presets import resolve
+    from hydra_tui.tui import QueueStore, run_tui
+    from hydra_tui.tui.pacing import Pacing
+
+    use_uvloop()
+    # "busy" means this process and the engine's together (the engine's is most of it)
+    pacing = Pacing(cpu_clock=lambda: time.process_time() + backend.engine_cpu)
+    store = QueueStore(locations.state_dir() / "queue.json") if persist else None
+
+    def resolve_preset(name: str) -> DownloadOptions:
+        resolved, _ = resolve({}, preset=name, config_file=None)
+        return resolved.download_options()
+
+    def save_preset(name: str, options: DownloadOptions) -> None:
+        from hydra_tui.config.presets import save_preset as write_preset
+
+        write_preset(name, preset_values(options))
+
+    # what is loaded by now (Textual, Rich, the engine's proxies) lives as long as the app:
+    # frozen, it is left out of the collector's full passes, one of which (~20 ms) would
+    # otherwise land in the first paint, just as the first download starts
+    gc.freeze()
+    return run_tui(
+        backend,
+        save_preset=save_preset,
+        queue_store=store,
+        initial=[(url, options) for url in urls],
+        title=title,
+        resolve_preset=resolve_preset,
+        default_options=options,
+        log_path=log_file,
+        exit_when_done=exit_when_done,
+        pacing=pacing,
+    )

@@ -1,0 +1,1 @@
+"""Talking HTTP: probe, the lean range reader, TLS, headers, redirects, error mapping."""

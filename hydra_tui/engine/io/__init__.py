@@ -1,0 +1,1 @@
+"""Bytes to disk: sinks, commit, part files, resume store, names, reordering, digests."""

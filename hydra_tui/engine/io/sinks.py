@@ -1,0 +1,133 @@
+"""Where fetched bytes go: a ``.part`` file written at offsets, or the stream reorderer.
+
+Both sinks take ``write(offset, pieces)`` with a list of ``bytes`` (no concatenation in
+the hot path): the disk sink hands them to ``os.pwritev`` on an I/O thread, the stream
+sink pushes them onto the min-heap for the consumer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from pathlib import Path
+from typing import Protocol
+
+from hydra_tui.engine.http.error_map import local_error
+from hydra_tui.engine.io.partfile import PartFile
+from hydra_tui.engine.io.reorder import Piece, Reorderer
+
+__all__ = ["DiskSink", "Sink", "StreamSink", "drop_written", "hash_fd", "hash_file"]
+
+_IOV_MAX = 512
+
+
+class Sink(Protocol):
+    #: True when the sink holds on to the pieces after ``write`` returns (so a writer
+    #: must not refill a buffer it handed over); False when they were copied out
+    keeps_pieces: bool
+
+    async def write(self, offset: int, pieces: Sequence[Piece]) -> None: ...
+
+
+def drop_written(views: list[memoryview], written: int) -> None:
+    """Remove the first ``written`` bytes from ``views`` after a partial (p)writev."""
+    while written and views:
+        first = views[0]
+        if written >= len(first):
+            written -= len(first)
+            views.pop(0)
+        else:
+            views[0] = first[written:]
+            written = 0
+
+
+def _pwritev_all(fd: int, pieces: Sequence[Piece], offset: int) -> None:
+    """Write every piece at ``offset`` onwards, retrying partial writes."""
+    views = [memoryview(p) for p in pieces if p]
+    while views:
+        written = os.pwritev(fd, views[:_IOV_MAX], offset)
+        offset += written
+        drop_written(views, written)
+
+
+class DiskSink:
+    """Writes a claimed ``NAME.part`` (``engine/io/partfile.py``) at offsets from an I/O
+    thread."""
+
+    keeps_pieces = False
+
+    def __init__(self, file: PartFile, executor: Executor) -> None:
+        self.file = file
+        self.path = file.path
+        self.fd = file.fd
+        self._executor = executor
+        self.closed = False
+
+    async def write(self, offset: int, pieces: Sequence[Piece]) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._executor, _pwritev_all, self.fd, pieces, offset)
+        except OSError as exc:
+            raise local_error(exc, self.path) from exc
+
+    def write_now(self, offset: int, pieces: Sequence[Piece]) -> None:
+        try:
+            _pwritev_all(self.fd, pieces, offset)
+        except OSError as exc:
+            raise local_error(exc, self.path) from exc
+
+    def sync(self) -> None:
+        """Make written bytes durable before the resume store claims them."""
+        try:
+            os.fdatasync(self.fd)
+        except OSError as exc:
+            raise local_error(exc, self.path) from exc
+
+    def size(self) -> int:
+        return os.fstat(self.fd).st_size
+
+    def truncate(self, size: int) -> None:
+        os.ftruncate(self.fd, size)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.file.close()  # also drops the flock
+
+
+class StreamSink:
+    """Pushes pieces onto the reorderer and wakes the consumer."""
+
+    keeps_pieces = True
+
+    def __init__(self, reorderer: Reorderer) -> None:
+        self.reorderer = reorderer
+        self.ready = asyncio.Event()
+
+    async def write(self, offset: int, pieces: Sequence[Piece]) -> None:
+        self.reorderer.push(offset, pieces)
+        if self.reorderer.ready():
+            self.ready.set()
+
+
+def hash_file(path: Path, algorithm: str) -> str:
+    """Hex digest of a file, read in 4 MiB blocks (call from a thread)."""
+    h = hashlib.new(algorithm)
+    with path.open("rb") as f:
+        while block := f.read(4 * 1024 * 1024):
+            h.update(block)
+    return h.hexdigest()
+
+
+def hash_fd(fd: int, algorithm: str) -> str:
+    """Hex digest of the whole file open at ``fd`` (read with pread: the descriptor's
+    offset is untouched and no name is looked up again); call from a thread."""
+    h = hashlib.new(algorithm)
+    offset = 0
+    while block := os.pread(fd, 4 * 1024 * 1024, offset):
+        h.update(block)
+        offset += len(block)
+    return h.hexdigest()

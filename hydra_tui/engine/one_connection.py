@@ -1,0 +1,145 @@
+"""The one-connection fallback, for servers that ignore Range or send no length.
+
+The body is read front to back; ``skip`` bytes already delivered (stream mode after a
+drop) are discarded, which is only allowed while the server proves it is the same
+version — otherwise the stream would be spliced from two files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import httpx
+
+from hydra_tui.engine.http.error_map import network_error
+from hydra_tui.engine.http.headers import parse_retry_after
+from hydra_tui.engine.http.redirects import cookie_extension
+from hydra_tui.engine.transfer import FLUSH_BYTES, Pushback
+from hydra_tui.errors import (
+    HTTPStatusError,
+    HydraError,
+    NetworkError,
+    ProtocolViolation,
+    RemoteChangedError,
+)
+
+if TYPE_CHECKING:
+    from hydra_tui.engine.download import Download
+    from hydra_tui.engine.http.probe import RemoteFile
+    from hydra_tui.engine.io.sinks import Sink
+
+__all__ = ["fetch_single"]
+
+
+async def fetch_single(
+    dl: Download, remote: RemoteFile, sink: Sink, *, resumable_skip: bool
+) -> int:
+    """Fetch the whole body into ``sink`` from offset 0, retrying from the start.
+
+    With ``resumable_skip`` (stream mode) a retry skips the bytes already delivered, if
+    the server proves the version is unchanged. Returns the number of bytes written.
+    """
+    attempt = 0
+    controller = dl.gate.controller
+    while True:
+        skip = dl.single_done if resumable_skip else 0
+        if not resumable_skip:
+            dl.single_done = 0
+        slot = await dl.acquire()
+        try:
+            return await _fetch_once(dl, remote, sink, skip)
+        except HydraError as exc:
+            if not exc.retryable:
+                raise
+            if skip and not (remote.etag or remote.last_modified):
+                raise RemoteChangedError(
+                    "connection dropped and the server offers no validator to resume safely"
+                ) from exc
+            dl.retries += 1
+            if isinstance(exc, Pushback):
+                delay = controller.on_pushback(exc.kind, slot, exc.retry_after)
+            if not slot.over_limit:  # over the host's connection limit: not a failure
+                attempt += 1
+                if attempt > dl.options.retries:
+                    raise
+                if not isinstance(exc, Pushback):
+                    delay = controller.backoff_delay(attempt - 1)
+        finally:
+            dl.gate.release(slot)
+        await asyncio.sleep(delay)
+
+
+async def _fetch_once(dl: Download, remote: RemoteFile, sink: Sink, skip: int) -> int:
+    pos = 0
+    pieces: list[bytes] = []
+    buffered = 0
+    offset = skip
+    try:
+        extensions = cookie_extension(dl.url, dl.request_headers)
+        async with dl.ctx.client.stream(
+            "GET", dl.transfer_url, headers=dl.request_headers, extensions=extensions
+        ) as resp:
+            if resp.status_code in (429, 503):
+                raise Pushback(
+                    str(resp.status_code), parse_retry_after(resp.headers.get("retry-after"))
+                )
+            if resp.status_code != 200:
+                raise HTTPStatusError(resp.status_code, str(resp.url), resp.reason_phrase)
+            if not remote.same_version(resp.headers):
+                raise RemoteChangedError("the file changed on the server during the download")
+            length = resp.headers.get("content-length")
+            if (
+                remote.size is not None
+                and length is not None
+                and length.isdigit()
+                and int(length) != remote.size
+            ):
+                raise RemoteChangedError("the file size changed on the server during the download")
+            opened = dl.body_opened()
+            try:
+                async for piece in resp.aiter_raw():
+                    dl.check_speed(opened)
+                    n = len(piece)
+                    if pos + n <= skip:
+                        pos += n
+                        continue
+                    if pos < skip:
+                        piece = piece[skip - pos :]
+                        n = len(piece)
+                        pos = skip
+                    pieces.append(piece)
+                    buffered += n
+                    pos += n
+                    dl.received += n
+                    dl.pending = buffered
+                    dl.gate.controller.on_bytes(n)
+                    if dl.bucket.rate is not None:
+                        delay = dl.bucket.take(n)
+                        if delay > 0:
+                            await asyncio.sleep(delay)
+                            dl.paused_by_us()
+                    if buffered >= FLUSH_BYTES:
+                        await sink.write(offset, pieces)
+                        offset += buffered
+                        dl.single_done = offset
+                        dl.pending = 0
+                        dl.paused_by_us()  # a stream's reader may have held us back
+                        pieces = []
+                        buffered = 0
+            finally:
+                dl.body_closed()
+                dl.pending = 0
+                if pieces:
+                    await sink.write(offset, pieces)
+                    offset += buffered
+                    dl.single_done = offset
+    except httpx.HTTPError as exc:
+        raise network_error(
+            exc, httpx.URL(dl.transfer_url).host, proxy=dl.ctx.proxy_for(dl.transfer_url)
+        ) from exc
+    if pos < skip:
+        raise NetworkError("connection closed early (short body)")
+    if remote.size is not None and offset != remote.size:
+        raise ProtocolViolation(f"received {offset} bytes, expected {remote.size}")
+    return offset
