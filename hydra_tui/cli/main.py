@@ -77,14 +77,14 @@ def _main(argv: list[str] | None) -> int:
 
     raw = sys.argv[1:] if argv is None else argv
     if raw and raw[0] in SERVICE_COMMANDS:
-        from hydra_tui.service.commands import run as run_service_command
+        from hydra_tui.cli.service_commands import run as run_service_command
 
         return run_service_command(raw)
     from hydra_tui.cli.args import parse
 
     args = parse(argv)
     if args.command == "config":
-        from hydra_tui.config import commands
+        from hydra_tui.cli import config_commands as commands
 
         return commands.run(args, sys.stdout)
     from hydra_tui.cli.logsetup import setup_logging

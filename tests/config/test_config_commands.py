@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from hydra_tui.cli import config_commands as commands
 from hydra_tui.cli.args import parse
-from hydra_tui.config import commands, fields, presets
+from hydra_tui.config import fields, presets
 from hydra_tui.config.model import Settings
 from hydra_tui.config.starter import STARTER_CONFIG
 from hydra_tui.errors import ConfigError, HydraError

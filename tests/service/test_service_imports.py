@@ -8,8 +8,8 @@ import sys
 
 CODE = """
 import sys
-import hydra_tui.service.commands, hydra_tui.service.daemon, hydra_tui.service.rpc_http
-import hydra_tui.service.daemon_cli
+import hydra_tui.cli.service_commands, hydra_tui.service.daemon, hydra_tui.service.rpc_http
+import hydra_tui.cli.daemon
 bad = sorted(m for m in sys.modules if m.split(".")[0] in ("textual", "rich"))
 print(",".join(bad))
 """

@@ -36,7 +36,7 @@ class _Parser(argparse.ArgumentParser):
 def run(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     command, rest = argv[0], argv[1:]
     if command == "daemon":
-        from hydra_tui.service.daemon_cli import run_daemon
+        from hydra_tui.cli.daemon import run_daemon
 
         return run_daemon(rest)
     if command == "add":
