@@ -28,7 +28,7 @@ __all__ = [
     "MIN_CHUNK_SIZE",
     "PROGRESS_MODES",
     "Headers",
-    "Progress",
+    "ProgressMode",
     "Threads",
     "coerce",
     "merge_headers",
@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 Threads: TypeAlias = int | Literal["auto"]
-Progress: TypeAlias = Literal["auto", "plain", "jsonl", "none"]
+ProgressMode: TypeAlias = Literal["auto", "plain", "jsonl", "none"]
 Headers: TypeAlias = tuple[tuple[str, str], ...]
 
 #: mirrors ``hydra_tui.engine.options.DEFAULT_THREADS`` (a test keeps them equal); not
@@ -54,7 +54,7 @@ MIN_CHUNK_SIZE = 4 * 1024
 MAX_DOWNLOADS = 256
 MAX_RETRIES = 1000
 MAX_SECONDS = 24 * 3600.0
-PROGRESS_MODES: tuple[Progress, ...] = ("auto", "plain", "jsonl", "none")
+PROGRESS_MODES: tuple[ProgressMode, ...] = ("auto", "plain", "jsonl", "none")
 
 # RFC 9110 token characters, the only ones allowed in a header name
 _TOKEN_RE = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
@@ -266,7 +266,7 @@ def _bool(name: str) -> Callable[[object], bool]:
     return check
 
 
-def progress(value: object) -> Progress:
+def progress(value: object) -> ProgressMode:
     for mode in PROGRESS_MODES:
         if value == mode:
             return mode

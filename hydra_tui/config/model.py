@@ -14,7 +14,7 @@ from typing import Any
 
 from hydra_tui._version import __version__
 from hydra_tui.config import fields
-from hydra_tui.config.fields import DEFAULT_THREADS, Headers, Progress, Threads
+from hydra_tui.config.fields import DEFAULT_THREADS, Headers, ProgressMode, Threads
 from hydra_tui.engine.options import DownloadOptions
 
 __all__ = ["Settings", "default_user_agent"]
@@ -68,7 +68,7 @@ class Settings:
     ca_certificate: Path | None = None
     """A PEM file of CA certificates to trust instead of the default roots."""
 
-    progress: Progress = "auto"
+    progress: ProgressMode = "auto"
     """Headless progress: auto (bar on a terminal, plain otherwise), plain, jsonl or none."""
 
     quiet: bool = False

@@ -2,7 +2,7 @@
 
 The ``Download`` owns the mutable state of one URL and publishes it as an immutable
 ``DownloadSnapshot``; the heavy lifting lives in ``transfer`` (range workers),
-``placement`` (where on disk, resume) and ``single`` (one-connection fallback).
+``disk`` (where on disk, resume) and ``one_connection`` (one-connection fallback).
 """
 
 from __future__ import annotations

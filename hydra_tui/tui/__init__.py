@@ -4,6 +4,6 @@ Importing this package imports Textual; the engine and the stream path never do.
 """
 
 from hydra_tui.tui.app import HydraApp, run_tui
-from hydra_tui.tui.queue_store import QueueEntry, QueueStore
+from hydra_tui.tui.queue_store import QueueStore, SavedEntry
 
-__all__ = ["HydraApp", "QueueEntry", "QueueStore", "run_tui"]
+__all__ = ["HydraApp", "QueueStore", "SavedEntry", "run_tui"]

@@ -29,7 +29,7 @@ from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
 from hydra_tui.tui.format import display_name, rate_limit_text, short_rate
 from hydra_tui.tui.news import News
 from hydra_tui.tui.pacing import Pacing
-from hydra_tui.tui.queue_store import QueueEntry, QueueStore
+from hydra_tui.tui.queue_store import QueueStore, SavedEntry
 from hydra_tui.tui.screens import (
     AddRequest,
     AddUrlScreen,
@@ -103,7 +103,7 @@ class HydraApp(App[int]):
         #: which polls are drawn (every one, or every third while the machine is busy)
         self._pacing = pacing or Pacing()
         #: finished entries restored from the queue file; the engine never sees them
-        self._archive: dict[str, QueueEntry] = {}
+        self._archive: dict[str, SavedEntry] = {}
         self._states: dict[str, DownloadState] = {}
         self._polled = False
         #: connection ceilings and rate limits the user set here (kept across restarts)
@@ -284,11 +284,11 @@ class HydraApp(App[int]):
         if self.queue_store is None:
             return
         snaps = {s.id: s for s in live} if live is not None else None
-        entries: list[QueueEntry] = []
+        entries: list[SavedEntry] = []
         for control in self._call("Reading the queue", self.backend.controls, quiet=True) or []:
             snap = snaps.get(control.id) if snaps is not None else None
             snap = snap or control.snapshot()
-            entries.append(QueueEntry.from_snapshot(control.url, self._options(control), snap))
+            entries.append(SavedEntry.from_snapshot(control.url, self._options(control), snap))
         seen = {e.id for e in entries}
         entries.extend(e for i, e in self._archive.items() if i not in seen)
         try:

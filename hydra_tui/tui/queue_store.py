@@ -35,7 +35,7 @@ from hydra_tui.engine.io.private import private_dir
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
 
-__all__ = ["QueueEntry", "QueueStore", "options_from_json", "options_to_json"]
+__all__ = ["QueueStore", "SavedEntry", "options_from_json", "options_to_json"]
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class QueueFileError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class QueueEntry:
+class SavedEntry:
     """One saved download; the ``result`` fields are only kept for finished entries."""
 
     id: str
@@ -84,7 +84,7 @@ class QueueEntry:
     @classmethod
     def from_snapshot(
         cls, url: str, options: DownloadOptions, snapshot: DownloadSnapshot
-    ) -> QueueEntry:
+    ) -> SavedEntry:
         """Reduce a live snapshot to what is worth keeping across a restart.
 
         The output folder is stored absolute: the next start may be in another working
@@ -191,7 +191,7 @@ def options_from_json(data: Any) -> DownloadOptions:
     return DownloadOptions(**kwargs)
 
 
-def _entry_to_json(entry: QueueEntry) -> dict[str, Any]:
+def _entry_to_json(entry: SavedEntry) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": entry.id,
         "url": entry.url,
@@ -203,7 +203,7 @@ def _entry_to_json(entry: QueueEntry) -> dict[str, Any]:
     return out
 
 
-def _entry_from_json(data: Any) -> QueueEntry:
+def _entry_from_json(data: Any) -> SavedEntry:
     if not isinstance(data, dict):
         raise QueueFileError("entry must be an object")
     entry_id, url, state = data.get("id"), data.get("url"), data.get("state", "queued")
@@ -224,7 +224,7 @@ def _entry_from_json(data: Any) -> QueueEntry:
         if not isinstance(value, kind) or isinstance(value, bool):
             raise QueueFileError(f"entry {entry_id!r}: bad {name!r}")
         extra[name] = value
-    return QueueEntry(
+    return SavedEntry(
         id=entry_id,
         url=url,
         options=options_from_json(data.get("options", {})),
@@ -242,7 +242,7 @@ class QueueStore:
         self.warnings: list[str] = []
         self._last_text: str | None = None
 
-    def load(self) -> list[QueueEntry]:
+    def load(self) -> list[SavedEntry]:
         """The saved entries; ``[]`` if there is no file or it had to be set aside."""
         try:
             text = self.path.read_text(encoding="utf-8")
@@ -267,7 +267,7 @@ class QueueStore:
         self._last_text = text
         return entries
 
-    def save(self, entries: Iterable[QueueEntry]) -> bool:
+    def save(self, entries: Iterable[SavedEntry]) -> bool:
         """Write atomically if the content changed; ``True`` if the file was written."""
         # one entry a line, each by json's C encoder (``indent`` would use its pure-Python
         # one: 0.1 s for 500 entries, on the UI's loop)

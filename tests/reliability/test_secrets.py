@@ -12,7 +12,7 @@ from hydra_tui.devserver import DevServer, Faults
 from hydra_tui.engine.io.private import private_dir
 from hydra_tui.engine.io.resume import ResumeStore
 from hydra_tui.engine.options import DownloadOptions
-from hydra_tui.tui.queue_store import QueueEntry, QueueStore
+from hydra_tui.tui.queue_store import QueueStore, SavedEntry
 from tests.helpers import cli, file_sha256, payload, sha256
 
 from ._support import MiB
@@ -87,7 +87,7 @@ def test_queue_file_keeps_the_password_but_only_for_its_owner(tmp_path: Path) ->
     path = tmp_path / "state" / "queue.json"
     store = QueueStore(path)
     url = f"http://alice:{SECRET}@127.0.0.1:9/f.bin"
-    store.save([QueueEntry(id="d1", url=url, options=DownloadOptions())])
+    store.save([SavedEntry(id="d1", url=url, options=DownloadOptions())])
     assert SECRET in path.read_text()
     assert _mode(path) == 0o600
     assert _mode(path.parent) == 0o700
@@ -106,7 +106,7 @@ def test_private_dir_leaves_folders_of_others_alone(tmp_path: Path) -> None:
 
 def test_tui_shows_finished_entries_redacted() -> None:
     url = f"http://alice:{SECRET}@127.0.0.1:9/f.bin"
-    entry = QueueEntry(id="d1", url=url, options=DownloadOptions(), state="done",
+    entry = SavedEntry(id="d1", url=url, options=DownloadOptions(), state="done",
                        final_url=url + "?x=1")  # fmt: skip
     snap = entry.to_snapshot()
     assert SECRET not in snap.url and "alice:***@" in snap.url

@@ -11,7 +11,7 @@ from tui_helpers import SIZE, notifications, select
 from hydra_tui.engine.backends.fake import PreviewBackend
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
-from hydra_tui.tui import HydraApp, QueueEntry, QueueStore
+from hydra_tui.tui import HydraApp, QueueStore, SavedEntry
 from hydra_tui.tui.widgets import QueueTable
 
 pytestmark = pytest.mark.anyio
@@ -82,7 +82,7 @@ async def test_removing_archived_entry_forgets_it(tmp_path: Path) -> None:
     path = tmp_path / "queue.json"
     store = QueueStore(path)
     store.save(
-        [QueueEntry("old", A, DownloadOptions(), "failed", name="a.iso", error="HTTP 410 Gone")]
+        [SavedEntry("old", A, DownloadOptions(), "failed", name="a.iso", error="HTTP 410 Gone")]
     )
     backend = PreviewBackend()
     app = HydraApp(backend, queue_store=QueueStore(path))
@@ -111,13 +111,13 @@ async def test_corrupt_queue_file_is_set_aside(tmp_path: Path) -> None:
 
 def test_entry_from_live_snapshot_keeps_only_what_matters() -> None:
     snap = DownloadSnapshot(id="x", url=A, state=DownloadState.DOWNLOADING, done=5, size=10)
-    assert QueueEntry.from_snapshot(A, DownloadOptions(), snap) == QueueEntry(
+    assert SavedEntry.from_snapshot(A, DownloadOptions(), snap) == SavedEntry(
         "x", A, DownloadOptions(output_dir=Path.cwd()), "queued"
     )
     done = DownloadSnapshot(
         id="x", url=A, state=DownloadState.DONE, name="a", size=10, done=10, etag='"e"'
     )
-    entry = QueueEntry.from_snapshot(A, DownloadOptions(), done)
+    entry = SavedEntry.from_snapshot(A, DownloadOptions(), done)
     assert entry.options.output_dir == Path.cwd()
     assert entry.finished
     assert entry.to_snapshot().state is DownloadState.DONE

@@ -9,8 +9,8 @@ import pytest
 
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.tui.queue_store import (
-    QueueEntry,
     QueueStore,
+    SavedEntry,
     options_from_json,
     options_to_json,
 )
@@ -46,8 +46,8 @@ def test_options_round_trip_non_defaults() -> None:
 def test_save_load_and_skip_unchanged(tmp_path: Path) -> None:
     path = tmp_path / "q.json"
     entries = [
-        QueueEntry("a", URL, DownloadOptions(threads=2), "paused"),
-        QueueEntry("b", URL, DownloadOptions(), "done", name="f", size=3, done=3, etag='"x"'),
+        SavedEntry("a", URL, DownloadOptions(threads=2), "paused"),
+        SavedEntry("b", URL, DownloadOptions(), "done", name="f", size=3, done=3, etag='"x"'),
     ]
     store = QueueStore(path)
     assert store.save(entries)
@@ -59,7 +59,7 @@ def test_save_load_and_skip_unchanged(tmp_path: Path) -> None:
 def test_failed_write_keeps_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "q.json"
     store = QueueStore(path)
-    store.save([QueueEntry("a", URL, DownloadOptions())])
+    store.save([SavedEntry("a", URL, DownloadOptions())])
 
     def boom(self: Path, target: Path) -> Path:
         raise OSError("disk full")

@@ -20,13 +20,20 @@ from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
 if TYPE_CHECKING:  # the UI's process of a ProcessBackend never loads the engine proper
     from hydra_tui.engine.backends.manager import DownloadManager
 
-__all__ = ["PUBLISH_INTERVAL", "ProxyControl", "ProxyQueue", "Remote", "apply_call", "new_loop"]
+__all__ = [
+    "PUBLISH_INTERVAL",
+    "ProxiedBackend",
+    "ProxyControl",
+    "ProxyQueue",
+    "apply_call",
+    "new_loop",
+]
 
 #: how often the engine publishes (or is asked for) snapshots of the queue
 PUBLISH_INTERVAL = 0.1
 
 
-class Remote(Protocol):
+class ProxiedBackend(Protocol):
     """What a ``ProxyControl`` needs of its backend."""
 
     published: dict[str, DownloadSnapshot]
@@ -39,7 +46,7 @@ class ProxyControl(QueueEntry):
     call to the engine (another thread or another process) and reading the snapshots
     the engine published."""
 
-    def __init__(self, backend: Remote, id: str, url: str, options: DownloadOptions):
+    def __init__(self, backend: ProxiedBackend, id: str, url: str, options: DownloadOptions):
         super().__init__(id, url, options)
         self._backend = backend
         #: a ceiling sent to the engine and not yet in its snapshots
