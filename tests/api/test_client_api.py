@@ -15,7 +15,7 @@ import trustme
 import hydra_tui
 from hydra_tui import HydraClient, errors
 from hydra_tui.devserver import DevServer, Faults
-from tests.helpers import file_sha256, payload, sha256
+from tests.support.helpers import file_sha256, payload, sha256
 
 MiB = 1024 * 1024
 

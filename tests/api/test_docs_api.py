@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from hydra_tui.devserver import DevServer
-from tests.helpers import file_sha256, payload, sha256
+from tests.support.helpers import file_sha256, payload, sha256
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 DATA = payload(3 * 1024 * 1024 + 11, seed=70)

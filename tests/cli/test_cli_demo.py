@@ -15,7 +15,7 @@ from pathlib import Path
 from hydra_tui.cli.demo import DEMO_SLOWDOWN
 from hydra_tui.devserver import synthetic_sha256
 from hydra_tui.devserver.demo import demo_resources
-from tests.reliability._support import popen_cli, run_cli
+from tests.support.cli_runs import popen_cli, run_cli
 
 SMALL = [(f.name, f.seed, max(1, f.size // 64)) for f in demo_resources()]
 

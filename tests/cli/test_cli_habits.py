@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from hydra_tui.devserver import DevServer, Faults
-from tests.helpers import cli, file_sha256, payload, sha256
+from tests.support.helpers import cli, file_sha256, payload, sha256
 
 KiB = 1024
 MiB = 1024 * KiB

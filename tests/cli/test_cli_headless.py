@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hydra_tui.devserver import DevServer, Faults
-from tests.helpers import cli, file_sha256, payload, sha256
+from tests.support.helpers import cli, file_sha256, payload, sha256
 
 MiB = 1024 * 1024
 

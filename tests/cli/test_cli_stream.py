@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from hydra_tui.devserver import DevServer, Faults
-from tests.helpers import cli, payload, sha256
+from tests.support.helpers import cli, payload, sha256
 
 MiB = 1024 * 1024
 

@@ -10,7 +10,7 @@ from typing import Any
 from hydra_tui.cli.progress import JsonlProgress, PlainProgress
 from hydra_tui.devserver import DevServer, Faults
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
-from tests.helpers import cli, file_sha256, payload, sha256
+from tests.support.helpers import cli, file_sha256, payload, sha256
 
 MiB = 1024 * 1024
 

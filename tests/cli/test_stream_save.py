@@ -12,8 +12,8 @@ from pathlib import Path
 from hydra_tui.devserver import DevServer, Faults
 from hydra_tui.engine.context import default_state_dir
 from hydra_tui.engine.io.resume import ResumeStore
-from tests.helpers import cli, file_sha256, payload, sha256
-from tests.reliability._support import wait_until
+from tests.support.cli_runs import wait_until
+from tests.support.helpers import cli, file_sha256, payload, sha256
 
 MiB = 1024 * 1024
 

@@ -7,8 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from hydra_tui.devserver import DevServer
-
-from .client import DATA
+from tests.support.raw_http import DATA
 
 
 @pytest.fixture

@@ -17,8 +17,7 @@ from hydra_tui.devserver import (
     synthetic_sha256,
 )
 from hydra_tui.devserver.demo import demo_resources, start_demo_server
-
-from .client import connect, fetch
+from tests.support.raw_http import connect, fetch
 
 MiB = 1 << 20
 

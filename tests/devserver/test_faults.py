@@ -11,8 +11,7 @@ import pytest
 
 from hydra_tui.devserver import DevServer, Faults, synthetic_bytes
 from hydra_tui.devserver.faults import RetryAfter
-
-from .client import DATA, connect, fetch, raw_exchange, split_response
+from tests.support.raw_http import DATA, connect, fetch, raw_exchange, split_response
 
 SIZE = len(DATA)
 BROKEN = (ConnectionResetError, http.client.IncompleteRead)

@@ -8,8 +8,7 @@ import socket
 import pytest
 
 from hydra_tui.devserver import DevServer, Faults
-
-from .client import DATA, connect, fetch, raw_exchange, split_response
+from tests.support.raw_http import DATA, connect, fetch, raw_exchange, split_response
 
 SIZE = len(DATA)
 

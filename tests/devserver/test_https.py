@@ -10,8 +10,7 @@ import pytest
 import trustme
 
 from hydra_tui.devserver import DevServer, Faults
-
-from .client import DATA
+from tests.support.raw_http import DATA
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from hydra_tui.devserver import DevServer, Faults
-
-from .client import DATA, fetch
+from tests.support.raw_http import DATA, fetch
 
 
 def test_stop_closes_stalled_connections_promptly() -> None:

@@ -9,8 +9,7 @@ import pytest
 
 from hydra_tui.devserver import DevServer, Faults
 from hydra_tui.devserver.throttle import LinkBucket, Pacer
-
-from .client import fetch
+from tests.support.raw_http import fetch
 
 KiB, MiB = 1024, 1 << 20
 

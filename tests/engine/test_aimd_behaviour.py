@@ -14,7 +14,7 @@ from hydra_tui.engine.context import EngineContext
 from hydra_tui.engine.disk import download_to_disk
 from hydra_tui.engine.download import Download
 from hydra_tui.engine.options import DownloadOptions
-from tests.helpers import file_sha256, payload, run, sha256
+from tests.support.helpers import file_sha256, payload, run, sha256
 
 MiB = 1024 * 1024
 FAST = {"backoff_base": 0.05, "backoff_max": 0.5}

@@ -17,7 +17,7 @@ from hydra_tui.errors import (
     NetworkError,
     ProtocolViolation,
 )
-from tests.helpers import file_sha256, payload, run, sha256
+from tests.support.helpers import file_sha256, payload, run, sha256
 
 MiB = 1024 * 1024
 

@@ -20,7 +20,7 @@ from hydra_tui.engine.disk import download_to_disk
 from hydra_tui.engine.download import Download
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.stream import stream_blocks
-from tests.helpers import file_sha256, payload, run, sha256
+from tests.support.helpers import file_sha256, payload, run, sha256
 
 MiB = 1024 * 1024
 THREADS = 4

@@ -20,8 +20,8 @@ from hydra_tui.engine.backends.process import ProcessBackend
 from hydra_tui.engine.io.resume import ResumeStore
 from hydra_tui.engine.snapshot import DownloadState
 from hydra_tui.errors import HydraError
-from tests.engine.test_backends import flock_is_free, options, until
-from tests.helpers import file_sha256, payload, run, sha256
+from tests.support.backends import flock_is_free, options, until
+from tests.support.helpers import file_sha256, payload, run, sha256
 
 MiB = 1024 * 1024
 

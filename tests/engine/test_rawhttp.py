@@ -20,7 +20,7 @@ from hydra_tui.devserver import DevServer, Faults
 from hydra_tui.engine.disk import DownloadResult
 from hydra_tui.engine.http.rawhttp import build_request, parse_head
 from hydra_tui.errors import NetworkError
-from tests.helpers import file_sha256, payload, run, sha256
+from tests.support.helpers import file_sha256, payload, run, sha256
 
 MiB = 1024 * 1024
 

@@ -13,7 +13,7 @@ from hydra_tui.devserver import DevServer, Faults
 from hydra_tui.engine.backends.manager import DownloadManager, ManagedDownload
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
-from tests.helpers import file_sha256, payload, run, sha256
+from tests.support.helpers import file_sha256, payload, run, sha256
 
 MiB = 1 << 20
 

@@ -25,7 +25,7 @@ from hydra_tui.engine.io.sinks import DiskSink
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.plan.ranges import RangeSet
 from hydra_tui.errors import ChecksumMismatch, LocalIOError
-from tests.helpers import file_sha256, payload, run, sha256
+from tests.support.helpers import file_sha256, payload, run, sha256
 
 SIZES = [0, 1, 1000, 65536, PROBE_BYTES - 1, PROBE_BYTES]
 

@@ -14,7 +14,7 @@ from hydra_tui.engine.download import Download
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.stream import stream_blocks
 from hydra_tui.errors import ChecksumMismatch, RemoteChangedError
-from tests.helpers import payload, run, sha256
+from tests.support.helpers import payload, run, sha256
 
 MiB = 1024 * 1024
 FAST = {"retries": 10, "backoff_base": 0.01, "backoff_max": 0.2}

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import cli
-
-from ._support import assert_quiet_one_line_error, files_under, main_in_process
+from tests.support.cli_runs import assert_quiet_one_line_error, files_under, main_in_process
+from tests.support.helpers import cli
 
 URL = "http://127.0.0.1:9/x.bin"  # never contacted: parsing fails first
 

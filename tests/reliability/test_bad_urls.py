@@ -15,14 +15,13 @@ from pathlib import Path
 import pytest
 
 from hydra_tui.devserver import DevServer
-from tests.helpers import cli
-
-from ._support import (
+from tests.support.cli_runs import (
     assert_one_line_error,
     assert_quiet_one_line_error,
     files_under,
     main_in_process,
 )
+from tests.support.helpers import cli
 
 _INVALID_URL_BUG = pytest.mark.regression  # was a bug, fixed
 

@@ -19,9 +19,8 @@ from hydra_tui.engine.download import Download
 from hydra_tui.engine.http.error_map import local_error
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.errors import UsageError
-from tests.helpers import cli, file_sha256, payload, run, sha256
-
-from ._support import MiB, assert_one_line_error, files_under, main_in_process
+from tests.support.cli_runs import MiB, assert_one_line_error, files_under, main_in_process
+from tests.support.helpers import cli, file_sha256, payload, run, sha256
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from hydra_tui.devserver import DevServer, Faults
-from tests.helpers import cli, file_sha256, payload, sha256
-
-from ._support import files_under
+from tests.support.cli_runs import files_under
+from tests.support.helpers import cli, file_sha256, payload, sha256
 
 HOSTILE = {
     "up.bin": ('attachment; filename="../x"', "x"),

@@ -23,9 +23,8 @@ from pathlib import Path
 from hydra_tui.devserver import DevServer, Faults
 from hydra_tui.engine.context import default_state_dir
 from hydra_tui.engine.io.resume import ResumeStore
-from tests.helpers import file_sha256, payload, sha256
-
-from ._support import MiB, files_under, popen_cli, run_cli, wait_until
+from tests.support.cli_runs import MiB, files_under, popen_cli, run_cli, wait_until
+from tests.support.helpers import file_sha256, payload, sha256
 
 KILLS = 20
 SIZE = 64 * MiB

@@ -25,9 +25,15 @@ from hydra_tui.engine.io.partfile import OutputFolder, PartIdentity, claim_part
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.plan.ranges import RangeSet
 from hydra_tui.errors import LocalIOError
-from tests.helpers import file_sha256, payload, run, sha256
-
-from ._support import MiB, assert_one_line_error, files_under, popen_cli, run_cli, wait_until
+from tests.support.cli_runs import (
+    MiB,
+    assert_one_line_error,
+    files_under,
+    popen_cli,
+    run_cli,
+    wait_until,
+)
+from tests.support.helpers import file_sha256, payload, run, sha256
 
 VICTIM = b"the user's precious file, outside the output folder\n"
 

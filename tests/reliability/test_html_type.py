@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 
 from hydra_tui.devserver import DevServer, Faults
-from tests.helpers import cli, file_sha256, payload, sha256
-
-from ._support import MiB, assert_one_line_error, files_under
+from tests.support.cli_runs import MiB, assert_one_line_error, files_under
+from tests.support.helpers import cli, file_sha256, payload, sha256
 
 
 @pytest.mark.parametrize(("name", "size"), [("firmware.bin", 3 * MiB + 7), ("report.php", 10_000)])

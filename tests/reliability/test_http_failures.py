@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 
 from hydra_tui.devserver import DevServer, Faults
-from tests.helpers import cli, payload
-
-from ._support import MiB, assert_one_line_error, files_under
+from tests.support.cli_runs import MiB, assert_one_line_error, files_under
+from tests.support.helpers import cli, payload
 
 
 def _run(url: str, mode: str, out_dir: Path, *extra: str) -> subprocess.CompletedProcess[bytes]:

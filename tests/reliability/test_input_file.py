@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 
 from hydra_tui.devserver import DevServer
-from tests.helpers import cli, file_sha256, payload, sha256
-
-from ._support import assert_quiet_one_line_error, files_under, main_in_process
+from tests.support.cli_runs import assert_quiet_one_line_error, files_under, main_in_process
+from tests.support.helpers import cli, file_sha256, payload, sha256
 
 FILES = {"a.bin": payload(300_000, seed=601), "b.bin": payload(700_001, seed=602)}
 

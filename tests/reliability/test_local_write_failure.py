@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 
 from hydra_tui.devserver import DevServer, Faults
-from tests.helpers import file_sha256, payload, sha256
-
-from ._support import MiB, assert_one_line_error, files_under, is_prefix, run_cli
+from tests.support.cli_runs import MiB, assert_one_line_error, files_under, is_prefix, run_cli
+from tests.support.helpers import file_sha256, payload, sha256
 
 LIMIT = 3 * MiB
 

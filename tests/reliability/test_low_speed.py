@@ -14,9 +14,8 @@ import pytest
 
 from hydra_tui.devserver import DevServer, Faults
 from hydra_tui.engine.http.probe import PROBE_BYTES
-from tests.helpers import cli, file_sha256, payload, sha256
-
-from ._support import MiB, assert_one_line_error
+from tests.support.cli_runs import MiB, assert_one_line_error
+from tests.support.helpers import cli, file_sha256, payload, sha256
 
 SLOW = ("--speed-limit", "1K", "--speed-time", "1")
 

@@ -18,9 +18,8 @@ import trustme
 
 from hydra_tui import HydraClient
 from hydra_tui.devserver import DevServer, Faults
-from tests.helpers import cli, file_sha256, payload, run, sha256
-
-from ._support import MiB
+from tests.support.cli_runs import MiB
+from tests.support.helpers import cli, file_sha256, payload, run, sha256
 
 COOKIE = "session=abc123"
 

@@ -18,9 +18,8 @@ from hydra_tui.devserver import DevServer
 from hydra_tui.engine.context import default_state_dir
 from hydra_tui.engine.io.resume import SCHEMA_VERSION, ResumeStore
 from hydra_tui.engine.plan.ranges import RangeSet
-from tests.helpers import cli, file_sha256, payload, sha256
-
-from ._support import MiB, files_under
+from tests.support.cli_runs import MiB, files_under
+from tests.support.helpers import cli, file_sha256, payload, sha256
 
 DATA = payload(4 * MiB + 9, seed=301)
 

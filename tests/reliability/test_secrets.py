@@ -13,9 +13,8 @@ from hydra_tui.engine.io.private import private_dir
 from hydra_tui.engine.io.resume import ResumeStore
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.tui.queue_store import QueueStore, SavedEntry
-from tests.helpers import cli, file_sha256, payload, sha256
-
-from ._support import MiB
+from tests.support.cli_runs import MiB
+from tests.support.helpers import cli, file_sha256, payload, sha256
 
 SECRET = "S3cr3tPassw0rd"
 

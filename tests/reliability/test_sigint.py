@@ -10,9 +10,7 @@ import subprocess
 from pathlib import Path
 
 from hydra_tui.devserver import DevServer, Faults
-from tests.helpers import file_sha256, payload, sha256
-
-from ._support import (
+from tests.support.cli_runs import (
     MiB,
     assert_one_line_error,
     files_under,
@@ -21,6 +19,7 @@ from ._support import (
     run_cli,
     wait_until,
 )
+from tests.support.helpers import file_sha256, payload, sha256
 
 DATA = payload(16 * MiB, seed=501)
 

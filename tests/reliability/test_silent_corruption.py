@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 
 from hydra_tui.devserver import DevServer, Faults
-from tests.helpers import cli, payload, sha256
-
-from ._support import MiB, assert_one_line_error, files_under
+from tests.support.cli_runs import MiB, assert_one_line_error, files_under
+from tests.support.helpers import cli, payload, sha256
 
 
 @pytest.mark.parametrize("mode", ["disk", "stream"])

@@ -12,9 +12,8 @@ from __future__ import annotations
 import pytest
 
 from hydra_tui.devserver import DevServer, Faults
-from tests.helpers import cli, payload, sha256
-
-from ._support import MiB, assert_one_line_error, is_prefix
+from tests.support.cli_runs import MiB, assert_one_line_error, is_prefix
+from tests.support.helpers import cli, payload, sha256
 
 SIZE = 4 * MiB + 3
 COMMON = ("-t", "8", "--chunk-size", "512K", "-b", "4M")

@@ -17,9 +17,8 @@ import trustme
 from hydra_tui import HydraClient
 from hydra_tui.devserver import DevServer
 from hydra_tui.errors import NetworkError
-from tests.helpers import cli, file_sha256, payload, run, sha256
-
-from ._support import MiB, assert_one_line_error, files_under
+from tests.support.cli_runs import MiB, assert_one_line_error, files_under
+from tests.support.helpers import cli, file_sha256, payload, run, sha256
 
 DATA = payload(3 * MiB + 5, seed=101)
 

@@ -24,9 +24,8 @@ import trustme
 
 from hydra_tui import HydraClient
 from hydra_tui.devserver import DevServer, TunnelProxy
-from tests.helpers import cli, file_sha256, payload, run, sha256
-
-from ._support import MiB, assert_one_line_error, files_under
+from tests.support.cli_runs import MiB, assert_one_line_error, files_under
+from tests.support.helpers import cli, file_sha256, payload, run, sha256
 
 DATA = payload(12 * MiB + 7, seed=171)
 HINT = ("--ca-certificate", "--insecure")

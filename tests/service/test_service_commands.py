@@ -11,8 +11,8 @@ from pathlib import Path
 
 from hydra_tui.devserver import DevServer, Faults
 from hydra_tui.service import paths
-from tests.helpers import file_sha256, payload, sha256
 from tests.service.conftest import Daemon, hydra, ls, stop_background_service
+from tests.support.helpers import file_sha256, payload, sha256
 
 MiB = 1024 * 1024
 

@@ -8,7 +8,6 @@ import pytest
 from rich.style import Style
 from textual.command import CommandPalette
 from textual.widgets import Button, Input, Label, Log
-from tui_helpers import SIZE, notifications, select
 
 from hydra_tui.engine.backends.fake import PreviewBackend, demo_backend
 from hydra_tui.engine.options import DownloadOptions
@@ -17,6 +16,7 @@ from hydra_tui.errors import HydraError
 from hydra_tui.tui import HydraApp
 from hydra_tui.tui.screens import AddUrlScreen, LogScreen, MainScreen, RateLimitScreen
 from hydra_tui.tui.widgets import QueueTable
+from tests.support.pilot import SIZE, notifications, select
 
 pytestmark = pytest.mark.anyio
 

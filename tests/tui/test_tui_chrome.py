@@ -9,13 +9,13 @@ from textual.command import CommandPalette
 from textual.strip import Strip
 from textual.widgets import Static
 from textual.widgets._toast import Toast
-from tui_helpers import SIZE, notifications
 
 from hydra_tui.engine.backends.fake import demo_backend
 from hydra_tui.engine.snapshot import DownloadState
 from hydra_tui.tui import HydraApp
 from hydra_tui.tui.screens import AddUrlScreen
 from hydra_tui.tui.widgets.key_bar import KeyBar
+from tests.support.pilot import SIZE, notifications
 
 pytestmark = pytest.mark.anyio
 

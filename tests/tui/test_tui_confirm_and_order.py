@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tui_helpers import SIZE, select
 
 from hydra_tui.devserver import DevServer, Faults
 from hydra_tui.engine.backends.fake import demo_backend
@@ -20,7 +19,8 @@ from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
 from hydra_tui.tui import HydraApp
 from hydra_tui.tui.screens import ConfirmScreen, MainScreen
 from hydra_tui.tui.widgets import QueueTable
-from tests.helpers import file_sha256, payload, run, sha256
+from tests.support.helpers import file_sha256, payload, run, sha256
+from tests.support.pilot import SIZE, select
 
 pytestmark = pytest.mark.anyio
 MiB = 1 << 20

@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from tui_helpers import SIZE
 
 from hydra_tui.engine.backends.fake import many_backend
 from hydra_tui.tui import HydraApp
 from hydra_tui.tui.widgets import QueueTable
+from tests.support.pilot import SIZE
 
 pytestmark = pytest.mark.anyio
 

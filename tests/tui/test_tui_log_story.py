@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Log
-from tui_helpers import SIZE
 
 from hydra_tui.devserver import DevServer, Faults
 from hydra_tui.engine.backends.threaded import ThreadedBackend
@@ -19,7 +18,8 @@ from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.snapshot import DownloadState
 from hydra_tui.tui import HydraApp
 from hydra_tui.tui.screens import LogScreen
-from tests.helpers import file_sha256, payload, sha256
+from tests.support.helpers import file_sha256, payload, sha256
+from tests.support.pilot import SIZE
 
 pytestmark = pytest.mark.anyio
 MiB = 1 << 20

@@ -5,13 +5,13 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from tui_helpers import SIZE, notifications
 
 from hydra_tui.engine.backends.fake import demo_backend
 from hydra_tui.engine.snapshot import DownloadState
 from hydra_tui.tui import HydraApp
 from hydra_tui.tui.pacing import BUSY_EVERY, Pacing
 from hydra_tui.tui.screens import MainScreen
+from tests.support.pilot import SIZE, notifications
 
 
 class FakeClocks:

@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from tui_helpers import SIZE, notifications, select
 
 from hydra_tui.engine.backends.fake import PreviewBackend
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
 from hydra_tui.tui import HydraApp, QueueStore, SavedEntry
 from hydra_tui.tui.widgets import QueueTable
+from tests.support.pilot import SIZE, notifications, select
 
 pytestmark = pytest.mark.anyio
 

@@ -12,14 +12,14 @@ import time
 from pathlib import Path
 
 import pytest
-from tui_helpers import SIZE
 
 from hydra_tui.devserver import DevServer
 from hydra_tui.engine.backends.process import ProcessBackend
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.snapshot import DownloadState
 from hydra_tui.tui import HydraApp
-from tests.helpers import file_sha256, payload, sha256
+from tests.support.helpers import file_sha256, payload, sha256
+from tests.support.pilot import SIZE
 
 pytestmark = pytest.mark.anyio
 FILES = 40

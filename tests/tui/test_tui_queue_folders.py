@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from test_tui_real_engine import exited, until
-from tui_helpers import SIZE
 
 from hydra_tui.devserver import DevServer, Faults
 from hydra_tui.engine.backends.process import ProcessBackend
@@ -17,7 +16,8 @@ from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.snapshot import DownloadState
 from hydra_tui.tui import HydraApp, QueueStore
 from hydra_tui.tui.widgets.detail_pane import fact_rows
-from tests.helpers import file_sha256, payload, sha256
+from tests.support.helpers import file_sha256, payload, sha256
+from tests.support.pilot import SIZE
 
 pytestmark = pytest.mark.anyio
 MiB = 1024 * 1024

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from tui_helpers import SIZE
 
 from hydra_tui.devserver import DevServer, Faults
 from hydra_tui.engine.backends.process import ProcessBackend
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.snapshot import DownloadState
 from hydra_tui.tui import HydraApp, QueueStore
-from tests.helpers import file_sha256, payload, sha256
+from tests.support.helpers import file_sha256, payload, sha256
+from tests.support.pilot import SIZE
 
 pytestmark = pytest.mark.anyio
 MiB = 1024 * 1024

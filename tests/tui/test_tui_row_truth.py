@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from tui_helpers import SIZE
 
 from hydra_tui.engine.backends.fake import PreviewBackend, demo_backend
 from hydra_tui.engine.backends.proxy import ProxyQueue
@@ -17,6 +16,7 @@ from hydra_tui.tui import HydraApp
 from hydra_tui.tui.format import connections_text, eta_text, state_label
 from hydra_tui.tui.widgets import QueueTable
 from hydra_tui.tui.widgets.detail_pane import fact_rows
+from tests.support.pilot import SIZE
 
 pytestmark = pytest.mark.anyio
 MiB = 1 << 20

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from textual.widgets import Input
-from tui_helpers import SIZE
 
 from hydra_tui.cli.tui_launch import preset_values
 from hydra_tui.config.presets import resolve
@@ -15,6 +14,7 @@ from hydra_tui.engine.backends.fake import demo_backend
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.tui import HydraApp
 from hydra_tui.tui.screens import MainScreen, SavePresetScreen
+from tests.support.pilot import SIZE
 
 pytestmark = pytest.mark.anyio
 

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from hydra_tui.engine.io.prefix_hash import PrefixHasher
-from tests.helpers import payload
+from tests.support.helpers import payload
 
 
 def test_steps_restart_and_finish(tmp_path: Path) -> None:

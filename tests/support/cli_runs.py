@@ -79,7 +79,7 @@ def run_cli(
     input: bytes | None = None,
     **kw: Any,
 ) -> subprocess.CompletedProcess[bytes]:
-    """``tests.helpers.cli`` with extra ``subprocess.run`` arguments (stdout, preexec_fn)."""
+    """``helpers.cli`` with extra ``subprocess.run`` arguments (stdout, preexec_fn)."""
     kw.setdefault("stdout", subprocess.PIPE)
     kw.setdefault("stderr", subprocess.PIPE)
     return subprocess.run(

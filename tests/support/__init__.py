@@ -1,0 +1,1 @@
+"""What the tests share: payloads, digests, CLI runs, raw HTTP, Pilot and backend helpers."""
