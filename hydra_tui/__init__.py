@@ -63,8 +63,8 @@ if TYPE_CHECKING:
 _HOMES = {
     "HydraClient": "client",
     "DownloadResult": "client",
-    "download": "facade",
-    "stream": "facade",
+    "download": "api.sync",
+    "stream": "api.sync",
 }
 
 
