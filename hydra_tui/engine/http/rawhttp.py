@@ -10,7 +10,7 @@ length, validator) stays in ``transfer``, shared with the httpx path.
 
 ``https://`` is read here too, with the engine's one TLS context (``engine/http/tls.py``):
 the same trust roots, host-name check and versions as httpx, and the same one-line
-errors (``translate.tls_failure``). A connection is kept alive across ranges, so a
+errors (``error_map.tls_failure``). A connection is kept alive across ranges, so a
 download pays one handshake per connection; TLS session resumption is not used
 (asyncio's transports do not expose the session of a finished connection).
 
