@@ -60,6 +60,16 @@ def _pwritev_all(fd: int, pieces: Sequence[Piece], offset: int) -> None:
         drop_written(views, written)
 
 
+def _write_back(fd: int, pieces: Sequence[Piece], offset: int) -> None:
+    """``_pwritev_all``, then ask the kernel to start writing those pages to the device
+    (``sync_file_range``, no durability promise): the final fdatasync then waits for the
+    last blocks only, not for the whole file's writeback."""
+    _pwritev_all(fd, pieces, offset)
+    from hydra_tui.engine.commit import start_writeback_range
+
+    start_writeback_range(fd, offset, sum(len(p) for p in pieces))
+
+
 class DiskSink:
     """Writes a claimed ``NAME.part`` (``engine/partfile.py``) at offsets from the file's
     own writer thread (started on the first ``write``; ``write_now`` writes inline)."""
@@ -82,7 +92,7 @@ class DiskSink:
                 raise LocalIOError(f"{self.path}: written after it was closed")
             writer = self._writer = ThreadPoolExecutor(1, thread_name_prefix="hydra-write")
         try:
-            await loop.run_in_executor(writer, _pwritev_all, self.fd, pieces, offset)
+            await loop.run_in_executor(writer, _write_back, self.fd, pieces, offset)
         except OSError as exc:
             raise local_error(exc, self.path) from exc
 
