@@ -27,7 +27,7 @@ from hydra_tui.engine.http.error_map import local_error
 from hydra_tui.engine.io.sinks import DiskSink
 from hydra_tui.errors import HydraError, LocalIOError
 
-__all__ = ["GroupCommit", "Staged", "start_writeback"]
+__all__ = ["GroupCommit", "Staged", "start_writeback", "start_writeback_range"]
 
 
 @functools.cache
@@ -54,6 +54,13 @@ def start_writeback(fd: int) -> None:
     fn = _sync_file_range()
     if fn is not None:
         fn(fd, 0, 0, _SYNC_FILE_RANGE_WRITE)  # a failure only loses the head start
+
+
+def start_writeback_range(fd: int, offset: int, length: int) -> None:
+    """``start_writeback`` for ``length`` bytes at ``offset`` only."""
+    fn = _sync_file_range()
+    if fn is not None and length > 0:
+        fn(fd, offset, length, _SYNC_FILE_RANGE_WRITE)
 
 
 @dataclass(eq=False)

@@ -1,8 +1,14 @@
 """Where fetched bytes go: a ``.part`` file written at offsets, or the stream reorderer.
 
 Both sinks take ``write(offset, pieces)`` with a list of ``bytes`` (no concatenation in
-the hot path): the disk sink hands them to ``os.pwritev`` on an I/O thread, the stream
-sink pushes them onto the min-heap for the consumer.
+the hot path): the disk sink hands them to ``os.pwritev`` on its file's own writer
+thread, the stream sink pushes them onto the min-heap for the consumer.
+
+One writer thread per file, not the engine's shared I/O pool: several threads writing
+one file spin on its inode lock (``rwsem_spin_on_owner``; bench/PROFILE.md "One writer
+thread per file" has the figures), and one thread per file keeps the writes of
+different files apart. Each write is still awaited before its range is committed, so
+the resume store never claims a byte that is not in the file.
 """
 
 from __future__ import annotations
@@ -11,13 +17,14 @@ import asyncio
 import hashlib
 import os
 from collections.abc import Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
 from hydra_tui.engine.http.error_map import local_error
 from hydra_tui.engine.io.partfile import PartFile
 from hydra_tui.engine.io.reorder import Piece, Reorderer
+from hydra_tui.errors import LocalIOError
 
 __all__ = ["DiskSink", "Sink", "StreamSink", "drop_written", "hash_fd", "hash_file"]
 
@@ -53,9 +60,19 @@ def _pwritev_all(fd: int, pieces: Sequence[Piece], offset: int) -> None:
         drop_written(views, written)
 
 
+def _write_back(fd: int, pieces: Sequence[Piece], offset: int) -> None:
+    """``_pwritev_all``, then ask the kernel to start writing those pages to the device
+    (``sync_file_range``, no durability promise): the final fdatasync then waits for the
+    last blocks only, not for the whole file's writeback."""
+    _pwritev_all(fd, pieces, offset)
+    from hydra_tui.engine.io.commit import start_writeback_range
+
+    start_writeback_range(fd, offset, sum(len(p) for p in pieces))
+
+
 class DiskSink:
-    """Writes a claimed ``NAME.part`` (``engine/io/partfile.py``) at offsets from an I/O
-    thread."""
+    """Writes a claimed ``NAME.part`` (``engine/io/partfile.py``) at offsets from the file's
+    own writer thread (started on the first ``write``; ``write_now`` writes inline)."""
 
     keeps_pieces = False
 
@@ -64,12 +81,18 @@ class DiskSink:
         self.path = file.path
         self.fd = file.fd
         self._executor = executor
+        self._writer: ThreadPoolExecutor | None = None
         self.closed = False
 
     async def write(self, offset: int, pieces: Sequence[Piece]) -> None:
         loop = asyncio.get_running_loop()
+        writer = self._writer
+        if writer is None:
+            if self.closed:
+                raise LocalIOError(f"{self.path}: written after it was closed")
+            writer = self._writer = ThreadPoolExecutor(1, thread_name_prefix="hydra-write")
         try:
-            await loop.run_in_executor(self._executor, _pwritev_all, self.fd, pieces, offset)
+            await loop.run_in_executor(writer, _write_back, self.fd, pieces, offset)
         except OSError as exc:
             raise local_error(exc, self.path) from exc
 
@@ -95,6 +118,11 @@ class DiskSink:
     def close(self) -> None:
         if not self.closed:
             self.closed = True
+            writer, self._writer = self._writer, None
+            if writer is not None:
+                # a write of a cancelled worker may still run: the descriptor must not
+                # close (and its number be reused by another file) under it
+                writer.shutdown(wait=True)
             self.file.close()  # also drops the flock
 
 
