@@ -422,6 +422,7 @@ class Download:
     def snapshot(self) -> DownloadSnapshot:
         remote = self.remote
         ctl = self.gate.controller
+        ctl.flush_events(force=self.state.finished or self.state == DownloadState.VERIFYING)
         events = tuple(e for e in ctl.events if e.t + ctl.started_at >= self.started_at - 1e-9)
         return DownloadSnapshot(
             id=self.id,

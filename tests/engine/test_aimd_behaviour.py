@@ -77,8 +77,10 @@ def test_auto_threads_finds_a_shared_link(server: DevServer, out_dir: Path) -> N
     _, dl = timed_download(url, out_dir, threads=16, auto_threads=True, chunk_size=2 * MiB)
     assert file_sha256(out_dir / "link.bin") == sha256(data)
     ctl = dl.gate.controller
-    peak_window = max([s.window for s in ctl.history] + [ctl.window])
-    assert peak_window <= 6, f"opened up to {peak_window} connections for a 3-connection link"
+    # slow start opens up to 16 for its first epoch (a capped server must be found at
+    # once); halving while throughput holds gives them back within a few epochs
+    later = [s.window for s in ctl.history if s.t >= 3.0] + [ctl.window]
+    assert max(later) <= 6, f"kept up to {max(later)} connections for a 3-connection link"
     steady = sorted(s.bytes_per_s for s in list(ctl.history)[-7:-1])
     median = steady[len(steady) // 2]
     assert median >= 0.9 * 12 * MiB, [round(x / MiB, 1) for x in steady]

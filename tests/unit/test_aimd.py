@@ -308,3 +308,30 @@ def test_auto_mode_settles_near_the_link_with_few_connections(
         assert window <= min(ceiling, settled + 1)  # a probe is one more, briefly
         assert rate >= 0.9 * link
     assert {"grow", "settle"} & set(kinds(ctl)) or ceiling <= 2
+
+
+def test_auto_mode_slow_start_then_gives_back_what_a_shared_link_does_not_use() -> None:
+    """Slow start opens the ceiling at once; a link that carries 3 connections' worth
+    then gets halved windows while throughput holds, and settles on the fewest that held."""
+    ctl, t = make(16, auto=True, epoch=1.0)
+    for _ in range(16):
+        ctl.body_started(ctl.start())
+    assert ctl.window == 16
+    seen = simulate(ctl, t, per_conn=1_000_000, link=3_000_000, seconds=12.0)
+    assert ctl.window == 4
+    assert ctl.events[0].describe() == "grow slow start, first epoch window 2 → 16"
+    assert [(e.kind, e.before, e.after) for e in ctl.events][1:] == [
+        ("settle", 16, 8),  # 3 MB/s held: try fewer
+        ("settle", 8, 4),
+        ("settle", 4, 2),  # 2 MB/s is less: back to 4
+        ("settle", 2, 4),
+    ]
+    assert all(rate >= 0.9 * 3_000_000 for w, rate in seen if w >= 4)
+
+
+def test_auto_mode_slow_start_keeps_a_window_that_every_connection_fills() -> None:
+    ctl, t = make(16, auto=True, epoch=1.0)
+    for _ in range(16):
+        ctl.body_started(ctl.start())
+    simulate(ctl, t, per_conn=1_000_000, link=100_000_000, seconds=10.0)
+    assert ctl.window == 16  # 8 carried half: back to 16 and stay

@@ -57,6 +57,8 @@ def test_a_refusal_while_others_stream_caps_the_window_without_a_pause() -> None
     ctl.finish(slot)
     assert (ctl.window, ctl.limit, ctl.wait_time()) == (4, 4, 0.0)
     assert ctl.can_start() is False  # the window is full: the refused request waits its turn
+    t[0] = 1.5
+    ctl.tick()  # the limit held half a second: told now
     texts = [e.describe() for e in ctl.events]
     assert "limit learned: 4" in texts
     assert any(x.startswith("503 over the limit, next probe in 10 s window 16 → 4") for x in texts)
@@ -103,6 +105,8 @@ def test_a_probe_that_is_served_raises_the_limit() -> None:
     ctl, t = make(16)
     slots = serving(ctl, 3)
     refuse(ctl)
+    t[0] = 1.0
+    ctl.tick()
     t[0] = 10.0
     ctl.on_success()
     ctl.on_success()
@@ -111,6 +115,8 @@ def test_a_probe_that_is_served_raises_the_limit() -> None:
     slots.append(ctl.start())
     ctl.body_started(slots[-1])  # served: the server takes four now
     assert ctl.limit == 4
+    t[0] = 10.5
+    ctl.tick()
     assert "learned: 4 (was 3)" in [e.detail for e in ctl.events if e.kind == "limit"]
     # growth goes on at the pace of clean completions, each step a probe
     for _ in range(4):
@@ -239,3 +245,54 @@ def test_kept_slots_yield_to_another_download_waiting() -> None:
         return answers
 
     assert asyncio.run(scenario()) == [True, False, True]
+
+
+def test_a_limit_climbing_at_start_up_is_told_once() -> None:
+    """-t 16 on a K=8 server: the first refusal comes while most connections are still
+    connecting (two bodies flow), then the limit climbs body by body to 8. The user
+    sees one "limit learned: 8", not "2", "3 (was 2)", … "8 (was 7)"."""
+    ctl, t = make(16)
+    slots = [ctl.start() for _ in range(16)]
+    for s in slots[:2]:
+        ctl.body_started(s)
+    ctl.on_pushback("429", slots[15], 1.0)  # refused early: reads as "limit 2" for now
+    ctl.finish(slots[15])
+    for i, s in enumerate(slots[2:8]):
+        t[0] = 0.01 * (i + 1)
+        ctl.body_started(s)
+        ctl.tick()
+    assert ctl.limit == 8
+    assert [e for e in ctl.events if e.kind == "limit"] == []  # still climbing: not told yet
+    t[0] = 0.6
+    ctl.tick()
+    assert [e.detail for e in ctl.events if e.kind == "limit"] == ["learned: 8"]
+    t[0] = 5.0
+    ctl.tick()
+    assert len([e for e in ctl.events if e.kind == "limit"]) == 1
+
+
+def test_auto_mode_slow_start_finds_the_limit_at_once() -> None:
+    """-t auto on a K=8 server: each body that starts opens one more connection, so the
+    ninth request is refused within round trips, not after seconds of doubling."""
+    ctl, t = make(16, auto=True)
+    assert ctl.window == 2
+    working: list[Slot] = []
+    refused = 0
+    for _ in range(40):  # admit, serve up to 8, refuse the rest
+        t[0] += 0.001
+        if not ctl.can_start():
+            continue
+        slot = ctl.start()
+        if len(working) < 8:
+            ctl.body_started(slot)
+            working.append(slot)
+        else:
+            refused += 1
+            ctl.on_pushback("503", slot, 1.0)
+            ctl.finish(slot)
+    assert (ctl.limit, ctl.window, refused) == (8, 8, 1)
+    assert ctl.wait_time() == 0.0  # nothing paused: the eight stream on
+    t[0] = 1.0
+    ctl.tick()
+    assert [e.detail for e in ctl.events if e.kind == "limit"] == ["learned: 8"]
+    assert ("grow", 2, 9) in [(e.kind, e.before, e.after) for e in ctl.events]

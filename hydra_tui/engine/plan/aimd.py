@@ -71,6 +71,7 @@ class AimdController:
         probe_every: int = 20,
         history: int = 600,
         limit: HostLimit | None = None,
+        limit_quiet: float = 0.5,
     ) -> None:
         self.ceiling = max(1, ceiling)
         self.auto = auto
@@ -89,6 +90,16 @@ class AimdController:
         #: the host's demonstrated connection limit and its probe schedule
         self.host_limit = limit or HostLimit()
         self.started_at = clock()
+        #: a learned limit is told once it held this long (a climb at start-up is one event)
+        self.limit_quiet = limit_quiet
+        self._limit_told: int | None = None
+        self._limit_changed: float | None = None
+        #: auto mode: open one more connection per body that starts until the first
+        #: epoch ends or the server refuses (a capped server teaches its limit at once)
+        self._slow_start = auto
+        self._start_window = self.window
+        #: called when the window grew outside the gate's own calls (``HostGate`` sets it)
+        self.on_grown: Callable[[], None] | None = None
         self.events: _LoggedEvents = _LoggedEvents(maxlen=200)
         self.history: deque[RateSample] = deque(maxlen=history)
         self.pushbacks = 0
@@ -138,6 +149,13 @@ class AimdController:
         if slot is not None and not slot.working:
             slot.working = True
             self.working += 1
+        if self._slow_start and self.host_limit.value is None:
+            # quiet: one "grow" event when slow start ends, not one per body
+            grown = min(self.ceiling, max(self.window, self.streaming + 1))
+            if grown > self.window:
+                self.window = grown
+                if self.on_grown is not None:
+                    self.on_grown()  # a worker waits at the gate for this
         before = self.host_limit.value
         # bodies flowing at once, not slots: a kept slot between chunks holds none
         if self.host_limit.served(self.streaming, self.clock()):
@@ -178,6 +196,7 @@ class AimdController:
         now = self.clock()
         self.pushbacks += 1
         self._clean = 0
+        self._end_slow_start(kind)
         if slot is not None:
             self._unwork(slot)
             slot.over_limit = False
@@ -213,6 +232,7 @@ class AimdController:
         before = self.host_limit.value
         verdict = self.host_limit.reads_as_limit(self.working, min(self.working, self.streaming))
         if before is not None and self.host_limit.disproved:
+            self._limit_told = None
             self.note("limit", f"refused below {before}: not a connection limit")
         return verdict
 
@@ -237,10 +257,27 @@ class AimdController:
             self._quiet_epochs = 0
 
     def _limit_event(self, before: int | None, window: int) -> None:
-        after = self.host_limit.value
+        """The limit changed: told by ``flush_events`` once it held ``limit_quiet`` s."""
+        del before, window
+        self._limit_changed = self.clock()
+
+    def flush_events(self, *, force: bool = False) -> None:
+        """Tell a learned limit that held ``limit_quiet`` seconds (or now, ``force``).
+
+        At start-up the limit climbs one body at a time as connections connect; the
+        user sees one "limit learned: K", not each step.
+        """
+        changed = self._limit_changed
+        if changed is None or (not force and self.clock() - changed < self.limit_quiet):
+            return
+        self._limit_changed = None
+        after, before = self.host_limit.value, self._limit_told
+        if after is None or after == before:
+            return
+        self._limit_told = after
         was = "" if before is None else f" (was {before})"
         self.events.append(
-            WindowEvent(self._t(), "limit", window, self.window, f"learned: {after}{was}")
+            WindowEvent(self._t(), "limit", self.window, self.window, f"learned: {after}{was}")
         )
 
     def _grow(self, target: int, detail: str) -> None:
@@ -277,6 +314,7 @@ class AimdController:
     # -- periodic ----------------------------------------------------------------------
     def tick(self) -> None:
         """Called about every ``epoch`` seconds: sample history; steer auto mode."""
+        self.flush_events()
         now = self.clock()
         dt = now - self._epoch_start
         if dt < self.epoch:
@@ -294,6 +332,13 @@ class AimdController:
         while it grows >10%, settle on the best window,
         and every ``probe_every`` quiet epochs try one more connection, keeping it only
         if throughput rose >5%."""
+        if self._mode == "growing" and self._slow_start:
+            self._end_slow_start("first epoch")
+            if self._mode == "descending":
+                return
+        if self._mode == "descending":
+            self._descend(rate)
+            return
         if self._mode == "growing":
             if self._settling:
                 self._settling = False  # the epoch after a change mixes two windows
@@ -337,6 +382,39 @@ class AimdController:
                 self._probe_epochs = 0
                 self._probe_base = self._recent
 
+    def _end_slow_start(self, why: str) -> None:
+        """Slow start is over: tell how far it went; on a first epoch with nothing
+        refused, look for the fewest connections that carry the same throughput."""
+        if not self._slow_start:
+            return
+        self._slow_start = False
+        grown = self.window
+        if grown <= self._start_window:
+            return
+        self.events.append(
+            WindowEvent(self._t(), "grow", self._start_window, grown, f"slow start, {why}")
+        )
+        if self._mode == "growing" and why == "first epoch":
+            self._mode = "descending"
+            self._settling = True  # the first epoch included connecting
+            self._best_rate, self._best_window = 0.0, grown
+
+    def _descend(self, rate: float) -> None:
+        """After slow start: halve while throughput holds (within 10%), then settle on
+        the smallest window that held it — a shared link gets few connections."""
+        if self._settling:
+            self._settling = False  # the epoch after a change mixes two windows
+            return
+        if rate < self._best_rate * 0.9:
+            self._enter_steady(self._best_window, "settle", "fewer connections carried less")
+            return
+        self._best_rate = max(self._best_rate, rate)
+        self._best_window = self.window
+        if self.window <= self._start_window:
+            self._enter_steady(self.window, "settle", "throughput held")
+            return
+        self._set_window(max(self._start_window, self.window // 2), "settle", "try fewer")
+
     def _enter_steady(self, window: int, kind: str, detail: str) -> None:
         self._mode = "steady"
         self._quiet_epochs = 0
@@ -369,6 +447,7 @@ class HostGate:
 
     def __init__(self, controller: AimdController, *, recheck: float = 0.5) -> None:
         self.controller = controller
+        controller.on_grown = self.poke
         #: longest wait between looks at the window when nothing wakes a waiter (a
         #: safety net: every change of the window or of the slots wakes them)
         self.recheck = recheck
