@@ -52,23 +52,27 @@ def launch_tui(
     title: str = "hydra-tui",
     exit_when_done: bool = False,
 ) -> int:
-    """Run the app over the engine (in a process of its own: ``engine/process.py``); the
-    queue persists unless ``persist`` is off.
+    """Run the app as a client of the user's service (started in the background if none
+    runs; ``urls`` join its queue): ``q`` detaches, ``Q`` stops it.
 
-    ``exit_when_done``: quit once every download has finished (for scripts and benchmarks).
+    Without ``persist`` (the demo) or with ``exit_when_done`` (quit once every download
+    has finished: scripts and benchmarks), the app runs a private engine in a process of
+    its own instead (``engine/process.py``) and the queue is its own.
     """
-    from hydra_tui.engine.process import ProcessBackend
     from hydra_tui.logsetup import setup_logging
 
     setup_logging(quiet=True)  # nothing may print over the screen; the log file stays
     log_file = log_path if isinstance(log_path, Path) else None
+    if persist and not exit_when_done:
+        return _attach(urls, options, settings=settings, log_file=log_file, title=title)
+    from hydra_tui.engine.process import ProcessBackend
+
     backend = ProcessBackend(options, max_active=settings.max_downloads, stderr_path=log_file)
     # first: the engine's process boots (~0.15 s) while this one imports Textual
     backend.start()
 
     from hydra_tui.cli import use_uvloop
     from hydra_tui.config import locations
-    from hydra_tui.config.presets import resolve
     from hydra_tui.tui import QueueStore, run_tui
     from hydra_tui.tui.pacing import Pacing
 
@@ -76,15 +80,6 @@ def launch_tui(
     # "busy" means this process and the engine's together (the engine's is most of it)
     pacing = Pacing(cpu_clock=lambda: time.process_time() + backend.engine_cpu)
     store = QueueStore(locations.state_dir() / "queue.json") if persist else None
-
-    def resolve_preset(name: str) -> DownloadOptions:
-        resolved, _ = resolve({}, preset=name, config_file=None)
-        return resolved.download_options()
-
-    def save_preset(name: str, options: DownloadOptions) -> None:
-        from hydra_tui.config.presets import save_preset as write_preset
-
-        write_preset(name, preset_values(options))
 
     # what is loaded by now (Textual, Rich, the engine's proxies) lives as long as the app:
     # frozen, it is left out of the collector's full passes, one of which (~20 ms) would
@@ -101,4 +96,57 @@ def launch_tui(
         log_path=log_file,
         exit_when_done=exit_when_done,
         pacing=pacing,
+    )
+
+
+def resolve_preset(name: str) -> DownloadOptions:
+    from hydra_tui.config.presets import resolve
+
+    resolved, _ = resolve({}, preset=name, config_file=None)
+    return resolved.download_options()
+
+
+def save_preset(name: str, options: DownloadOptions) -> None:
+    from hydra_tui.config.presets import save_preset as write_preset
+
+    write_preset(name, preset_values(options))
+
+
+def _attach(
+    urls: list[str],
+    options: DownloadOptions,
+    *,
+    settings: Settings,
+    log_file: Path | None,
+    title: str,
+) -> int:
+    """The app over the service's queue (the service saves it: no queue file here)."""
+    from hydra_tui.service.client import ServiceClient
+
+    # blocking, before Textual takes the screen: a service that cannot start is one line
+    ServiceClient.connect_or_start().close()
+    from hydra_tui.cli import use_uvloop
+    from hydra_tui.service.attach import ServiceBackend
+    from hydra_tui.service.commands import absolute_options
+    from hydra_tui.tui import run_tui
+    from hydra_tui.tui.pacing import Pacing
+
+    use_uvloop()
+    backend = ServiceBackend(max_active=settings.max_downloads)
+    # the TUI's own CPU only: the service's is its own process's, on another clock
+    pacing = Pacing(cpu_clock=time.process_time)
+    options = absolute_options(options)  # the service's folder is not this shell's
+    gc.freeze()
+    return run_tui(
+        backend,
+        save_preset=save_preset,
+        queue_store=None,
+        initial=[(url, options) for url in urls],
+        title=title,
+        resolve_preset=resolve_preset,
+        default_options=options,
+        log_path=log_file,
+        pacing=pacing,
+        stop_service=backend.stop_service,
+        quit_stops=settings.on_quit == "stop",
     )
