@@ -8,9 +8,13 @@ from __future__ import annotations
 import gc
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hydra_tui.config.model import Settings
 from hydra_tui.engine.options import DownloadOptions
+
+if TYPE_CHECKING:
+    from hydra_tui.service.client import ServiceClient
 
 __all__ = ["launch_tui", "preset_values"]
 
@@ -124,7 +128,8 @@ def _attach(
     from hydra_tui.service.client import ServiceClient
 
     # blocking, before Textual takes the screen: a service that cannot start is one line
-    ServiceClient.connect_or_start().close()
+    with ServiceClient.connect_or_start() as client:
+        _import_old_queue(client)
     from hydra_tui.cli import use_uvloop
     from hydra_tui.service.attach import ServiceBackend
     from hydra_tui.service.commands import absolute_options
@@ -150,3 +155,18 @@ def _attach(
         stop_service=backend.stop_service,
         quit_stops=settings.on_quit == "stop",
     )
+
+
+def _import_old_queue(client: ServiceClient) -> None:
+    """Hand the unfinished downloads of the queue file the TUI kept before it became a
+    client to the service (same ids, paused stays paused), once: the file is renamed."""
+    from hydra_tui.config import locations
+    from hydra_tui.tui.queue_store import QueueStore
+
+    path = locations.state_dir() / "queue.json"
+    if not path.exists():
+        return
+    entries = [e for e in QueueStore(path).load() if not e.finished]
+    if entries:
+        client.request([("add", e.url, e.options, e.id, e.state == "paused") for e in entries])
+    path.replace(path.with_name("queue.json.imported"))
