@@ -160,3 +160,10 @@ def test_on_quit_in_config_toml(tmp_path: Path) -> None:
     config.write_text('[defaults]\non-quit = "later"\n')
     with pytest.raises(HydraError):
         resolve({}, preset=None, config_file=config)
+
+
+def test_a_bare_hydra_tui_command_line_parses() -> None:
+    from hydra_tui.cli import _asks_jsonl
+
+    assert _asks_jsonl([]) is False  # raised ValueError: `hydra-tui` alone crashed
+    assert _asks_jsonl(["--progress", "jsonl"]) is True
