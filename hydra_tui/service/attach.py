@@ -46,6 +46,8 @@ class ServiceBackend(ProxyQueue):
         self._waiting = 0  # frames sent whose answer has not arrived
         self._writer: asyncio.StreamWriter | None = None
         self._stopping = False
+        #: has the service answered yet (before, the queue here is not the service's)
+        self.ready = False
         #: CPU seconds of the service at its last answer (the TUI's pacing reads it)
         self.engine_cpu = 0.0
 
@@ -149,6 +151,7 @@ class ServiceBackend(ProxyQueue):
         for reply in replies:
             if isinstance(reply, dict) and "entries" in reply:
                 self._follow(reply["entries"])
+                self.ready = True
         if set(self.published) != set(self._controls) and not any(
             m[0] == "entries" for m in self._outbox
         ):

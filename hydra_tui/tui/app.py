@@ -185,6 +185,8 @@ class HydraApp(App[int]):
         """One poll: notify about transitions, save if the queue changed, redraw (unless
         ``draw`` is off: the timer's polls while the machine is busy)."""
         self._release_held()
+        if not getattr(self.backend, "ready", True):
+            return  # a service not yet answered: what it holds is "there at start-up"
         live = self._call("Reading the queue", self.backend.snapshots, quiet=True)
         if live is None:
             return
