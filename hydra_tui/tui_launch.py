@@ -126,13 +126,15 @@ def _attach(
 ) -> int:
     """The app over the service's queue (the service saves it: no queue file here)."""
     from hydra_tui.service.client import ServiceClient
+    from hydra_tui.service.commands import absolute_options
 
+    options = absolute_options(options)  # the service's folder is not this shell's
     # blocking, before Textual takes the screen: a service that cannot start is one line
     with ServiceClient.connect_or_start() as client:
         _import_old_queue(client)
+        urls = _not_queued(client, urls, options)
     from hydra_tui.cli import use_uvloop
     from hydra_tui.service.attach import ServiceBackend
-    from hydra_tui.service.commands import absolute_options
     from hydra_tui.tui import run_tui
     from hydra_tui.tui.pacing import Pacing
 
@@ -140,7 +142,6 @@ def _attach(
     backend = ServiceBackend(max_active=settings.max_downloads)
     # the TUI's own CPU only: the service's is its own process's, on another clock
     pacing = Pacing(cpu_clock=time.process_time)
-    options = absolute_options(options)  # the service's folder is not this shell's
     gc.freeze()
     return run_tui(
         backend,
@@ -170,3 +171,11 @@ def _import_old_queue(client: ServiceClient) -> None:
     if entries:
         client.request([("add", e.url, e.options, e.id, e.state == "paused") for e in entries])
     path.replace(path.with_name("queue.json.imported"))
+
+
+def _not_queued(client: ServiceClient, urls: list[str], options: DownloadOptions) -> list[str]:
+    """``urls`` less those the service already has for the same file (running
+    ``hydra-tui URL`` twice attaches twice, it does not download twice)."""
+    _snaps, (reply,) = client.request([("entries",)])
+    queued = {(url, o.output_dir, o.filename) for _id, url, o in reply["entries"]}
+    return [u for u in urls if (u, options.output_dir, options.filename) not in queued]

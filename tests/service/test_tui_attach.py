@@ -167,3 +167,19 @@ def test_a_bare_hydra_tui_command_line_parses() -> None:
 
     assert _asks_jsonl([]) is False  # raised ValueError: `hydra-tui` alone crashed
     assert _asks_jsonl(["--progress", "jsonl"]) is True
+
+
+def test_hydra_tui_url_twice_queues_it_once(server: DevServer, out_dir: Path) -> None:
+    from hydra_tui.service.client import ServiceClient
+    from hydra_tui.tui_launch import _not_queued
+
+    url = server.add("once.bin", payload(1000, seed=226), Faults(rate=1024))
+    other = server.url("other.bin")
+    with Daemon() as daemon:
+        hydra("add", "-o", str(out_dir), url)
+        options = DownloadOptions(output_dir=out_dir)
+        with ServiceClient.connect() as client:
+            assert _not_queued(client, [url, other], options) == [other]
+            elsewhere = DownloadOptions(output_dir=out_dir / "elsewhere")
+            assert _not_queued(client, [url], elsewhere) == [url]
+        daemon.stop()
