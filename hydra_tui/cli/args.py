@@ -58,8 +58,12 @@ USAGE = f"""\
 
 EPILOG = f"""\
 examples:
-  {PROG}                                       open the TUI with the saved queue
-  {PROG} https://example.org/big.iso           open the TUI and start this download
+  {PROG}                                       attach the TUI to the service (started if
+                                                  none runs): q detaches, Q stops it
+  {PROG} https://example.org/big.iso           add this to the service's queue and attach
+  {PROG} add URL · ls · pause|resume|rm ID|all  the queue from any shell
+  {PROG} wait ID                               block until done; exit status as --no-ui
+  {PROG} stop                                  pause everything, save the queue, stop
   {PROG} --no-ui -t 16 -o ~/isos URL           headless, 16 connections, into ~/isos
   {PROG} -s URL | tar -xz                      stream in order into tar, nothing on disk
   {PROG} --no-ui -i urls.txt -j 2              a list of URLs (one per line), two at a time
@@ -213,6 +217,8 @@ def _add_settings_options(parser: argparse.ArgumentParser) -> None:
         help="download without the TUI")  # fmt: skip
     add("--ui", dest="no_ui", action="store_const", const=False, default=s,
         help="use the TUI even if config.toml sets no-ui")  # fmt: skip
+    add("--on-quit", choices=fields.ON_QUIT_MODES, default=s,
+        help="what q does in the TUI: detach (the service downloads on) or stop it")  # fmt: skip
 
 
 def _add_config_options(parser: argparse.ArgumentParser, *, preset: bool = True) -> None:

@@ -47,7 +47,7 @@ _errors_as_json = [False]
 
 def _asks_jsonl(args: list[str]) -> bool:
     """Does the command line ask for jsonl (known before parsing, for usage errors)?"""
-    pairs = zip(args, [*args[1:], ""], strict=True)
+    pairs = zip(args, [*args[1:], ""][: len(args)], strict=True)  # none: plain `hydra-tui`
     return any(a == "--progress=jsonl" or (a == "--progress" and b == "jsonl") for a, b in pairs)
 
 

@@ -1,5 +1,5 @@
 """The shell commands over the service: ``add``, ``ls``, ``pause``, ``resume``, ``rm``,
-``wait`` and ``daemon`` itself.
+``wait``, ``stop`` and ``daemon`` itself.
 
 ``add`` takes the download options of a plain ``hydra-tui URL`` (same parser, same
 presets and config), makes every path absolute (the service's folder is not the
@@ -22,7 +22,7 @@ from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
 from hydra_tui.errors import ServiceUnavailable, UsageError
 from hydra_tui.service.client import ServiceClient
 
-__all__ = ["WAIT_POLL", "exit_status", "resolve_ids", "run"]
+__all__ = ["WAIT_POLL", "absolute_options", "exit_status", "resolve_ids", "run"]
 
 #: how often ``wait`` asks the service how its downloads are doing
 WAIT_POLL = 0.2
@@ -42,6 +42,10 @@ def run(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> 
     if command == "add":
         return _add(rest, out)
     parser = _Parser(prog=f"hydra-tui {command}", allow_abbrev=False)
+    if command == "stop":
+        parser.description = "Pause every download, save the queue and stop the service."
+        parser.parse_args(rest)
+        return _stop(err)
     if command == "ls":
         parser.add_argument("--json", action="store_true", help="one JSON array, for scripts")
         ns = parser.parse_args(rest)
@@ -69,6 +73,20 @@ def run(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> 
     return 0
 
 
+def _stop(err: TextIO) -> int:
+    """Pause everything, stop the service and wait until it has exited."""
+    try:
+        client = ServiceClient.connect()
+    except ServiceUnavailable:
+        err.write("hydra-tui: no service is running\n")
+        return 0
+    with client:
+        ids = [s.id for s in client.snapshots()]
+        client.request([*(("call", id, "pause", ()) for id in ids), ("stop",)])
+        client.wait_closed()
+    return 0
+
+
 def _add(argv: list[str], out: TextIO) -> int:
     from hydra_tui.cli.args import parse
     from hydra_tui.config.presets import resolve
@@ -79,12 +97,14 @@ def _add(argv: list[str], out: TextIO) -> int:
     if args.stream or args.dry_run:
         raise UsageError("add: --stream and --dry-run do not go through the service")
     settings, _sources = resolve(args.cli, preset=args.preset, config_file=args.config_file)
-    options = _absolute(settings.download_options(md5=args.md5, sha256=args.sha256, **args.engine))
+    options = absolute_options(
+        settings.download_options(md5=args.md5, sha256=args.sha256, **args.engine)
+    )
     messages = [
         (
             "add",
             url,
-            _absolute(dataclasses.replace(options, **args.per_url.get(url, {}))),
+            absolute_options(dataclasses.replace(options, **args.per_url.get(url, {}))),
             None,
             False,
         )
@@ -98,7 +118,7 @@ def _add(argv: list[str], out: TextIO) -> int:
     return 0
 
 
-def _absolute(options: DownloadOptions) -> DownloadOptions:
+def absolute_options(options: DownloadOptions) -> DownloadOptions:
     ca = options.ca_file
     return dataclasses.replace(
         options,

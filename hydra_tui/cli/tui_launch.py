@@ -8,9 +8,13 @@ from __future__ import annotations
 import gc
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hydra_tui.config.model import Settings
 from hydra_tui.engine.options import DownloadOptions
+
+if TYPE_CHECKING:
+    from hydra_tui.service.client import ServiceClient
 
 __all__ = ["launch_tui", "preset_values"]
 
@@ -52,23 +56,27 @@ def launch_tui(
     title: str = "hydra-tui",
     exit_when_done: bool = False,
 ) -> int:
-    """Run the app over the engine (in a process of its own: ``engine/backends/process.py``); the
-    queue persists unless ``persist`` is off.
+    """Run the app as a client of the user's service (started in the background if none
+    runs; ``urls`` join its queue): ``q`` detaches, ``Q`` stops it.
 
-    ``exit_when_done``: quit once every download has finished (for scripts and benchmarks).
+    Without ``persist`` (the demo) or with ``exit_when_done`` (quit once every download
+    has finished: scripts and benchmarks), the app runs a private engine in a process of
+    its own instead (``engine/backends/process.py``) and the queue is its own.
     """
     from hydra_tui.cli.logsetup import setup_logging
-    from hydra_tui.engine.backends.process import ProcessBackend
 
     setup_logging(quiet=True)  # nothing may print over the screen; the log file stays
     log_file = log_path if isinstance(log_path, Path) else None
+    if persist and not exit_when_done:
+        return _attach(urls, options, settings=settings, log_file=log_file, title=title)
+    from hydra_tui.engine.backends.process import ProcessBackend
+
     backend = ProcessBackend(options, max_active=settings.max_downloads, stderr_path=log_file)
     # first: the engine's process boots (~0.15 s) while this one imports Textual
     backend.start()
 
     from hydra_tui.cli.main import use_uvloop
     from hydra_tui.config import locations
-    from hydra_tui.config.presets import resolve
     from hydra_tui.tui import QueueStore, run_tui
     from hydra_tui.tui.pacing import Pacing
 
@@ -76,15 +84,6 @@ def launch_tui(
     # "busy" means this process and the engine's together (the engine's is most of it)
     pacing = Pacing(cpu_clock=lambda: time.process_time() + backend.engine_cpu)
     store = QueueStore(locations.state_dir() / "queue.json") if persist else None
-
-    def resolve_preset(name: str) -> DownloadOptions:
-        resolved, _ = resolve({}, preset=name, config_file=None)
-        return resolved.download_options()
-
-    def save_preset(name: str, options: DownloadOptions) -> None:
-        from hydra_tui.config.presets import save_preset as write_preset
-
-        write_preset(name, preset_values(options))
 
     # what is loaded by now (Textual, Rich, the engine's proxies) lives as long as the app:
     # frozen, it is left out of the collector's full passes, one of which (~20 ms) would
@@ -102,3 +101,81 @@ def launch_tui(
         exit_when_done=exit_when_done,
         pacing=pacing,
     )
+
+
+def resolve_preset(name: str) -> DownloadOptions:
+    from hydra_tui.config.presets import resolve
+
+    resolved, _ = resolve({}, preset=name, config_file=None)
+    return resolved.download_options()
+
+
+def save_preset(name: str, options: DownloadOptions) -> None:
+    from hydra_tui.config.presets import save_preset as write_preset
+
+    write_preset(name, preset_values(options))
+
+
+def _attach(
+    urls: list[str],
+    options: DownloadOptions,
+    *,
+    settings: Settings,
+    log_file: Path | None,
+    title: str,
+) -> int:
+    """The app over the service's queue (the service saves it: no queue file here)."""
+    from hydra_tui.cli.service_commands import absolute_options
+    from hydra_tui.service.client import ServiceClient
+
+    options = absolute_options(options)  # the service's folder is not this shell's
+    # blocking, before Textual takes the screen: a service that cannot start is one line
+    with ServiceClient.connect_or_start() as client:
+        _import_old_queue(client)
+        urls = _not_queued(client, urls, options)
+    from hydra_tui.cli.main import use_uvloop
+    from hydra_tui.service.attach import ServiceBackend
+    from hydra_tui.tui import run_tui
+    from hydra_tui.tui.pacing import Pacing
+
+    use_uvloop()
+    backend = ServiceBackend(max_active=settings.max_downloads)
+    # the TUI's own CPU only: the service's is its own process's, on another clock
+    pacing = Pacing(cpu_clock=time.process_time)
+    gc.freeze()
+    return run_tui(
+        backend,
+        save_preset=save_preset,
+        queue_store=None,
+        initial=[(url, options) for url in urls],
+        title=title,
+        resolve_preset=resolve_preset,
+        default_options=options,
+        log_path=log_file,
+        pacing=pacing,
+        stop_service=backend.stop_service,
+        quit_stops=settings.on_quit == "stop",
+    )
+
+
+def _import_old_queue(client: ServiceClient) -> None:
+    """Hand the unfinished downloads of the queue file the TUI kept before it became a
+    client to the service (same ids, paused stays paused), once: the file is renamed."""
+    from hydra_tui.config import locations
+    from hydra_tui.tui.queue_store import QueueStore
+
+    path = locations.state_dir() / "queue.json"
+    if not path.exists():
+        return
+    entries = [e for e in QueueStore(path).load() if not e.finished]
+    if entries:
+        client.request([("add", e.url, e.options, e.id, e.state == "paused") for e in entries])
+    path.replace(path.with_name("queue.json.imported"))
+
+
+def _not_queued(client: ServiceClient, urls: list[str], options: DownloadOptions) -> list[str]:
+    """``urls`` less those the service already has for the same file (running
+    ``hydra-tui URL`` twice attaches twice, it does not download twice)."""
+    _snaps, (reply,) = client.request([("entries",)])
+    queued = {(url, o.output_dir, o.filename) for _id, url, o in reply["entries"]}
+    return [u for u in urls if (u, options.output_dir, options.filename) not in queued]

@@ -26,8 +26,10 @@ __all__ = [
     "MAX_THREADS",
     "MIN_BUFFER",
     "MIN_CHUNK_SIZE",
+    "ON_QUIT_MODES",
     "PROGRESS_MODES",
     "Headers",
+    "OnQuit",
     "ProgressMode",
     "Threads",
     "coerce",
@@ -55,6 +57,9 @@ MAX_DOWNLOADS = 256
 MAX_RETRIES = 1000
 MAX_SECONDS = 24 * 3600.0
 PROGRESS_MODES: tuple[ProgressMode, ...] = ("auto", "plain", "jsonl", "none")
+OnQuit: TypeAlias = Literal["detach", "stop"]
+#: what ``q`` does in a TUI attached to the service
+ON_QUIT_MODES: tuple[OnQuit, ...] = ("detach", "stop")
 
 # RFC 9110 token characters, the only ones allowed in a header name
 _TOKEN_RE = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
@@ -274,6 +279,13 @@ def progress(value: object) -> ProgressMode:
     raise UsageError(f"progress must be one of {choices}, got {show(value)}")
 
 
+def on_quit(value: object) -> OnQuit:
+    for mode in ON_QUIT_MODES:
+        if value == mode:
+            return mode
+    raise UsageError(f"on_quit must be one of {', '.join(ON_QUIT_MODES)}, got {show(value)}")
+
+
 #: one checker per Settings field, in the order ``config show`` prints them
 COERCERS: dict[str, Callable[[object], object]] = {
     "threads": threads,
@@ -295,6 +307,7 @@ COERCERS: dict[str, Callable[[object], object]] = {
     "speed_limit": speed_limit,
     "speed_time": speed_time,
     "accept_html": _bool("accept_html"),
+    "on_quit": on_quit,
 }
 FIELD_NAMES: tuple[str, ...] = tuple(COERCERS)
 

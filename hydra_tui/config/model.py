@@ -14,7 +14,7 @@ from typing import Any
 
 from hydra_tui._version import __version__
 from hydra_tui.config import fields
-from hydra_tui.config.fields import DEFAULT_THREADS, Headers, ProgressMode, Threads
+from hydra_tui.config.fields import DEFAULT_THREADS, Headers, OnQuit, ProgressMode, Threads
 from hydra_tui.engine.options import DownloadOptions
 
 __all__ = ["Settings", "default_user_agent"]
@@ -86,6 +86,10 @@ class Settings:
 
     accept_html: bool = False
     """Save an HTML page even where it looks like an error page standing in for a file."""
+
+    on_quit: OnQuit = "detach"
+    """What ``q`` does in the TUI: ``detach`` (downloads go on in the service) or ``stop``
+    (pause everything and stop the service, as ``Q``)."""
 
     def __post_init__(self) -> None:
         # One checker per field, shared with the files and the command line, so a bad

@@ -85,6 +85,10 @@ STARTER_CONFIG = """\
 #                                                                        (--accept-html)
 # accept-html = false
 
+# What q does in the TUI: "detach" (the service goes on downloading; run hydra-tui to
+# attach again) or "stop" (pause every download and stop the service, as Q does).
+# on-quit = "detach"
+
 # Presets bundle options under a name: hydra-tui --preset genomics URL
 # `hydra-tui config save-preset NAME [options]` saves presets into presets.toml, next to
 # this file; a preset defined in both files is taken from presets.toml.

@@ -68,6 +68,14 @@ class ServiceClient:
     def snapshots(self) -> list[DownloadSnapshot]:
         return self.request([("poll",)])[0]
 
+    def wait_closed(self) -> None:
+        """Block until the service closes the connection (it exits after ``stop``)."""
+        try:
+            while self._sock.recv(65536):
+                pass
+        except OSError as exc:
+            raise ServiceUnavailable(f"the service did not stop: {exc}") from exc
+
     def close(self) -> None:
         self._sock.close()
 

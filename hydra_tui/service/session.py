@@ -1,7 +1,8 @@
 """One client of the service: the engine pipe's messages, answered over the socket.
 
 The messages are those ``engine/backends/process.py`` reads from the TUI's pipe (``add``, ``call``,
-``remove``, ``max_active``, ``poll``, ``stop``), and the answer is the pipe's answer
+``remove``, ``move``, ``max_active``, ``poll``, ``stop``, and ``entries``: id, URL and
+options of every download, for an attached TUI), and the answer is the pipe's answer
 (messages answered, the queue's snapshots as ``snapshot_wire`` differences, log records,
 why the engine stopped, its CPU time) with one more element: a reply per message (the id
 an ``add`` was given, whether a ``remove`` found its entry). Each client has its own
@@ -77,10 +78,15 @@ class Session:
                 return self._manager.add(url, options, id=id or new_gid(), paused=paused).id
             if kind == "remove":
                 try:
-                    self._manager.remove(args[0])
+                    self._manager.remove(args[0], delete_files=bool(args[1:] and args[1]))
                 except KeyError:
                     return False
                 return True
+            if kind == "entries":  # an attached TUI follows the queue others change
+                return {"entries": [(c.id, c.url, c.options) for c in self._manager.controls()]}
+            if kind == "move":
+                with contextlib.suppress(KeyError):
+                    self._manager.move(args[0], int(args[1]))
             if kind == "call":
                 apply_call(self._manager, *args)
             elif kind == "max_active":

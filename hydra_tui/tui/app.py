@@ -87,8 +87,14 @@ class HydraApp(App[int]):
         poll_interval: float = POLL_INTERVAL,
         exit_when_done: bool = False,
         pacing: Pacing | None = None,
+        stop_service: Callable[[], None] | None = None,
+        quit_stops: bool = False,
     ) -> None:
+        """``stop_service``: attached to a service, how ``Q`` (and ``q`` if ``quit_stops``)
+        pauses every download and stops it; otherwise ``q`` only detaches."""
         super().__init__()
+        self._stop_service = stop_service
+        self._quit_stops = quit_stops
         #: quit (0 if all done, else 1) once the queue has entries and all have finished
         self._exit_when_done = exit_when_done
         self.backend = backend
@@ -179,6 +185,8 @@ class HydraApp(App[int]):
         """One poll: notify about transitions, save if the queue changed, redraw (unless
         ``draw`` is off: the timer's polls while the machine is busy)."""
         self._release_held()
+        if not getattr(self.backend, "ready", True):
+            return  # a service not yet answered: what it holds is "there at start-up"
         live = self._call("Reading the queue", self.backend.snapshots, quiet=True)
         if live is None:
             return
@@ -491,7 +499,18 @@ class HydraApp(App[int]):
             self.persist()
 
     async def action_quit(self) -> None:
-        """Save the queue one last time; the engine worker is cancelled with the app."""
+        """Save the queue one last time; the engine worker is cancelled with the app (an
+        attached service goes on downloading, unless ``on-quit = "stop"``)."""
+        if self._quit_stops:
+            await self.action_stop_service()
+            return
+        self.persist()
+        self.exit(0)
+
+    async def action_stop_service(self) -> None:
+        """``Q``: pause everything and stop the service (without one: as ``q``)."""
+        if self._stop_service is not None:
+            self._stop_service()
         self.persist()
         self.exit(0)
 
@@ -518,6 +537,8 @@ def run_tui(
     log_path: Path | None = None,
     exit_when_done: bool = False,
     pacing: Pacing | None = None,
+    stop_service: Callable[[], None] | None = None,
+    quit_stops: bool = False,
 ) -> int:
     """Run the app until the user quits (or, with ``exit_when_done``, the queue is done)."""
     app = HydraApp(
@@ -531,6 +552,8 @@ def run_tui(
         log_path=log_path,
         exit_when_done=exit_when_done,
         pacing=pacing,
+        stop_service=stop_service,
+        quit_stops=quit_stops,
     )
     result = app.run()
     if app.return_code:

@@ -70,6 +70,7 @@ class MainScreen(Screen[None]):
         Binding("s", "command('save_preset')", "Preset", show=False),
         Binding("L", "command('log')", "Log"),
         Binding("q", "app.quit", "Quit"),
+        Binding("Q", "app.stop_service", "Quit and stop the service", show=False),
     ]
 
     @dataclass
