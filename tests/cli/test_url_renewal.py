@@ -157,9 +157,7 @@ def test_killed_then_resumed_without_url_cmd_uses_the_stored_one(
     assert server.stats("kept.bin").bytes_sent <= len(data) - saved + MiB
 
 
-def test_single_connection_server_renews_and_starts_over(
-    server: DevServer, out_dir: Path
-) -> None:
+def test_single_connection_server_renews_and_starts_over(server: DevServer, out_dir: Path) -> None:
     """No Range: a drop, then a 403 on the retry; the fresh URL serves the whole file."""
     data = payload(3 * MiB + 5, seed=10)
     server.add("whole.bin", data, Faults(ignore_range=True, signed_uses=2, reset_first=2, seed=4))
