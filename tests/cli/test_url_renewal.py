@@ -189,9 +189,14 @@ def test_single_connection_stream_without_validators_refuses_to_splice(
     server.add("bare.tar", data, faults)
     signed = cli("-s", server.sign_url("bare.tar", text=True), "-q").stdout.decode().strip()
     proc = cli("-s", signed, "--url-cmd", _print_fresh_url(server, "bare.tar"))
-    assert proc.returncode != 0
-    assert proc.stderr.count(b"\n") == 1, proc.stderr
-    assert data.startswith(proc.stdout)  # what was sent is a true prefix, never spliced
+    # the reset point is random: when the probe itself was cut, the URL expires before
+    # a byte was written and the fresh URL rightly serves the whole stream
+    if proc.returncode == 0:
+        assert sha256(proc.stdout) == sha256(data)
+    else:
+        assert proc.stderr.count(b"\n") == 1, proc.stderr
+        assert b"no validator" in proc.stderr
+        assert data.startswith(proc.stdout)  # what was sent is a true prefix, never spliced
 
 
 def _record(part: Path) -> ResumeRecord:
