@@ -289,6 +289,7 @@ async def _fill_ranges(
     can_trust_volatile = boot_id() is not None
     durable = planner.done.copy()
     saved = (-1, -1)
+    url_cmd = dl.renewer.command()  # kept so that a resume renews the same way
 
     def checkpoint(ranges: RangeSet, sync: bool) -> None:
         """Record ``ranges`` (copied on the event loop); with ``sync`` fdatasync first,
@@ -302,7 +303,8 @@ async def _fill_ranges(
             durable = ranges
         store.save(sink.file.key, url=dl.url, size=remote.size, etag=remote.etag,
                    last_modified=remote.last_modified, durable=durable,
-                   volatile=ranges, identity=sink.file.identity)  # fmt: skip
+                   volatile=ranges, identity=sink.file.identity,
+                   url_cmd=url_cmd)  # fmt: skip
         saved = key
 
     async def ticker() -> None:

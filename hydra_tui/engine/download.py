@@ -188,12 +188,12 @@ class Download:
     # -- probe -------------------------------------------------------------------------
     async def probe(self) -> Probed:
         """GET the first bytes with a Range header; retries transient failures. With
-        ``--url-cmd``, a URL that has expired already (a rerun the next day) is swapped
-        for the command's fresh one."""
+        ``--url-cmd`` (or the one the resume store kept), a URL that has expired already
+        (a rerun the next day) is swapped for the command's fresh one."""
         try:
             return await self._probe_retrying()
         except UrlExpired:
-            if self.options.url_cmd is None:
+            if self.renewer.command() is None:
                 raise
             probed = await self.renewer.probe_fresh()
             self._set_remote(probed.remote)

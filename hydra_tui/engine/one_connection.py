@@ -3,6 +3,12 @@
 The body is read front to back; ``skip`` bytes already delivered (stream mode after a
 drop) are discarded, which is only allowed while the server proves it is the same
 version — otherwise the stream would be spliced from two files.
+
+A 401/403/410 on a retry (a presigned URL that expired while the body ran, then the
+connection dropped) is renewed as the range workers do (``engine/http/renew.py``): the fresh
+URL must serve the same file. A file on disk then starts again from byte 0 (a server
+without Range cannot resume mid-body; the bytes are fetched again, none is kept from
+another version); a stream skips what it delivered only under the same validators.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from hydra_tui.errors import (
     NetworkError,
     ProtocolViolation,
     RemoteChangedError,
+    UrlExpired,
 )
 
 if TYPE_CHECKING:
@@ -47,8 +54,12 @@ async def fetch_single(
         if not resumable_skip:
             dl.single_done = 0
         slot = await dl.acquire()
+        used = dl.transfer_url
+        expired: UrlExpired | None = None
         try:
             return await _fetch_once(dl, remote, sink, skip)
+        except UrlExpired as exc:
+            expired = exc
         except HydraError as exc:
             if not exc.retryable:
                 raise
@@ -67,6 +78,13 @@ async def fetch_single(
                     delay = controller.backoff_delay(attempt - 1)
         finally:
             dl.gate.release(slot)
+        if expired is not None:  # renewed with no slot held: the check needs one
+            if skip and not (remote.etag or remote.last_modified):
+                raise RemoteChangedError(
+                    "the URL expired and the server offers no validator to resume safely"
+                ) from expired
+            await dl.renewer.renew(used, expired)
+            continue
         await asyncio.sleep(delay)
 
 
@@ -84,6 +102,8 @@ async def _fetch_once(dl: Download, remote: RemoteFile, sink: Sink, skip: int) -
                 raise Pushback(
                     str(resp.status_code), parse_retry_after(resp.headers.get("retry-after"))
                 )
+            if resp.status_code in (401, 403, 410):
+                raise UrlExpired(resp.status_code, str(resp.url), resp.reason_phrase)
             if resp.status_code != 200:
                 raise HTTPStatusError(resp.status_code, str(resp.url), resp.reason_phrase)
             if not remote.same_version(resp.headers):

@@ -88,8 +88,14 @@ def test_peak_memory_bounded_with_a_slow_reader(server: DevServer) -> None:
 
 def test_stream_path_never_imports_textual(server: DevServer) -> None:
     url = server.add("i.bin", payload(1000, seed=7))
+    # click hidden: httpx imports its own CLI (rich) when click is importable, and the
+    # test extra's moto[server] brings click (tests/test_import_hygiene.py)
+    main = (
+        "import sys, runpy; sys.modules['click'] = None; "
+        "runpy.run_module('hydra_tui', run_name='__main__')"
+    )
     proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "hydra_tui", "-s", url, "-q"],
+        [sys.executable, "-X", "importtime", "-c", main, "-s", url, "-q"],
         capture_output=True, env=os.environ.copy(), timeout=60, check=False,
     )  # fmt: skip
     assert proc.returncode == 0

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from hydra_tui.devserver import DevServer, Faults
 from hydra_tui.engine.context import default_state_dir
-from hydra_tui.engine.io.resume import ResumeStore
+from hydra_tui.engine.io.resume import ResumeRecord, ResumeStore
 from tests.support.cli_runs import wait_until
 from tests.support.helpers import cli, file_sha256, payload, sha256
 
@@ -124,3 +124,86 @@ def _ranges_saved(part: Path) -> int:
     finally:
         store.close()
     return 0 if record is None else sum(end - begin for begin, end in record.ranges)
+
+
+def test_killed_then_resumed_without_url_cmd_uses_the_stored_one(
+    server: DevServer, out_dir: Path
+) -> None:
+    """The resume store keeps the command: a rerun that forgot ``--url-cmd`` renews."""
+    data = payload(16 * MiB, seed=9)
+    server.add("kept.bin", data, Faults(signed_uses=1000, link_rate=4 * MiB))
+    signed = cli("-s", server.sign_url("kept.bin", text=True), "-q").stdout.decode().strip()
+    base = [signed, "--no-ui", "-o", str(out_dir), "-t", "4", "--chunk-size", "256K"]
+    command = _print_fresh_url(server, "kept.bin")
+    part = (out_dir / "kept.bin.part").resolve()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hydra_tui", *base, "-q", "--url-cmd", command],
+        env=os.environ.copy(),
+    )
+    try:
+        wait_until(lambda: _ranges_saved(part) >= 3 * MiB, 60, "a checkpoint")
+        assert proc.poll() is None, "finished before it could be killed"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert _record(part).url_cmd == command
+    saved = _ranges_saved(part)
+    server.reset_stats()
+    server.expire_signatures("kept.bin")
+    again = cli(*base, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert b"--url-cmd an earlier run recorded" in again.stderr
+    assert file_sha256(out_dir / "kept.bin") == sha256(data)
+    assert server.stats("kept.bin").bytes_sent <= len(data) - saved + MiB
+
+
+def test_single_connection_server_renews_and_starts_over(server: DevServer, out_dir: Path) -> None:
+    """No Range: a drop, then a 403 on the retry; the fresh URL serves the whole file."""
+    data = payload(3 * MiB + 5, seed=10)
+    server.add("whole.bin", data, Faults(ignore_range=True, signed_uses=2, reset_first=2, seed=4))
+    signed = cli("-s", server.sign_url("whole.bin", text=True), "-q").stdout.decode().strip()
+    server.reset_stats()
+    proc = cli(signed, "--no-ui", "-q", "-o", str(out_dir),
+               "--url-cmd", _print_fresh_url(server, "whole.bin"))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert file_sha256(out_dir / "whole.bin") == sha256(data)
+    assert server.stats("whole.bin").statuses[403] >= 1
+
+
+def test_single_connection_stream_renews_and_skips_what_it_sent(server: DevServer) -> None:
+    data = payload(3 * MiB + 5, seed=11)
+    server.add("whole.tar", data, Faults(ignore_range=True, signed_uses=2, reset_first=2, seed=4))
+    signed = cli("-s", server.sign_url("whole.tar", text=True), "-q").stdout.decode().strip()
+    server.reset_stats()
+    proc = cli("-s", signed, "--url-cmd", _print_fresh_url(server, "whole.tar"))
+    assert proc.returncode == 0, proc.stderr
+    assert sha256(proc.stdout) == sha256(data)
+    assert server.stats("whole.tar").statuses[403] >= 1
+
+
+def test_single_connection_stream_without_validators_refuses_to_splice(
+    server: DevServer,
+) -> None:
+    data = payload(3 * MiB + 5, seed=12)
+    faults = Faults(ignore_range=True, no_validators=True, signed_uses=2, reset_first=2, seed=4)
+    server.add("bare.tar", data, faults)
+    signed = cli("-s", server.sign_url("bare.tar", text=True), "-q").stdout.decode().strip()
+    proc = cli("-s", signed, "--url-cmd", _print_fresh_url(server, "bare.tar"))
+    # the reset point is random: when the probe itself was cut, the URL expires before
+    # a byte was written and the fresh URL rightly serves the whole stream
+    if proc.returncode == 0:
+        assert sha256(proc.stdout) == sha256(data)
+    else:
+        assert proc.stderr.count(b"\n") == 1, proc.stderr
+        assert b"no validator" in proc.stderr
+        assert data.startswith(proc.stdout)  # what was sent is a true prefix, never spliced
+
+
+def _record(part: Path) -> ResumeRecord:
+    store = ResumeStore(default_state_dir() / "resume.sqlite3")
+    try:
+        record = store.load(part)
+    finally:
+        store.close()
+    assert record is not None
+    return record

@@ -56,3 +56,40 @@ def test_unknown_boot_never_trusts_volatile(
     assert not record.same_remote(1001, '"v1"', None)
     store.forget(tmp_path / "f.part")
     assert store.load(tmp_path / "f.part") is None
+
+
+def test_the_url_cmd_is_kept_and_found_by_the_url_as_given(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "r.sqlite3"
+    store = ResumeStore(path)
+    store.save(
+        tmp_path / "f.part", url="http://h/f", size=1000, etag='"v1"', last_modified=None,
+        durable=RangeSet([(0, 100)]), url_cmd="presign f",
+    )  # fmt: skip
+    record = store.load(tmp_path / "f.part")
+    assert record is not None and record.url_cmd == "presign f"
+    assert store.url_cmd_for("http://h/f") == "presign f"
+    assert store.url_cmd_for("http://h/other") is None
+    path.parent.chmod(0o770)  # a folder others may write: the command is not run
+    assert store.url_cmd_for("http://h/f") is None
+    path.parent.chmod(0o700)
+    path.chmod(0o620)
+    assert store.url_cmd_for("http://h/f") is None
+    store.close()
+
+
+def test_a_schema_3_store_keeps_its_ranges(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "r.sqlite3"
+    store = ResumeStore(path)
+    _save(store, tmp_path / "f.part")
+    store.close()
+    db = sqlite3.connect(path)  # back to the layout of schema 3: no url_cmd column
+    db.execute("ALTER TABLE downloads DROP COLUMN url_cmd")
+    db.execute("PRAGMA user_version=3")
+    db.commit()
+    db.close()
+    store = ResumeStore(path)
+    record = store.load(tmp_path / "f.part")
+    assert record is not None and record.ranges[0] == (0, 100) and record.url_cmd is None
+    store.close()

@@ -9,6 +9,11 @@ a stream stops: never a splice). Workers that hit the expiry together renew once
 says which URL failed it, and a renewal that already replaced that URL is not repeated.
 A fresh URL that expires before it delivered a byte ``MAX_FRUITLESS`` times in a row
 ends the download with the last status.
+
+The command is ``--url-cmd`` or, without one, the command the resume store recorded for
+this URL (a rerun the next day that forgot the option renews as the first run did);
+the store is the user's alone (0600 in a 0700 folder, checked before use), so it runs
+nothing the user did not once type.
 """
 
 from __future__ import annotations
@@ -41,11 +46,24 @@ class UrlRenewer:
         self._lock = asyncio.Lock()
         self._fruitless = 0
         self._received_at_renewal = -1
+        self._stored: str | None = None
+        self._looked_up = False
+
+    def command(self) -> str | None:
+        """``--url-cmd``, else the one the resume store keeps for this URL."""
+        dl = self.dl
+        if dl.options.url_cmd is not None:
+            return dl.options.url_cmd
+        if not self._looked_up:
+            self._looked_up = True
+            store = dl.ctx.store
+            self._stored = None if store is None else store.url_cmd_for(dl.url)
+        return self._stored
 
     def possible(self) -> bool:
         """A command to ask, or a redirect chain that may lead somewhere new."""
         dl = self.dl
-        return dl.options.url_cmd is not None or dl.transfer_url != dl.url
+        return self.command() is not None or dl.transfer_url != dl.url
 
     async def renew(self, used: str, error: UrlExpired) -> None:
         """Make ``dl.transfer_url`` a working URL for the file ``used`` was serving;
@@ -62,7 +80,7 @@ class UrlRenewer:
                     raise error
             else:
                 self._fruitless = 0
-            source = "--url-cmd" if dl.options.url_cmd else "the original URL"
+            source = "--url-cmd" if self.command() else "the original URL"
             log.warning("%s: %s; getting a fresh URL from %s", dl.shown_url, error, source)
             fresh = await self._fresh_url()
             await self._adopt(fresh)
@@ -70,9 +88,12 @@ class UrlRenewer:
             self.renewals += 1
 
     async def _fresh_url(self) -> str:
-        cmd = self.dl.options.url_cmd
+        cmd = self.command()
         if cmd is None:
             return self.dl.url
+        if self.dl.options.url_cmd is None:
+            log.warning("%s: running the --url-cmd an earlier run recorded in the resume "
+                        "store", self.dl.shown_url)  # fmt: skip
         try:
             proc = await asyncio.create_subprocess_shell(
                 cmd, stdout=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL
@@ -135,7 +156,7 @@ class UrlRenewer:
             new.size == old.size
             and (old.etag is None or new.etag == old.etag)
             and (old.last_modified is None or new.last_modified == old.last_modified)
-            and new.multi_connection
+            and (new.multi_connection or not old.multi_connection)
         )
         if not same:
             raise RemoteChangedError(

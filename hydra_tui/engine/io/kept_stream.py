@@ -135,7 +135,8 @@ class KeptStream:
             self._durable = written
         store.save(sink.file.key, url=self.dl.url, size=remote.size, etag=remote.etag,
                    last_modified=remote.last_modified, durable=RangeSet([(0, self._durable)]),
-                   volatile=RangeSet([(0, written)]), identity=sink.file.identity)  # fmt: skip
+                   volatile=RangeSet([(0, written)]), identity=sink.file.identity,
+                   url_cmd=self.dl.renewer.command())  # fmt: skip
 
     @property
     def part(self) -> str:

@@ -17,6 +17,10 @@ it carries: ``engine/io/partfile.py``): ranges are trusted only for the very fil
 recorded for. Records are keyed by the ``.part``'s absolute path with the folder's links
 resolved, so one relative ``-o`` from two working folders means two records.
 
+A record also keeps the URL as given (before redirects) and the ``--url-cmd`` that
+renews it (``engine/http/renew.py``), so a resume the next day renews the same way. The
+command is only ever run from a store that is the user's alone (``trusted``).
+
 A corrupt store, or one written by a newer version, is moved aside with a warning.
 """
 
@@ -41,7 +45,7 @@ __all__ = ["ResumeRecord", "ResumeStore", "boot_id"]
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS downloads (
     part_path TEXT PRIMARY KEY,
@@ -53,7 +57,8 @@ CREATE TABLE IF NOT EXISTS downloads (
     dev INTEGER,
     ino INTEGER,
     token TEXT,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    url_cmd TEXT
 );
 CREATE TABLE IF NOT EXISTS ranges (
     part_path TEXT NOT NULL REFERENCES downloads(part_path) ON DELETE CASCADE,
@@ -86,6 +91,8 @@ class ResumeRecord:
     ranges: tuple[tuple[int, int], ...]
     #: the ``.part`` file the ranges were recorded for (None: an unknown file)
     identity: PartIdentity | None = None
+    #: the ``--url-cmd`` that renewed the URL (None: none was given)
+    url_cmd: str | None = None
 
     def same_remote(self, size: int | None, etag: str | None, last_modified: str | None) -> bool:
         """True if the remote is provably the same version (size and every validator)."""
@@ -124,7 +131,9 @@ class ResumeStore:
                 db.close()
                 self._set_aside(f"written by a newer hydra-tui (schema {version})")
                 return self._open()
-            if 0 < version < SCHEMA_VERSION:  # an older layout: resume data is disposable
+            if version == 3:  # schema 4 only adds a column: keep the resume data
+                db.execute("ALTER TABLE downloads ADD COLUMN url_cmd TEXT")
+            elif 0 < version < SCHEMA_VERSION:  # an older layout: resume data is disposable
                 db.executescript("DROP TABLE IF EXISTS ranges; DROP TABLE IF EXISTS downloads;")
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
@@ -133,8 +142,8 @@ class ResumeStore:
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             # the layout we rely on, and no damaged pages
             db.execute(
-                "SELECT part_path, url, size, etag, last_modified, dev, ino, token, updated "
-                "FROM downloads LIMIT 1"
+                "SELECT part_path, url, size, etag, last_modified, dev, ino, token, updated, "
+                "url_cmd FROM downloads LIMIT 1"
             )
             db.execute("SELECT part_path, start, stop FROM ranges LIMIT 1")
             check = db.execute("PRAGMA quick_check").fetchone()
@@ -174,7 +183,7 @@ class ResumeStore:
         with self._lock:
             try:
                 row = self._db.execute(
-                    "SELECT url, size, etag, last_modified, boot_id, dev, ino, token "
+                    "SELECT url, size, etag, last_modified, boot_id, dev, ino, token, url_cmd "
                     "FROM downloads "
                     "WHERE part_path=?",
                     (key,),
@@ -197,7 +206,36 @@ class ResumeStore:
         identity = None
         if row[5] is not None and row[6] is not None:
             identity = PartIdentity(int(row[5]), int(row[6]), row[7])
-        return ResumeRecord(row[0], row[1], row[2], row[3], tuple(clean), identity)
+        return ResumeRecord(row[0], row[1], row[2], row[3], tuple(clean), identity, row[8])
+
+    def url_cmd_for(self, url: str) -> str | None:
+        """The ``--url-cmd`` most recently recorded for ``url`` (as given, before
+        redirects); ``None`` when there is none or the store is not ``trusted``."""
+        if self.disabled or not self.trusted():
+            return None
+        with self._lock:
+            try:
+                row = self._db.execute(
+                    "SELECT url_cmd FROM downloads WHERE url=? AND url_cmd IS NOT NULL "
+                    "ORDER BY updated DESC LIMIT 1",
+                    (redact_url(url),),
+                ).fetchone()
+            except sqlite3.Error as exc:
+                self._failed("load", exc)
+                return None
+        return None if row is None else str(row[0])
+
+    def trusted(self) -> bool:
+        """The store and its folder are ours and nobody else may write them: a command
+        read from it is one only this user (or root) could have put there."""
+        for path in (self.path, self.path.parent):
+            try:
+                st = path.stat()
+            except OSError:
+                return False
+            if st.st_uid != os.getuid() or st.st_mode & 0o022:
+                return False
+        return True
 
     def save(
         self,
@@ -210,11 +248,12 @@ class ResumeStore:
         durable: RangeSet,
         volatile: RangeSet | None = None,
         identity: PartIdentity | None = None,
+        url_cmd: str | None = None,
     ) -> None:
         """Replace the record for ``part_path`` in one transaction.
 
         ``durable`` ranges must have been fdatasync'ed; ``volatile`` ones only written;
-        ``identity`` is the ``.part`` file they are in.
+        ``identity`` is the ``.part`` file they are in; ``url_cmd`` renews ``url``.
         """
         key = _key(part_path)
         dev, ino, token = (
@@ -232,12 +271,12 @@ class ResumeStore:
             try:
                 db.execute(
                     "INSERT INTO downloads(part_path, url, size, etag, last_modified, boot_id, "
-                    "dev, ino, token, updated) VALUES (?,?,?,?,?,?,?,?,?,?) "
+                    "dev, ino, token, updated, url_cmd) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
                     "ON CONFLICT(part_path) DO UPDATE SET "
                     "url=excluded.url, size=excluded.size, etag=excluded.etag, "
                     "last_modified=excluded.last_modified, boot_id=excluded.boot_id, "
                     "dev=excluded.dev, ino=excluded.ino, token=excluded.token, "
-                    "updated=excluded.updated",
+                    "updated=excluded.updated, url_cmd=excluded.url_cmd",
                     (
                         key,
                         redact_url(url),
@@ -249,6 +288,7 @@ class ResumeStore:
                         ino,
                         token,
                         time.time(),
+                        url_cmd,
                     ),
                 )
                 db.execute("DELETE FROM ranges WHERE part_path=?", (key,))
