@@ -21,6 +21,7 @@ from hydra_tui.engine.checksums import expected_digests, names_of
 from hydra_tui.engine.commit import Staged, group_commit, start_writeback
 from hydra_tui.engine.download import Download, Probed
 from hydra_tui.engine.filename import candidate_paths, choose_name, sanitize_filename
+from hydra_tui.engine.mirrors import MirrorRun, attach_mirrors
 from hydra_tui.engine.partfile import OutputFolder, PartFile, claim_part, part_names
 from hydra_tui.engine.planner import Planner, choose_chunk_size
 from hydra_tui.engine.prefix_hash import PrefixHasher
@@ -156,6 +157,8 @@ async def _attempt(dl: Download, *, fresh: bool) -> DownloadResult:
     dl.expected_digests = expected_digests(dl.options, names_of(dl.options, probed.remote, dl.url))
     if probed.head_complete:
         return await _save_whole(dl, probed)
+    if dl.options.mirrors or dl.options.metalink is not None:
+        await attach_mirrors(dl, probed)
     remote = probed.remote
     pf, record = place_part(dl, probed)
     sink = DiskSink(pf, dl.ctx.executor)
@@ -337,8 +340,11 @@ async def _fill_ranges(
             if prefix - hasher.pos >= 4 * 1024 * 1024:
                 await loop.run_in_executor(dl.ctx.executor, hasher.advance, prefix)
 
-    run = TransferRun(dl, remote, planner, sink)
-    dl.transfer = run
+    run: TransferRun | MirrorRun
+    if dl.mirror_set is not None:
+        run = MirrorRun(dl, dl.mirror_set, planner, sink)
+    else:
+        run = dl.transfer = TransferRun(dl, remote, planner, sink)
     tick_task = asyncio.create_task(ticker())
     finished = False
     follow_task = asyncio.create_task(follow())
