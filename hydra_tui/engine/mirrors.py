@@ -251,10 +251,13 @@ class MirrorRun:
                     for m in self.mset.live
                     for _ in range(self.dl.threads)
                 ]
-                try:
-                    await asyncio.gather(*workers)
-                finally:
-                    ticker.cancel()
+                # done once every byte is in: a mirror backing off after a failure, or a
+                # racer that lost, is not waited for
+                while not planner.complete and not all(w.done() for w in workers):
+                    ticket = self.changed.ticket()
+                    await WakeUp.wait(ticket, 0.25)
+                for task in (ticker, *workers):
+                    task.cancel()
         finally:
             for m in leased:
                 m.dl.end()
