@@ -198,7 +198,7 @@ class JsonlProgress(Progress):
             self._emit("done", snap, path=_absolute(snap.path), size=size,
                        checksum=snap.checksum, elapsed=round(snap.elapsed, 3),
                        speed=round(average_speed(snap), 1), resumed=snap.resumed_bytes,
-                       retries=snap.retries)  # fmt: skip
+                       retries=snap.retries, **_mirrors(snap))  # fmt: skip
         elif snap.url not in self._reported:
             self._emit("error", snap, state=snap.state.value, message=snap.error)
         self.stream.flush()

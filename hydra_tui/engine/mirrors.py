@@ -42,6 +42,7 @@ from hydra_tui.engine.wakeup import WakeUp
 from hydra_tui.errors import (
     HTTPStatusError,
     HydraError,
+    NetworkError,
     ProtocolViolation,
     RemoteChangedError,
     UrlExpired,
@@ -344,39 +345,34 @@ class MirrorRun:
             unit.owners.append((mirror, a))
             self.planner.active.append(a)
             mirror.active += 1
+            delay = 0.0
             try:
                 assert slot is not None
                 await self._fetch(mirror, unit, a, slot)
             except Pushback as exc:
                 delay = controller.on_pushback(exc.kind, slot, exc.retry_after)
-                self._give_back(unit)
-                gate.release(slot)
-                slot = None
-                await asyncio.sleep(delay)
             except HydraError as exc:
-                self._give_back(unit)
-                gate.release(slot)
-                slot = None
                 self._failed(mirror, exc)
                 if mirror.dropped is None:
-                    await asyncio.sleep(controller.backoff_delay(mirror.failures - 1))
+                    delay = controller.backoff_delay(mirror.failures - 1)
             else:
                 mirror.failures = 0
                 controller.on_success()
             finally:
+                # ownership ends here, before any backoff: a unit nobody holds any more
+                # is work again at once (also when this task is cancelled)
                 mirror.active -= 1
                 unit.owners = [(m, x) for m, x in unit.owners if x is not a]
-                if (unit.done or not unit.owners) and unit in self.flying:
+                if not unit.owners:
                     self.flying.remove(unit)
+                    if not unit.done:
+                        self.todo.appendleft(unit)
                 self.planner.release(a)
                 if slot is not None:
                     gate.release(slot)
                 self.wake()
-
-    def _give_back(self, unit: _Unit) -> None:
-        """A unit its connection could not finish is work again (unless a racer has it)."""
-        if not unit.done and len(unit.owners) <= 1:
-            self.todo.appendleft(unit)
+            if delay > 0:
+                await asyncio.sleep(delay)
 
     def _failed(self, mirror: Mirror, exc: HydraError) -> None:
         self.last_error = exc
@@ -464,7 +460,7 @@ class MirrorRun:
                     if unit.done:
                         return pos
                 if pos < stop:
-                    raise ProtocolViolation("connection closed early (short body)")
+                    raise NetworkError("connection closed early (short body)")
                 return pos
         except httpx.HTTPError as exc:
             host = httpx.URL(mdl.transfer_url).host
@@ -482,7 +478,8 @@ class MirrorRun:
                 sent = headers.get("content-range")
                 raise ProtocolViolation(f"sent Content-Range {sent!r} for bytes={start}-{end - 1}")
             if cr.total != self.size:
-                raise ProtocolViolation(f"sent total {cr.total}, not {self.size}")
+                sent = headers.get("content-range")
+                raise ProtocolViolation(f"sent Content-Range {sent!r} for a {self.size}-byte file")
             if not mirror.remote.same_version(headers):
                 raise RemoteChangedError("the file changed on this mirror")
             return cr.end
