@@ -8,7 +8,7 @@ the dates differ. ETags are not compared across hosts: two web servers give one 
 different ETags (Apache puts the inode in it), while mirror sync tools keep the date.
 
 Fetching (``MirrorRun``): the file is cut into units (the metalink's pieces, else
-1-4 MiB); each mirror runs up to ``threads`` connections under its own host gate, and
+256 KiB - 1 MiB); each mirror runs up to ``threads`` connections under its own host gate, and
 an idle connection takes the next unit, so each mirror gets work in proportion to its
 throughput. A connection whose mirror would finish a unit after the whole swarm is
 expected to be done leaves it to faster mirrors, and at the end a fast idle connection
@@ -62,14 +62,19 @@ log = logging.getLogger(__name__)
 MiB = 1024 * 1024
 #: how long a connection with nothing to take waits before it looks again
 IDLE_TICK = 0.1
+#: bytes a mirror's probe asks for (compared with the first URL's first bytes)
+MIRROR_PROBE = 16 * 1024
+#: a mirror this many times slower than the best leaves the last units to the others
+SLOWER = 2.0
 #: an idle fast connection races a slow one for its unit when it would be this much sooner
 RACE_GAIN = 1.5
 
 
 def unit_size(size: int, sources: int, threads: int) -> int:
-    """Unit length without piece hashes: a few units per connection, 1-4 MiB."""
-    per = size // max(1, sources * threads * 4)
-    return max(MiB, min(4 * MiB, per))
+    """Unit length without piece hashes: many units per connection, 256 KiB - 1 MiB
+    (the last unit of each connection is the tail every mirror waits for)."""
+    per = size // max(1, sources * threads * 8)
+    return max(256 * 1024, min(MiB, per))
 
 
 @dataclass(eq=False)
@@ -136,6 +141,8 @@ async def attach_mirrors(dl: Download, probed: Probed) -> None:
     urls = [u for u in opts.mirrors if u != dl.url]
     plain = replace(opts, mirrors=(), metalink=None)
     others = [Download(dl.ctx, u, plain, id=f"{dl.id}m{i}") for i, u in enumerate(urls, 1)]
+    for mdl in others:
+        mdl.probe_size = MIRROR_PROBE  # a slow mirror's probe must not hold up the start
     results = await asyncio.gather(*(m.probe() for m in others), return_exceptions=True)
     mirrors = [Mirror(dl, remote)]
     for mdl, result in zip(others, results, strict=True):
@@ -300,8 +307,11 @@ class MirrorRun:
         if self.todo:
             unit = self.todo[0]
             mine = mirror.conn_rate
+            # only a mirror far slower than the best leaves work to others: between
+            # near equals, an idle connection always beats a waiting one
             faster = any(
-                m.conn_rate is not None and m.conn_rate > (mine or 0) for m in self.mset.live
+                m.conn_rate is not None and m.conn_rate > SLOWER * (mine or 0)
+                for m in self.mset.live
             )
             late = (
                 mine is not None and swarm > 0 and unit.length / mine > self._left_bytes() / swarm

@@ -65,7 +65,7 @@ def test_mirror_serving_other_bytes_is_dropped_at_the_probe(
     proc = cli(ua, "--mirror", ub, "-o", str(out_dir), "--no-ui", "-t", "2")
     assert proc.returncode == 0, proc.stderr
     assert file_sha256(out_dir / "f.iso") == sha256(data)
-    assert b"first 262144 bytes differ" in proc.stderr
+    assert b"first 16384 bytes differ" in proc.stderr
     assert b.stats("f.iso").requests == 1
 
 
