@@ -154,3 +154,20 @@ def test_mirror_needs_one_url_and_no_stream(server: DevServer) -> None:
     assert proc.stderr.count(b"\n") == 1 and b"--mirror" in proc.stderr
     proc = cli("-s", u, "--mirror", u)
     assert proc.returncode == 2 and b"not with -s" in proc.stderr
+
+
+def test_python_api_takes_mirrors(hosts: tuple[DevServer, ...], out_dir: Path) -> None:
+    from hydra_tui import HydraClient
+    from tests.helpers import run
+
+    a, b, _ = hosts
+    data = payload(6 * MiB, seed=8)
+    ua, ub = a.add("f.iso", data, Faults(rate=4 * MiB)), b.add("f.iso", data, Faults(rate=4 * MiB))
+
+    async def go() -> str | None:
+        async with HydraClient(threads=2) as client:
+            result = await client.download(ua, out_dir, mirrors=[ub])
+            return result.sha256
+
+    assert run(go()) == sha256(data) == file_sha256(out_dir / "f.iso")
+    assert b.stats("f.iso").bytes_sent > MiB  # the mirror carried part of it
