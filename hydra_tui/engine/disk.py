@@ -21,7 +21,8 @@ from hydra_tui.engine.checksums import expected_digests, names_of
 from hydra_tui.engine.commit import Staged, group_commit, start_writeback
 from hydra_tui.engine.download import Download, Probed
 from hydra_tui.engine.filename import candidate_paths, choose_name, sanitize_filename
-from hydra_tui.engine.mirrors import MirrorRun, attach_mirrors
+from hydra_tui.engine.mirror_probe import attach_mirrors
+from hydra_tui.engine.mirrors import MirrorRun
 from hydra_tui.engine.partfile import OutputFolder, PartFile, claim_part, part_names
 from hydra_tui.engine.planner import Planner, choose_chunk_size
 from hydra_tui.engine.prefix_hash import PrefixHasher

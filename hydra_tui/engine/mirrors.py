@@ -1,6 +1,6 @@
 """Several sources for one file: ``--mirror URL`` and Metalink 4 (``engine/metalink.py``).
 
-Probing (``attach_mirrors``): every mirror is probed like the first URL (its own
+Probing (``engine/mirror_probe.py``): every mirror is probed like the first URL (its own
 ``Download``, so its own host gate and AIMD window); a mirror is dropped with one
 warning line when its size differs, when its first bytes differ from the first URL's,
 when it cannot serve ranges, or (plain ``--mirror``) when both send Last-Modified and
@@ -27,7 +27,7 @@ import asyncio
 import hashlib
 import logging
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import httpx
@@ -51,19 +51,17 @@ from hydra_tui.urls import redact_url
 
 if TYPE_CHECKING:
     from hydra_tui.engine.aimd import Slot
-    from hydra_tui.engine.download import Download, Probed
+    from hydra_tui.engine.download import Download
     from hydra_tui.engine.metalink import PieceHashes
     from hydra_tui.engine.probe import RemoteFile
     from hydra_tui.engine.sinks import Sink
 
-__all__ = ["Mirror", "MirrorRun", "MirrorSet", "attach_mirrors", "unit_size"]
+__all__ = ["Mirror", "MirrorRun", "MirrorSet", "unit_size"]
 
 log = logging.getLogger(__name__)
 MiB = 1024 * 1024
 #: how long a connection with nothing to take waits before it looks again
 IDLE_TICK = 0.1
-#: bytes a mirror's probe asks for (compared with the first URL's first bytes)
-MIRROR_PROBE = 16 * 1024
 #: a mirror this many times slower than the best leaves the last units to the others
 SLOWER = 2.0
 #: an idle fast connection races a slow one for its unit when it would be this much sooner
@@ -125,57 +123,6 @@ class MirrorSet:
     @property
     def live(self) -> list[Mirror]:
         return [m for m in self.mirrors if m.dropped is None]
-
-
-async def attach_mirrors(dl: Download, probed: Probed) -> None:
-    """Probe ``dl``'s mirrors and keep those that serve the same file (``dl.mirror_set``)."""
-    from hydra_tui.engine.download import Download
-
-    opts = dl.options
-    meta = opts.metalink
-    remote = probed.remote
-    if meta is not None and meta.size is not None and remote.size != meta.size:
-        raise ProtocolViolation(
-            f"{dl.shown_url} has {remote.size} bytes, the metalink says {meta.size}"
-        )
-    urls = [u for u in opts.mirrors if u != dl.url]
-    plain = replace(opts, mirrors=(), metalink=None)
-    others = [Download(dl.ctx, u, plain, id=f"{dl.id}m{i}") for i, u in enumerate(urls, 1)]
-    for mdl in others:
-        mdl.probe_size = MIRROR_PROBE  # a slow mirror's probe must not hold up the start
-    results = await asyncio.gather(*(m.probe() for m in others), return_exceptions=True)
-    mirrors = [Mirror(dl, remote)]
-    for mdl, result in zip(others, results, strict=True):
-        why: str | None
-        if isinstance(result, BaseException):
-            if not isinstance(result, HydraError):
-                raise result
-            why = str(result)
-        else:
-            why = _disagrees(probed, result, plain=meta is None)
-        if why is not None:
-            log.warning("mirror %s dropped: %s", mdl.shown_url, why)
-            mirror = Mirror(mdl, remote, dropped=why)
-        else:
-            assert not isinstance(result, BaseException)
-            mirror = Mirror(mdl, result.remote, received=len(result.head))
-        mirrors.append(mirror)
-    dl.mirror_set = MirrorSet(mirrors, None if meta is None else meta.pieces)
-
-
-def _disagrees(first: Probed, other: Probed, *, plain: bool) -> str | None:
-    """Why ``other`` is not the same file as ``first``, or None."""
-    a, b = first.remote, other.remote
-    if b.size != a.size:
-        return f"size {b.size} differs from {a.size}"
-    if not b.multi_connection:
-        return "it does not serve byte ranges"
-    n = min(len(first.head), len(other.head))
-    if first.head[:n] != other.head[:n]:
-        return f"its first {n} bytes differ"
-    if plain and a.last_modified and b.last_modified and a.last_modified != b.last_modified:
-        return f"Last-Modified {b.last_modified!r} differs from {a.last_modified!r}"
-    return None
 
 
 @dataclass(eq=False)
