@@ -144,7 +144,7 @@ def test_mirror_ten_times_slower_gets_less(hosts: tuple[DevServer, ...], out_dir
     assert proc.returncode == 0, proc.stderr
     assert file_sha256(out_dir / "f.iso") == sha256(data)
     fast = min(_body_bytes(a, "f.iso"), _body_bytes(b, "f.iso"))
-    assert _body_bytes(c, "f.iso") < fast / 3
+    assert _body_bytes(c, "f.iso") < fast / 2  # ~1/10 of a fast one, with room for load
 
 
 def test_mirror_needs_one_url_and_no_stream(server: DevServer) -> None:
