@@ -410,7 +410,7 @@ def _parse_config(args: list[str]) -> ParsedArgs:
 def _parse_main(args: list[str], stdin: TextIO) -> ParsedArgs:
     ns = build_parser().parse_intermixed_args(check_habits(args))
     # a Metalink 4 file (a path or a URL): expanded into its files by metalink_source
-    metalinks = [u for u in ns.urls if urlsplit(u.strip()).path.lower().endswith(".meta4")]
+    metalinks = [u for u in ns.urls if _names_metalink(u)]
     urls = [validate_url(url) for url in ns.urls if url not in metalinks]
     per_url: dict[str, dict[str, Any]] = {}
     if ns.input_file is not None:
@@ -486,6 +486,12 @@ def _parse_main(args: list[str], stdin: TextIO) -> ParsedArgs:
         verbose=ns.verbose,
         metalinks=metalinks,
     )
+
+
+def _names_metalink(text: str) -> bool:
+    """A ``.meta4`` path or URL (query and fragment aside); never raises on a bad URL."""
+    path = text.strip().split("#", 1)[0].split("?", 1)[0]
+    return path.lower().endswith(".meta4")
 
 
 def _output_document(
