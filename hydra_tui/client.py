@@ -163,18 +163,21 @@ class HydraClient:
         sha256: str | None = None,
         md5: str | None = None,
         digest: bool = True,
+        mirrors: Iterable[str] = (),
     ) -> DownloadResult:
         """Download ``url`` into ``dest_dir`` (default ``out_dir``, else the current
         folder); resumes a previous partial download.
 
         The result carries the file's sha256 (``digest=False`` skips reading it back).
+        ``mirrors``: more URLs of the same file, fetched from at once (``--mirror``).
         Leaving the client's ``async with`` while this runs cancels it (``CancelledError``;
         the ``.part`` and its resume record are kept).
         """
         folder = self.options.output_dir if dest_dir is None else Path(dest_dir)
         opts = dataclasses.replace(
-            self.options, output_dir=folder, filename=filename, sha256=sha256, md5=md5
-        )
+            self.options, output_dir=folder, filename=filename, sha256=sha256, md5=md5,
+            mirrors=tuple(mirrors),
+        )  # fmt: skip
         task = asyncio.create_task(self._download(url, opts, digest=digest))
         self._running.add(task)
         try:

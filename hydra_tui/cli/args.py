@@ -124,6 +124,8 @@ class ParsedArgs:
     continue_: bool = False
     #: ``-v``/``--verbose``
     verbose: bool = False
+    #: ``.meta4`` paths or URLs among the arguments (expanded by ``metalink_source``)
+    metalinks: list[str] = field(default_factory=list)
     #: ``config save-preset --replace``: start the preset afresh instead of merging
     replace_preset: bool = False
 
@@ -262,6 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
         "fresh URL for the same file (one URL)")  # fmt: skip
     what.add_argument("--checksum-file", metavar="FILE|URL",
         help="verify each file against its line in a SHA256SUMS/MD5SUMS-style list")  # fmt: skip
+    what.add_argument("--mirror", action="append", default=[], metavar="URL",
+        help="another URL of the same file, fetched at once (repeatable; one URL)")  # fmt: skip
     what.add_argument("--exit-when-done", action="store_true",
         help="TUI: quit when every download has finished (exit 1 if one failed)")  # fmt: skip
     _add_settings_options(parser)
@@ -411,7 +415,9 @@ def _parse_config(args: list[str]) -> ParsedArgs:
 
 def _parse_main(args: list[str], stdin: TextIO) -> ParsedArgs:
     ns = build_parser().parse_intermixed_args(check_habits(args))
-    urls = [validate_url(url) for url in ns.urls]
+    # a Metalink 4 file (a path or a URL): expanded into its files by metalink_source
+    metalinks = [u for u in ns.urls if _names_metalink(u)]
+    urls = [validate_url(url) for url in ns.urls if url not in metalinks]
     per_url: dict[str, dict[str, Any]] = {}
     if ns.input_file is not None:
         entries = read_input_entries(ns.input_file, stdin)
@@ -448,9 +454,18 @@ def _parse_main(args: list[str], stdin: TextIO) -> ParsedArgs:
         if len(urls) != 1:
             raise UsageError(f"--url-cmd renews one URL: it needs exactly one, got {len(urls)}")
         engine["url_cmd"] = ns.url_cmd
-    headless = stream or ns.dry_run or cli.get("no_ui") is True
-    command: Command = "download" if urls or ns.input_file is not None or headless else "tui"
-    if command == "download" and not urls:
+    if ns.mirror:
+        if len(urls) != 1 or metalinks:
+            got = len(urls) + len(metalinks)
+            raise UsageError(f"--mirror adds sources to one URL: it needs exactly one, got {got}")
+        engine["mirrors"] = tuple(validate_url(m) for m in ns.mirror)
+    if (ns.mirror or metalinks) and stream:
+        raise UsageError("mirrors and metalinks download to disk: not with -s/--stream")
+    headless = stream or ns.dry_run or cli.get("no_ui") is True or bool(metalinks)
+    command: Command = (
+        "download" if urls or metalinks or ns.input_file is not None or headless else "tui"
+    )
+    if command == "download" and not urls and not metalinks:
         what = "--stream" if stream else "--dry-run" if ns.dry_run else "--no-ui"
         raise UsageError(f"{what} needs URLs (or -i FILE); run without options for the TUI")
     save = None if ns.save is None else _save_path(ns.save, urls, stream, ns.output_document)
@@ -475,7 +490,14 @@ def _parse_main(args: list[str], stdin: TextIO) -> ParsedArgs:
         dry_run=ns.dry_run,
         continue_=ns.continue_,
         verbose=ns.verbose,
+        metalinks=metalinks,
     )
+
+
+def _names_metalink(text: str) -> bool:
+    """A ``.meta4`` path or URL (query and fragment aside); never raises on a bad URL."""
+    path = text.strip().split("#", 1)[0].split("?", 1)[0]
+    return path.lower().endswith(".meta4")
 
 
 def _output_document(

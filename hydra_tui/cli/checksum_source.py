@@ -16,7 +16,7 @@ from hydra_tui.engine.io.checksums import ChecksumList, parse_checksum_list
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.errors import UsageError
 
-__all__ = ["MAX_BYTES", "load_checksum_list"]
+__all__ = ["MAX_BYTES", "fetch_small", "load_checksum_list"]
 
 MAX_BYTES = 16 * 1024 * 1024
 
@@ -24,7 +24,7 @@ MAX_BYTES = 16 * 1024 * 1024
 async def load_checksum_list(where: str, options: DownloadOptions) -> ChecksumList:
     """The parsed list at ``where`` (a path, or an http(s) URL fetched with ``options``)."""
     if where.startswith(("http://", "https://")):
-        data = await _fetch(where, options)
+        data = await fetch_small(where, options, MAX_BYTES, what="--checksum-file")
         source = redact_url(where)
     else:
         source = where
@@ -32,12 +32,15 @@ async def load_checksum_list(where: str, options: DownloadOptions) -> ChecksumLi
     return parse_checksum_list(data.decode("utf-8", "surrogateescape"), source)
 
 
-async def _fetch(url: str, options: DownloadOptions) -> bytes:
+async def fetch_small(url: str, options: DownloadOptions, limit: int, *, what: str) -> bytes:
+    """A small document at ``url``, fetched by the engine into memory (at most ``limit``)."""
     from hydra_tui.engine.context import EngineContext
     from hydra_tui.engine.download import Download
     from hydra_tui.engine.stream import stream_blocks
 
-    plain = dataclasses.replace(options, md5=None, sha256=None, checksum_list=None, threads=1)
+    plain = dataclasses.replace(
+        options, md5=None, sha256=None, checksum_list=None, threads=1, mirrors=(), metalink=None
+    )
     got = bytearray()
     async with EngineContext(plain, max_connections=2, resume=False) as ctx:
         dl = Download(ctx, url, plain)
@@ -45,8 +48,8 @@ async def _fetch(url: str, options: DownloadOptions) -> bytes:
             async for block in blocks:
                 for piece in block:
                     got += piece
-                if len(got) > MAX_BYTES:
-                    raise UsageError(f"--checksum-file {redact_url(url)} is over {MAX_BYTES} bytes")
+                if len(got) > limit:
+                    raise UsageError(f"{what} {redact_url(url)} is over {limit} bytes")
     return bytes(got)
 
 

@@ -113,6 +113,8 @@ def _main(argv: list[str] | None) -> int:
             fast=args.demo_fast, output=output,
         )  # fmt: skip
     options = _checked_against(args, settings.download_options(**_digests(args), **args.engine))
+    if args.metalinks:
+        args = _with_metalinks(args, options)
     if args.dry_run:
         from hydra_tui.cli.dry_run import run_dry
 
@@ -162,6 +164,23 @@ def _checked_against(args: ParsedArgs, options: DownloadOptions) -> DownloadOpti
 
     found = run_async(load_checksum_list(args.checksum_file, options))
     return dataclasses.replace(options, checksum_list=found)
+
+
+def _with_metalinks(args: ParsedArgs, options: DownloadOptions) -> ParsedArgs:
+    """``args`` with each ``.meta4`` replaced by its files (``metalink_source``)."""
+    import dataclasses
+
+    from hydra_tui.cli.metalink_source import load_metalink, metalink_downloads
+    from hydra_tui.engine.http.urls import redact_url
+
+    urls, per_url = list(args.urls), dict(args.per_url)
+    for where in args.metalinks:
+        for url, extra in metalink_downloads(run_async(load_metalink(where, options))):
+            if url in per_url or url in urls:
+                raise UsageError(f"{redact_url(url)} is listed twice")
+            urls.append(url)
+            per_url[url] = extra
+    return dataclasses.replace(args, urls=urls, per_url=per_url, metalinks=[])
 
 
 def _check_output_folder(folder: Path) -> None:

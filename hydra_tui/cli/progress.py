@@ -160,7 +160,7 @@ class JsonlProgress(Progress):
                 self._emit(
                     "progress", s, state=s.state.value, done=s.done, size=s.size,
                     speed=round(_speed(s), 1), active=s.active, window=s.window,
-                    retries=s.retries, limit=s.limit,
+                    retries=s.retries, limit=s.limit, **_mirrors(s),
                 )  # fmt: skip
         self.stream.flush()
 
@@ -198,10 +198,28 @@ class JsonlProgress(Progress):
             self._emit("done", snap, path=_absolute(snap.path), size=size,
                        checksum=snap.checksum, elapsed=round(snap.elapsed, 3),
                        speed=round(average_speed(snap), 1), resumed=snap.resumed_bytes,
-                       retries=snap.retries)  # fmt: skip
+                       retries=snap.retries, **_mirrors(snap))  # fmt: skip
         elif snap.url not in self._reported:
             self._emit("error", snap, state=snap.state.value, message=snap.error)
         self.stream.flush()
+
+
+def _mirrors(s: DownloadSnapshot) -> dict[str, Any]:
+    """``mirrors``: one object per source, only for a download with several."""
+    if not s.mirrors:
+        return {}
+    return {
+        "mirrors": [
+            {
+                "url": m.url,
+                "speed": round(m.bytes_per_s, 1),
+                "received": m.received,
+                "active": m.active,
+                "dropped": m.dropped,
+            }
+            for m in s.mirrors
+        ]
+    }
 
 
 def _speed(s: DownloadSnapshot) -> float:

@@ -22,10 +22,10 @@ from urllib.parse import parse_qsl
 
 __all__ = ["LIES", "Faults", "LieKind", "RetryAfter", "parse_size"]
 
-LieKind = Literal["shift", "total", "short", "long"]
+LieKind = Literal["shift", "total", "short", "long", "flip"]
 #: ``None`` (no header), whole seconds, or ``"date"`` for an HTTP-date one second ahead
 RetryAfter = int | Literal["date"] | None
-LIES: tuple[LieKind, ...] = ("shift", "total", "short", "long")
+LIES: tuple[LieKind, ...] = ("shift", "total", "short", "long", "flip")
 _REDIRECTS = (301, 302, 303, 307, 308)
 
 
@@ -78,7 +78,8 @@ class Faults:
     """Omit Accept-Ranges but still honour Range."""
     lie: LieKind | None = None
     """Range responses lie: shift (body starts one byte late), total (wrong total),
-    short (legal: fewer bytes than asked, said honestly), long (more bytes than promised)."""
+    short (legal: fewer bytes than asked, said honestly), long (more bytes than promised),
+    flip (honest head, every body byte XOR 0x01: a mirror serving corrupt bytes)."""
     lie_rate: float = 1.0
     """Fraction of range responses that lie."""
     lie_after: int = 0

@@ -55,6 +55,8 @@ class BodyPlan:
     abort: Abort | None = None
     abort_at: int = 0
     """Body bytes sent before the abort."""
+    flip: bool = False
+    """Send every content byte XOR 0x01 (``lie="flip"``)."""
 
     @property
     def total(self) -> int:
@@ -250,6 +252,8 @@ def _partial(turn: _Turn, fields: list[tuple[str, str]], wanted: ByteRange) -> P
     elif lie == "short" and wanted.length >= 2:  # legal: says honestly that it sends less
         body.length = wanted.length // 2
         last = first + body.length - 1
+    elif lie == "flip":  # honest head and length, wrong bytes
+        body.flip = True
     elif lie == "long":  # Content-Length promises the range, the body goes on
         body.length = min(wanted.length + LONG_LIE_EXTRA, size - body.offset)
         body.pad = wanted.length + LONG_LIE_EXTRA - body.length

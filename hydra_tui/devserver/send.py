@@ -59,7 +59,7 @@ async def _send_body(
     sendfile_ok: bool,
 ) -> bool:
     """Send the body or its fault; return whether it ended as HTTP says it should."""
-    plain = not (body.abort or body.rate or body.link or body.pad or body.chunked)
+    plain = not (body.abort or body.rate or body.link or body.pad or body.chunked or body.flip)
     if plain and sendfile_ok and body.content.path is not None and body.length > 0:
         with body.content.open_file() as file:
             loop = asyncio.get_running_loop()
@@ -107,9 +107,14 @@ def _body_bytes(body: BodyPlan, start: int, n: int) -> bytes | memoryview:
     """Body bytes ``start .. start+n``: content, then zero padding past ``body.length``."""
     real = max(0, min(n, body.length - start))
     data = body.content.read(body.offset + start, real) if real else b""
+    if body.flip:
+        data = bytes(data).translate(_FLIP)
     if real < n:
         return bytes(data) + bytes(n - real)
     return data
+
+
+_FLIP = bytes(b ^ 0x01 for b in range(256))
 
 
 def _reset(writer: asyncio.StreamWriter) -> None:

@@ -26,6 +26,8 @@ from hydra_tui.engine.io.partfile import OutputFolder, PartFile, claim_part, par
 from hydra_tui.engine.io.prefix_hash import PrefixHasher
 from hydra_tui.engine.io.resume import ResumeRecord, boot_id
 from hydra_tui.engine.io.sinks import DiskSink, hash_fd
+from hydra_tui.engine.mirrors.probe import attach_mirrors
+from hydra_tui.engine.mirrors.run import MirrorRun
 from hydra_tui.engine.one_connection import fetch_single
 from hydra_tui.engine.plan.planner import Planner, choose_chunk_size
 from hydra_tui.engine.plan.ranges import RangeSet
@@ -156,6 +158,8 @@ async def _attempt(dl: Download, *, fresh: bool) -> DownloadResult:
     dl.expected_digests = expected_digests(dl.options, names_of(dl.options, probed.remote, dl.url))
     if probed.head_complete:
         return await _save_whole(dl, probed)
+    if dl.options.mirrors or dl.options.metalink is not None:
+        await attach_mirrors(dl, probed)
     remote = probed.remote
     pf, record = place_part(dl, probed)
     sink = DiskSink(pf, dl.ctx.executor)
@@ -339,8 +343,11 @@ async def _fill_ranges(
             if prefix - hasher.pos >= 4 * 1024 * 1024:
                 await loop.run_in_executor(dl.ctx.executor, hasher.advance, prefix)
 
-    run = TransferRun(dl, remote, planner, sink)
-    dl.transfer = run
+    run: TransferRun | MirrorRun
+    if dl.mirror_set is not None:
+        run = MirrorRun(dl, dl.mirror_set, planner, sink)
+    else:
+        run = dl.transfer = TransferRun(dl, remote, planner, sink)
     tick_task = asyncio.create_task(ticker())
     finished = False
     follow_task = asyncio.create_task(follow())

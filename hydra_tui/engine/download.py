@@ -12,6 +12,7 @@ import itertools
 import logging
 from collections import deque
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import httpx
@@ -46,6 +47,9 @@ from hydra_tui.errors import (
     UrlExpired,
     UsageError,
 )
+
+if TYPE_CHECKING:
+    from hydra_tui.engine.mirrors.run import MirrorSet
 
 __all__ = ["Download", "Probed"]
 
@@ -130,6 +134,8 @@ class Download:
         self._leased = False
         #: requests of this download waiting for a connection slot of its host
         self.waiting = 0
+        #: the probed mirrors, when ``--mirror`` or a metalink gave more than one source
+        self.mirror_set: MirrorSet | None = None
 
     # -- control -----------------------------------------------------------------------
     def set_threads(self, threads: int) -> None:
@@ -452,6 +458,7 @@ class Download:
             chunks=() if self.planner is None else self.planner.chunk_views(self._grid),
             history=tuple(self._history),
             events=events[-50:],
+            mirrors=() if self.mirror_set is None else self.mirror_set.views(),
         )
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from hydra_tui.engine.io.checksums import ChecksumList
+    from hydra_tui.engine.mirrors.metalink import MetalinkFile
 
 __all__ = ["DEFAULT_THREADS", "DownloadOptions"]
 
@@ -79,6 +80,10 @@ class DownloadOptions:
     url_cmd: str | None = None
     #: save an HTML page even where it looks like an error page standing in for a file
     accept_html: bool = False
+    #: ``--mirror``: more URLs of the same file, fetched from at once (``engine/mirrors/run.py``)
+    mirrors: tuple[str, ...] = ()
+    #: the Metalink ``<file>`` this download comes from: its size and piece hashes
+    metalink: MetalinkFile | None = None
 
     @property
     def stream_buffer(self) -> int:

@@ -15,6 +15,7 @@ __all__ = [
     "ChunkView",
     "DownloadSnapshot",
     "DownloadState",
+    "MirrorView",
     "RateSample",
     "WindowEvent",
 ]
@@ -91,6 +92,18 @@ class WindowEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class MirrorView:
+    """One mirror of a download (``--mirror``, Metalink): its throughput and whether it
+    is still used (``dropped`` says why not)."""
+
+    url: str
+    bytes_per_s: float
+    received: int
+    active: int
+    dropped: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class DownloadSnapshot:
     """Everything a renderer needs about one download at one moment."""
 
@@ -126,6 +139,8 @@ class DownloadSnapshot:
     chunks: tuple[ChunkView, ...] = ()
     history: tuple[RateSample, ...] = ()
     events: tuple[WindowEvent, ...] = field(default_factory=tuple)
+    #: the mirrors when there is more than one source (``engine/mirrors/run.py``)
+    mirrors: tuple[MirrorView, ...] = ()
 
     @property
     def fraction(self) -> float | None:

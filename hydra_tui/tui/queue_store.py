@@ -140,6 +140,10 @@ def options_to_json(options: DownloadOptions) -> dict[str, Any]:
             value = str(value)
         elif f.name == "headers":
             value = [list(pair) for pair in value]
+        elif f.name == "mirrors":
+            value = list(value)
+        elif f.name == "metalink":
+            value = None  # its mirrors are in ``mirrors``; its piece hashes are not kept
         out[f.name] = value
     return out
 
@@ -186,6 +190,11 @@ def options_from_json(data: Any) -> DownloadOptions:
             ):
                 raise QueueFileError("option 'headers': expected [name, value] pairs")
             kwargs[f.name] = tuple((str(k), str(v)) for k, v in pairs)
+        elif f.name == "mirrors":
+            urls = _expect(f.name, value, list)
+            if not all(isinstance(u, str) for u in urls):
+                raise QueueFileError("option 'mirrors': expected a list of URLs")
+            kwargs[f.name] = tuple(urls)
         else:  # pragma: no cover - a new field type needs a branch above
             raise QueueFileError(f"option {f.name!r}: unsupported type {f.type}")
     return DownloadOptions(**kwargs)

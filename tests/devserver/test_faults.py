@@ -175,6 +175,16 @@ def test_lie_shift(srv: DevServer) -> None:
     assert srv.stats("f").faults["lie"] == 2
 
 
+def test_lie_flip_after_an_honest_first_request(srv: DevServer) -> None:
+    srv.add("f", DATA, Faults(lie="flip", lie_after=1))
+    honest = fetch(srv, "/f", {"Range": "bytes=0-99"})
+    assert honest.body == DATA[:100]
+    reply = fetch(srv, "/f", {"Range": "bytes=100-199"})
+    assert reply.headers["Content-Range"] == f"bytes 100-199/{SIZE}"
+    assert reply.body == bytes(b ^ 0x01 for b in DATA[100:200])
+    assert srv.stats("f").faults["lie"] == 1
+
+
 def test_lie_total(srv: DevServer) -> None:
     srv.add("f", DATA, Faults(lie="total"))
     reply = fetch(srv, "/f", {"Range": "bytes=100-199"})

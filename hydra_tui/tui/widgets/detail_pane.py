@@ -26,7 +26,7 @@ from hydra_tui.tui.widgets.fact_list import Fact, FactList
 from hydra_tui.tui.widgets.rate_graph import EVENT_MARKS, RateGraph, RateSeries
 from hydra_tui.units import format_size
 
-__all__ = ["DetailPane", "event_lines", "fact_rows"]
+__all__ = ["DetailPane", "event_lines", "fact_rows", "mirror_rows"]
 _GRAPH_TITLE = "Throughput · window"
 
 
@@ -48,6 +48,7 @@ def fact_rows(snap: DownloadSnapshot) -> list[Fact]:
         else:
             speed = f"{short_rate(snap.speed)}, connections {connections_text(snap)}"
             rows.append(("Speed", f"{speed} (at most {snap.max_window})", ""))
+    rows.extend(mirror_rows(snap))
     rows.append(("Output", snap.path or "not decided yet", ""))
     if snap.folder:
         rows.append(("Folder", snap.folder, ""))
@@ -66,6 +67,20 @@ def fact_rows(snap: DownloadSnapshot) -> list[Fact]:
         rows.append(("Retries", str(snap.retries), ""))
     if snap.checksum:
         rows.append(("Checksum", snap.checksum, ""))
+    return rows
+
+
+def mirror_rows(snap: DownloadSnapshot) -> list[Fact]:
+    """A line per mirror (``--mirror``, Metalink): its speed and bytes, or why it was
+    dropped."""
+    rows: list[Fact] = []
+    for i, m in enumerate(snap.mirrors, 1):
+        if m.dropped is not None:
+            rows.append((f"Mirror {i}", f"{m.url}  dropped: {m.dropped}", "yellow"))
+            continue
+        speed = short_rate(m.bytes_per_s) if not snap.state.finished else "idle"
+        text = f"{m.url}  {speed}  {format_size(m.received)}  {m.active} conns"
+        rows.append((f"Mirror {i}", text, ""))
     return rows
 
 

@@ -1,0 +1,140 @@
+"""Metalink 4 (``.meta4``, a path or a URL): mirrors by priority, the name under ``-o``,
+piece hashes that catch a lying mirror at the piece, and hostile documents refused."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hydra_tui.devserver import DevServer, Faults
+from hydra_tui.engine.mirrors.metalink import parse_metalink
+from hydra_tui.errors import UsageError
+from tests.support.helpers import cli, file_sha256, payload, sha256
+
+MiB = 1024 * 1024
+
+
+@pytest.fixture
+def hosts() -> Iterator[tuple[DevServer, DevServer, DevServer]]:
+    with DevServer() as a, DevServer() as b, DevServer() as c:
+        yield a, b, c
+
+
+def meta4(name: str, data: bytes, urls: list[str], *, piece: int | None = None,
+          digest: str | None = None) -> str:  # fmt: skip
+    pieces = ""
+    if piece is not None:
+        hashes = "".join(
+            f"<hash>{hashlib.sha256(data[i : i + piece]).hexdigest()}</hash>"
+            for i in range(0, len(data), piece)
+        )
+        pieces = f'<pieces length="{piece}" type="sha-256">{hashes}</pieces>'
+    links = "".join(f'<url priority="{i}">{u}</url>' for i, u in enumerate(urls, 1))
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<metalink xmlns="urn:ietf:params:xml:ns:metalink">'
+        f'<file name="{name}"><size>{len(data)}</size>'
+        f'<hash type="sha-256">{digest or sha256(data)}</hash>{pieces}{links}</file>'
+        "</metalink>"
+    )
+
+
+def test_lying_mirror_caught_at_the_piece(
+    hosts: tuple[DevServer, ...], out_dir: Path, tmp_path: Path
+) -> None:
+    a, b, c = hosts
+    data = payload(12 * MiB + 99, seed=11)
+    ua = a.add("f.iso", data, Faults(rate=4 * MiB))
+    ub = b.add("f.iso", data, Faults(rate=4 * MiB))
+    uc = c.add("f.iso", data, Faults(lie="flip", lie_after=1))  # honest probe, then lies
+    doc = tmp_path / "f.meta4"
+    doc.write_text(meta4("nice.iso", data, [ua, ub, uc], piece=MiB))
+    proc = cli(str(doc), "-o", str(out_dir), "--no-ui", "-t", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert file_sha256(out_dir / "nice.iso") == sha256(data)
+    dropped = [line for line in proc.stderr.splitlines() if b"dropped" in line]
+    assert len(dropped) == 1 and uc.encode() in dropped[0]
+    assert b"fails its sha256 check" in dropped[0]
+    assert c.stats("f.iso").faults["lie"] >= 1  # it did lie, and no lie reached the file
+
+
+def test_metalink_url_with_two_files_and_a_subfolder(
+    hosts: tuple[DevServer, ...], out_dir: Path
+) -> None:
+    a, b, _ = hosts
+    one, two = payload(3 * MiB, seed=12), payload(2 * MiB + 1, seed=13)
+    u1 = [s.add("one.bin", one) for s in (a, b)]
+    u2 = [s.add("two.bin", two) for s in (a, b)]
+    first = meta4("x.bin", one, u1, piece=512 * 1024)
+    second = meta4("sub/y.bin", two, u2)
+    body = first.split("</metalink>")[0] + second.split('metalink">', 1)[1]
+    url = a.add("set.meta4", body.encode(), Faults(content_type="application/metalink4+xml"))
+    proc = cli(url, "-o", str(out_dir), "--no-ui", "-t", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert file_sha256(out_dir / "x.bin") == sha256(one)
+    assert file_sha256(out_dir / "sub" / "y.bin") == sha256(two)
+
+
+def test_whole_file_hash_mismatch_exits_3(
+    hosts: tuple[DevServer, ...], out_dir: Path, tmp_path: Path
+) -> None:
+    a, b, _ = hosts
+    data = payload(3 * MiB, seed=14)
+    urls = [s.add("f.iso", data) for s in (a, b)]
+    doc = tmp_path / "f.meta4"
+    doc.write_text(meta4("f.iso", data, urls, digest="0" * 64))
+    proc = cli(str(doc), "-o", str(out_dir), "--no-ui", "-q")
+    assert proc.returncode == 3
+    assert b"sha256 mismatch" in proc.stderr
+    assert file_sha256(out_dir / "f.iso.part") == sha256(data)  # kept, not published
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [("../evil.sh", b"unsafe file name"), ("/etc/passwd", b"unsafe file name"),
+     ("a/../../b", b"unsafe file name")],
+)  # fmt: skip
+def test_path_traversal_name_refused(
+    server: DevServer, out_dir: Path, tmp_path: Path, name: str, why: bytes
+) -> None:
+    data = payload(1000, seed=15)
+    doc = tmp_path / "bad.meta4"
+    doc.write_text(meta4(name, data, [server.add("f", data)]))
+    proc = cli(str(doc), "-o", str(out_dir), "--no-ui")
+    assert proc.returncode == 2
+    assert proc.stderr.count(b"\n") == 1 and why in proc.stderr
+    assert list(out_dir.iterdir()) == []
+    assert server.stats("f").requests == 0
+
+
+def test_entity_expansion_refused(server: DevServer, out_dir: Path, tmp_path: Path) -> None:
+    lol = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
+    doc = tmp_path / "bomb.meta4"
+    doc.write_text(
+        f'<?xml version="1.0"?><!DOCTYPE m [<!ENTITY l0 "lol">{lol}]>'
+        '<metalink xmlns="urn:ietf:params:xml:ns:metalink"><file name="&l9;">'
+        f"<url>{server.add('f', b'x' * 10)}</url></file></metalink>"
+    )
+    proc = cli(str(doc), "-o", str(out_dir), "--no-ui")
+    assert proc.returncode == 2
+    assert proc.stderr.count(b"\n") == 1 and b"DTD or entities refused" in proc.stderr
+    assert list(out_dir.iterdir()) == []
+
+
+def test_parse_orders_by_priority_and_skips_other_schemes() -> None:
+    doc = (
+        b'<metalink xmlns="urn:ietf:params:xml:ns:metalink"><file name="d/e.iso">'
+        b'<url priority="5">http://b.example/e</url><url>http://c.example/e</url>'
+        b'<url priority="1">ftp://x.example/e</url><url priority="2">https://a.example/e</url>'
+        b"</file></metalink>"
+    )
+    (f,) = parse_metalink(doc, "t")
+    assert f.urls == ("https://a.example/e", "http://b.example/e", "http://c.example/e")
+    assert (f.name, f.subdir, f.size, f.pieces) == ("e.iso", "d", None, None)
+    with pytest.raises(UsageError, match="not a Metalink 4"):
+        parse_metalink(b"<metalink/>", "t")
+    with pytest.raises(UsageError, match="bad hash"):
+        parse_metalink(doc.replace(b"</file>", b'<hash type="sha-256">zz</hash></file>'), "t")

@@ -1,0 +1,173 @@
+"""``--mirror``: several loopback servers (several hosts) serve one file; mirrors that
+disagree, lie, die or crawl are dropped or outrun, and the file is right to the byte."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hydra_tui.devserver import DevServer, Faults
+from tests.support.helpers import cli, file_sha256, payload, sha256
+
+MiB = 1024 * 1024
+
+
+@pytest.fixture
+def hosts() -> Iterator[tuple[DevServer, DevServer, DevServer]]:
+    with DevServer() as a, DevServer() as b, DevServer() as c:
+        yield a, b, c
+
+
+def _body_bytes(srv: DevServer, name: str) -> int:
+    """Bytes of range bodies past the probe (256 KiB) a server sent."""
+    return srv.stats(name).bytes_sent
+
+
+def test_two_mirrors_share_the_work(hosts: tuple[DevServer, ...], out_dir: Path) -> None:
+    a, b, c = hosts
+    data = payload(12 * MiB + 7, seed=1)
+    urls = [s.add("f.iso", data, Faults(rate=4 * MiB)) for s in (a, b, c)]
+    proc = cli(urls[0], "--mirror", urls[1], "--mirror", urls[2], "-o", str(out_dir),
+               "--no-ui", "-t", "2")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert file_sha256(out_dir / "f.iso") == sha256(data)
+    sent = [_body_bytes(s, "f.iso") for s in (a, b, c)]
+    # each mirror carried a real share (not only its probe)
+    assert all(n > 2 * MiB for n in sent), sent
+
+
+def test_mirror_with_another_size_is_dropped(hosts: tuple[DevServer, ...], out_dir: Path) -> None:
+    a, b, _ = hosts
+    data = payload(6 * MiB, seed=2)
+    ua = a.add("f.iso", data)
+    ub = b.add("f.iso", data + b"x")
+    proc = cli(ua, "--mirror", ub, "-o", str(out_dir), "--no-ui", "-t", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert file_sha256(out_dir / "f.iso") == sha256(data)
+    lines = [line for line in proc.stderr.splitlines() if b"dropped" in line]
+    assert len(lines) == 1 and b"size 6291457 differs from 6291456" in lines[0]
+    assert b.stats("f.iso").requests == 1  # the probe, nothing after it
+
+
+def test_mirror_serving_other_bytes_is_dropped_at_the_probe(
+    hosts: tuple[DevServer, ...], out_dir: Path
+) -> None:
+    a, b, _ = hosts
+    data = payload(6 * MiB, seed=3)
+    ua = a.add("f.iso", data, Faults(rate=8 * MiB))
+    ub = b.add("f.iso", data, Faults(lie="flip"))  # every byte wrong, headers honest
+    proc = cli(ua, "--mirror", ub, "-o", str(out_dir), "--no-ui", "-t", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert file_sha256(out_dir / "f.iso") == sha256(data)
+    assert b"first 16384 bytes differ" in proc.stderr
+    assert b.stats("f.iso").requests == 1
+
+
+def test_mirror_that_lies_later_is_caught_by_the_checksum(
+    hosts: tuple[DevServer, ...], out_dir: Path
+) -> None:
+    """Without piece hashes, a mirror lying after an honest probe cannot be caught at
+    the piece: the whole-file digest catches it (exit 3, the .part kept)."""
+    a, b, _ = hosts
+    data = payload(6 * MiB, seed=4)
+    ua = a.add("f.iso", data, Faults(rate=4 * MiB))
+    ub = b.add("f.iso", data, Faults(lie="flip", lie_after=1))
+    proc = cli(ua, "--mirror", ub, "-o", str(out_dir), "--no-ui", "-q", "-t", "2",
+               "--sha256", sha256(data))  # fmt: skip
+    assert proc.returncode == 3
+    assert b"sha256 mismatch" in proc.stderr
+    assert not (out_dir / "f.iso").exists()
+    assert (out_dir / "f.iso.part").stat().st_size == len(data)
+
+
+def test_mirror_answering_404_or_bad_ranges_is_dropped(
+    hosts: tuple[DevServer, ...], out_dir: Path
+) -> None:
+    a, b, c = hosts
+    data = payload(8 * MiB, seed=5)
+    ua = a.add("f.iso", data, Faults(rate=4 * MiB))
+    ub = b.add("f.iso", data, Faults(range_200_after=1))  # whole file to a range
+    uc = c.add("f.iso", data, Faults(lie="total", lie_after=1))  # wrong Content-Range
+    proc = cli(ua, "--mirror", ub, "--mirror", uc, "--mirror", a.url("gone.iso"),
+               "-o", str(out_dir), "--no-ui", "-t", "2")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert file_sha256(out_dir / "f.iso") == sha256(data)
+    dropped = [line for line in proc.stderr.splitlines() if b"dropped" in line]
+    assert any(b"gone.iso" in line and b"404" in line for line in dropped), dropped
+    assert any(b"Content-Range" in line for line in dropped), dropped
+    assert any(b"whole file" in line for line in dropped), dropped
+
+
+def test_mirror_that_dies_mid_download(hosts: tuple[DevServer, ...], out_dir: Path) -> None:
+    a, b, _ = hosts
+    data = payload(16 * MiB, seed=6)
+    ua = a.add("f.iso", data, Faults(rate=2 * MiB))
+    ub = b.add("f.iso", data, Faults(rate=2 * MiB))
+    args = [sys.executable, "-m", "hydra_tui", ua, "--mirror", ub, "-o", str(out_dir),
+            "--no-ui", "-t", "2", "--retries", "2", "--progress=jsonl"]  # fmt: skip
+    died = False
+    lines = []
+    with subprocess.Popen(args, stderr=subprocess.PIPE, env=os.environ.copy()) as proc:
+        assert proc.stderr is not None
+        for raw in proc.stderr:  # a progress line each second: b dies once it served some
+            lines.append(raw)
+            if not died and b.stats("f.iso").bytes_sent > 3 * MiB:
+                b.stop()
+                died = True
+        assert proc.wait(timeout=90) == 0, b"".join(lines)
+    assert died
+    assert file_sha256(out_dir / "f.iso") == sha256(data)
+    events = [json.loads(line) for line in lines]
+    warned = [e["message"] for e in events if e["event"] == "warning"]
+    assert any(ub in w and "dropped" in w for w in warned), warned
+    (done,) = [e for e in events if e["event"] == "done"]
+    first, second = done["mirrors"]
+    assert (first["url"], second["url"]) == (ua, ub)
+    assert first["dropped"] is None and second["dropped"] is not None
+    assert first["received"] + second["received"] >= len(data)
+    assert any("mirrors" in e for e in events if e["event"] == "progress")
+
+
+def test_mirror_ten_times_slower_gets_less(hosts: tuple[DevServer, ...], out_dir: Path) -> None:
+    a, b, c = hosts
+    data = payload(16 * MiB, seed=7)
+    ua = a.add("f.iso", data, Faults(rate=4 * MiB))
+    ub = b.add("f.iso", data, Faults(rate=4 * MiB))
+    uc = c.add("f.iso", data, Faults(rate=400 * 1024))
+    proc = cli(ua, "--mirror", ub, "--mirror", uc, "-o", str(out_dir), "--no-ui", "-t", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert file_sha256(out_dir / "f.iso") == sha256(data)
+    fast = min(_body_bytes(a, "f.iso"), _body_bytes(b, "f.iso"))
+    assert _body_bytes(c, "f.iso") < fast / 2  # ~1/10 of a fast one, with room for load
+
+
+def test_mirror_needs_one_url_and_no_stream(server: DevServer) -> None:
+    u = server.add("f.iso", b"x" * 10)
+    proc = cli(u, u + "?b=1", "--mirror", u, "--no-ui")
+    assert proc.returncode == 2
+    assert proc.stderr.count(b"\n") == 1 and b"--mirror" in proc.stderr
+    proc = cli("-s", u, "--mirror", u)
+    assert proc.returncode == 2 and b"not with -s" in proc.stderr
+
+
+def test_python_api_takes_mirrors(hosts: tuple[DevServer, ...], out_dir: Path) -> None:
+    from hydra_tui import HydraClient
+    from tests.support.helpers import run
+
+    a, b, _ = hosts
+    data = payload(6 * MiB, seed=8)
+    ua, ub = a.add("f.iso", data, Faults(rate=4 * MiB)), b.add("f.iso", data, Faults(rate=4 * MiB))
+
+    async def go() -> str | None:
+        async with HydraClient(threads=2) as client:
+            result = await client.download(ua, out_dir, mirrors=[ub])
+            return result.sha256
+
+    assert run(go()) == sha256(data) == file_sha256(out_dir / "f.iso")
+    assert b.stats("f.iso").bytes_sent > MiB  # the mirror carried part of it
