@@ -215,6 +215,7 @@ def _run_tui(args: ParsedArgs, settings: Settings, log_path: object) -> int:
     return launch_tui(
         args.urls, options, settings=settings, preset=args.preset, log_path=log_path,
         exit_when_done=args.exit_when_done,
+        jobs=settings.max_downloads if "max_downloads" in args.cli else None,
     )  # fmt: skip
 
 

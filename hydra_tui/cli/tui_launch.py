@@ -55,6 +55,7 @@ def launch_tui(
     persist: bool = True,
     title: str = "hydra-tui",
     exit_when_done: bool = False,
+    jobs: int | None = None,
 ) -> int:
     """Run the app as a client of the user's service (started in the background if none
     runs; ``urls`` join its queue): ``q`` detaches, ``Q`` stops it.
@@ -62,13 +63,16 @@ def launch_tui(
     Without ``persist`` (the demo) or with ``exit_when_done`` (quit once every download
     has finished: scripts and benchmarks), the app runs a private engine in a process of
     its own instead (``engine/backends/process.py``) and the queue is its own.
+
+    ``jobs``: ``-j`` as typed on the command line; an attached TUI sets the service's
+    downloads-at-once to it (without it, the service keeps what it runs with).
     """
     from hydra_tui.cli.logsetup import setup_logging
 
     setup_logging(quiet=True)  # nothing may print over the screen; the log file stays
     log_file = log_path if isinstance(log_path, Path) else None
     if persist and not exit_when_done:
-        return _attach(urls, options, settings=settings, log_file=log_file, title=title)
+        return _attach(urls, options, settings=settings, log_file=log_file, title=title, jobs=jobs)
     from hydra_tui.engine.backends.process import ProcessBackend
 
     backend = ProcessBackend(options, max_active=settings.max_downloads, stderr_path=log_file)
@@ -123,6 +127,7 @@ def _attach(
     settings: Settings,
     log_file: Path | None,
     title: str,
+    jobs: int | None,
 ) -> int:
     """The app over the service's queue (the service saves it: no queue file here)."""
     from hydra_tui.cli.service_commands import absolute_options
@@ -131,15 +136,14 @@ def _attach(
     options = absolute_options(options)  # the service's folder is not this shell's
     # blocking, before Textual takes the screen: a service that cannot start is one line
     with ServiceClient.connect_or_start() as client:
-        _import_old_queue(client)
-        urls = _not_queued(client, urls, options)
+        urls = prepare_service(client, urls, options, jobs=jobs)
     from hydra_tui.cli.main import use_uvloop
     from hydra_tui.service.attach import ServiceBackend
     from hydra_tui.tui import run_tui
     from hydra_tui.tui.pacing import Pacing
 
     use_uvloop()
-    backend = ServiceBackend(max_active=settings.max_downloads)
+    backend = ServiceBackend(max_active=settings.max_downloads if jobs is None else jobs)
     # the TUI's own CPU only: the service's is its own process's, on another clock
     pacing = Pacing(cpu_clock=time.process_time)
     gc.freeze()
@@ -156,6 +160,17 @@ def _attach(
         stop_service=backend.stop_service,
         quit_stops=settings.on_quit == "stop",
     )
+
+
+def prepare_service(
+    client: ServiceClient, urls: list[str], options: DownloadOptions, *, jobs: int | None
+) -> list[str]:
+    """Before the app attaches: the old queue file imported, ``-j`` applied, and the
+    ``urls`` not already queued there (with these options), which the app then adds."""
+    _import_old_queue(client)
+    if jobs is not None:
+        client.request([("max_active", jobs)])
+    return _not_queued(client, urls, options)
 
 
 def _import_old_queue(client: ServiceClient) -> None:
