@@ -75,7 +75,7 @@ def launch_tui(
     # first: the engine's process boots (~0.15 s) while this one imports Textual
     backend.start()
 
-    from hydra_tui.cli.main import use_uvloop
+    from hydra_tui.cli.event_loop import use_uvloop
     from hydra_tui.config import locations
     from hydra_tui.tui import QueueStore, run_tui
     from hydra_tui.tui.pacing import Pacing
@@ -133,7 +133,7 @@ def _attach(
     with ServiceClient.connect_or_start() as client:
         _import_old_queue(client)
         urls = _not_queued(client, urls, options)
-    from hydra_tui.cli.main import use_uvloop
+    from hydra_tui.cli.event_loop import use_uvloop
     from hydra_tui.service.attach import ServiceBackend
     from hydra_tui.tui import run_tui
     from hydra_tui.tui.pacing import Pacing
