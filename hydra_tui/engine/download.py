@@ -8,6 +8,7 @@ The ``Download`` owns the mutable state of one URL and publishes it as an immuta
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import logging
 from collections import deque
@@ -19,7 +20,7 @@ import httpx
 
 from hydra_tui.engine.context import EngineContext
 from hydra_tui.engine.http.error_map import network_error
-from hydra_tui.engine.http.headers import parse_retry_after
+from hydra_tui.engine.http.headers import for_origin, parse_retry_after
 from hydra_tui.engine.http.probe import (
     PROBE_BYTES,
     RemoteFile,
@@ -136,6 +137,11 @@ class Download:
         self.waiting = 0
         #: the probed mirrors, when ``--mirror`` or a metalink gave more than one source
         self.mirror_set: MirrorSet | None = None
+
+    def for_probe(self, url: str) -> Download:
+        """A download of ``url`` with this one's context and options, only to probe it
+        (a renewal's fresh URL: it never runs ``--url-cmd`` in turn)."""
+        return Download(self.ctx, url, dataclasses.replace(self.options, url_cmd=None))
 
     # -- control -----------------------------------------------------------------------
     def set_threads(self, threads: int) -> None:
@@ -383,9 +389,7 @@ class Download:
     def _set_remote(self, remote: RemoteFile) -> None:
         self.remote = remote
         self.transfer_url = remote.final_url
-        if _origin(remote.final_url) != _origin(self.url):
-            # never carry credentials to another host after a redirect
-            self.request_headers = without_credentials(self.request_headers)
+        self.request_headers = for_origin(self.request_headers, self.url, remote.final_url)
         if remote.size:
             self._grid = chunk_grid(remote.size)
         if remote.multi_connection and not (remote.etag or remote.last_modified):
@@ -460,13 +464,3 @@ class Download:
             events=events[-50:],
             mirrors=() if self.mirror_set is None else self.mirror_set.views(),
         )
-
-
-def without_credentials(headers: dict[str, str]) -> dict[str, str]:
-    """``headers`` minus those that must not go to another host."""
-    return {k: v for k, v in headers.items() if k.lower() not in ("authorization", "cookie")}
-
-
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme, parts.netloc.lower()
