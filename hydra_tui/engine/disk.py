@@ -32,8 +32,9 @@ from hydra_tui.engine.mirrors.run import MirrorRun
 from hydra_tui.engine.one_connection import fetch_single
 from hydra_tui.engine.plan.planner import Planner, choose_chunk_size
 from hydra_tui.engine.plan.ranges import RangeSet
+from hydra_tui.engine.signals import RangeIgnored
 from hydra_tui.engine.snapshot import DownloadState
-from hydra_tui.engine.transfer import RangeIgnored, TransferRun, unwrap
+from hydra_tui.engine.transfer import TransferRun, unwrap
 from hydra_tui.errors import (
     ChecksumMismatch,
     HydraError,

@@ -29,7 +29,6 @@ from hydra_tui.engine.http.probe import (
     raw_route,
     remote_from_headers,
 )
-from hydra_tui.engine.http.rawhttp import Unsupported
 from hydra_tui.engine.http.redirects import cookie_extension
 from hydra_tui.engine.http.renew import UrlRenewer
 from hydra_tui.engine.http.urls import host_problem, redact_url
@@ -39,12 +38,14 @@ from hydra_tui.engine.plan.chunk_map import chunk_grid
 from hydra_tui.engine.plan.lowspeed import LowSpeedWatch
 from hydra_tui.engine.plan.planner import Planner
 from hydra_tui.engine.plan.ratelimit import TokenBucket
+from hydra_tui.engine.signals import Unsupported
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState, RateSample
-from hydra_tui.engine.transfer import Pushback, TransferRun
+from hydra_tui.engine.transfer import TransferRun
 from hydra_tui.errors import (
     HTTPStatusError,
     HydraError,
     ProtocolViolation,
+    Pushback,
     UrlExpired,
     UsageError,
 )
@@ -379,12 +380,11 @@ class Download:
             and not path.endswith((".html", ".htm", "/"))
             and "." in path.rsplit("/", 1)[-1]
         ):
-            error = ProtocolViolation(
+            raise ProtocolViolation(
                 "server answered with an HTML page instead of the file (an error page?); "
-                "--accept-html saves it anyway"
+                "--accept-html saves it anyway",
+                retryable=False,  # asking again gets the same page
             )
-            error.retryable = False  # asking again gets the same page
-            raise error
 
     def _set_remote(self, remote: RemoteFile) -> None:
         self.remote = remote
