@@ -8,10 +8,13 @@
     │   └── RpcRefused              an RPC call the service will not run (bad params, unknown GID)
     ├── NetworkError                connect/read failures, resets, timeouts, stalls (after retries)
     │   ├── ConnectionReset         the server reset or cut a connection (a sign of load)
-    │   └── Stalled                 no byte within the stall timeout
-    │       └── TooSlow             under the low-speed limit for the speed time
+    │   ├── Stalled                 no byte within the stall timeout
+    │   │   └── TooSlow             under the low-speed limit for the speed time
+    │   ├── NameNotResolved         DNS failed (never retried)
+    │   └── TLSFailure              certificate or handshake failure (never retried)
     ├── HTTPStatusError             4xx/5xx the engine cannot recover from
     │   └── UrlExpired              401/403/410 for the file: a signed URL may have expired
+    ├── Pushback                    429/503: the server asks us to slow down (after retries)
     ├── ProtocolViolation           the server lied: bad Content-Range, wrong length, HTML page
     ├── RedirectRefused             redirected to a scheme we do not fetch (file:, ftp:), a bad host
     ├── RemoteChangedError          the remote file changed under us (validator or size differs)
@@ -23,6 +26,11 @@
 
 httpx exceptions are translated at the engine boundary with ``raise ... from exc``;
 the CLI prints ``str(error)`` as one line and exits with ``error.exit_code``.
+Transport errors are mapped in one place, ``engine/http/error_map.network_error``, by
+type and errno, never by message text. ``retryable`` is a class attribute or a
+constructor argument: an error never changes its mind after it was raised. Signals the
+engine raises only to itself (fall back to httpx, to one connection) live in
+``engine/signals.py``.
 """
 
 from __future__ import annotations
@@ -36,13 +44,16 @@ __all__ = [
     "HydraError",
     "Interrupted",
     "LocalIOError",
+    "NameNotResolved",
     "NetworkError",
     "ProtocolViolation",
+    "Pushback",
     "RedirectRefused",
     "RemoteChangedError",
     "RpcRefused",
     "ServiceUnavailable",
     "Stalled",
+    "TLSFailure",
     "TooSlow",
     "UrlExpired",
     "UsageError",
@@ -53,8 +64,14 @@ class HydraError(Exception):
     """Base of every error hydra-tui reports; ``str()`` is the one-line message."""
 
     exit_code: int = 1
-    #: transient errors may be retried by the engine
+    #: transient errors may be retried by the engine; a class attribute, or given once
+    #: to the constructor for an error whose class alone does not decide it
     retryable: bool = False
+
+    def __init__(self, *args: object, retryable: bool | None = None) -> None:
+        super().__init__(*args)
+        if retryable is not None:
+            self.retryable = retryable
 
 
 class UsageError(HydraError):
@@ -95,6 +112,18 @@ class TooSlow(Stalled):
     restarted; after ``--retries`` such restarts it fails (``retryable`` is then False)."""
 
 
+class NameNotResolved(NetworkError):
+    """DNS failed: retrying at once will not help."""
+
+    retryable = False
+
+
+class TLSFailure(NetworkError):
+    """Certificate or handshake failure: never retried, never silently ignored."""
+
+    retryable = False
+
+
 class HTTPStatusError(HydraError):
     """An HTTP status we cannot turn into data (404, 403, 410, 416, persistent 5xx)."""
 
@@ -102,13 +131,25 @@ class HTTPStatusError(HydraError):
         self.status = status
         self.url = url
         text = f"HTTP {status}" + (f" {reason}" if reason else "")
-        super().__init__(text)
-        self.retryable = status >= 500 or status in (408, 429)
+        super().__init__(text, retryable=status >= 500 or status in (408, 429))
 
 
 class UrlExpired(HTTPStatusError):
     """401, 403 or 410 for the file: a signed URL may have expired (``engine/http/renew.py``
     gets a fresh one where it can)."""
+
+
+class Pushback(HydraError):
+    """429/503: the server asks us to slow down. The engine backs off and retries
+    (``engine/plan/aimd.py``); after ``--retries`` it is the user's error."""
+
+    retryable = True
+
+    def __init__(self, kind: str, retry_after: float | None) -> None:
+        super().__init__(f"HTTP {kind} (server busy)")
+        #: the status ("429" or "503"), as ``AimdController.on_pushback`` reads it
+        self.kind = kind
+        self.retry_after = retry_after
 
 
 class ProtocolViolation(HydraError):

@@ -45,8 +45,8 @@ def build_daemon_parser() -> argparse.ArgumentParser:
 
 
 def run_daemon(argv: list[str]) -> int:
+    from hydra_tui.cli.event_loop import run_async
     from hydra_tui.cli.logsetup import setup_logging
-    from hydra_tui.cli.main import run_async
     from hydra_tui.config.presets import resolve
 
     ns = build_daemon_parser().parse_args(argv)

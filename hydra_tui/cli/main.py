@@ -10,21 +10,18 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+from typing import TYPE_CHECKING
 
+from hydra_tui.cli.event_loop import run_async
 from hydra_tui.errors import HydraError, Interrupted, UsageError
 
 if TYPE_CHECKING:
     from hydra_tui.cli.args import ParsedArgs
-    from hydra_tui.cli.progress import Progress
     from hydra_tui.config.model import Settings
     from hydra_tui.engine.options import DownloadOptions
 
-__all__ = ["main", "progress_for", "run_async", "use_uvloop"]
-
-T = TypeVar("T")
+__all__ = ["main"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,6 +110,8 @@ def _main(argv: list[str] | None) -> int:
             fast=args.demo_fast, output=output,
         )  # fmt: skip
     options = _checked_against(args, settings.download_options(**_digests(args), **args.engine))
+    from hydra_tui.cli.progress import progress_for
+
     if args.metalinks:
         args = _with_metalinks(args, options)
     if args.dry_run:
@@ -196,18 +195,6 @@ def _interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def progress_for(settings: Settings, err: TextIO = sys.stderr) -> Progress:
-    from hydra_tui.cli.progress import JsonlProgress, PlainProgress, Progress
-
-    mode = settings.progress
-    if mode == "jsonl":
-        return JsonlProgress(err)
-    if settings.quiet or mode == "none":
-        return Progress()
-    tty = err.isatty() and mode == "auto"
-    return PlainProgress(err, tty=tty)
-
-
 def _run_tui(args: ParsedArgs, settings: Settings, log_path: object) -> int:
     from hydra_tui.cli.tui_launch import launch_tui
 
@@ -217,43 +204,3 @@ def _run_tui(args: ParsedArgs, settings: Settings, log_path: object) -> int:
         exit_when_done=args.exit_when_done,
         jobs=settings.max_downloads if "max_downloads" in args.cli else None,
     )  # fmt: skip
-
-
-def use_uvloop() -> None:
-    """uvloop as the event loop, chosen once at start-up (stdlib asyncio without it)."""
-    import asyncio
-
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
-        return
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-
-
-def run_async(coro: Coroutine[Any, Any, T], *, resumable: bool = True) -> T:
-    """Run ``coro`` on uvloop; SIGINT/SIGTERM cancel it and become ``Interrupted``."""
-    import asyncio
-
-    use_uvloop()
-    received: list[int] = []
-
-    async def runner() -> T:
-        loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
-        assert task is not None
-
-        def stop(signum: int) -> None:
-            if not received:
-                received.append(signum)
-                task.cancel()
-
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop, signum)
-        try:
-            return await coro
-        except asyncio.CancelledError:
-            if received:
-                raise Interrupted(received[0], resumable=resumable) from None
-            raise
-
-    return asyncio.run(runner())

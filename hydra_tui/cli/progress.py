@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from hydra_tui.engine.snapshot import ChunkState, DownloadSnapshot
 from hydra_tui.units import format_duration, format_rate, format_size
+
+if TYPE_CHECKING:
+    from hydra_tui.config.model import Settings
 
 __all__ = [
     "CallbackProgress",
@@ -25,6 +29,7 @@ __all__ = [
     "Progress",
     "average_speed",
     "json_line",
+    "progress_for",
 ]
 
 
@@ -239,3 +244,14 @@ class CallbackProgress(JsonlProgress):
 
     def _put(self, event: str, **fields: Any) -> None:
         self.callback({"event": event, "time": round(self.clock(), 3), **fields})
+
+
+def progress_for(settings: Settings, err: TextIO = sys.stderr) -> Progress:
+    """The renderer ``settings`` ask for (``--progress``, ``--quiet``, a terminal or not)."""
+    mode = settings.progress
+    if mode == "jsonl":
+        return JsonlProgress(err)
+    if settings.quiet or mode == "none":
+        return Progress()
+    tty = err.isatty() and mode == "auto"
+    return PlainProgress(err, tty=tty)

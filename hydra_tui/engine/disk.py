@@ -20,19 +20,21 @@ from pathlib import Path
 from hydra_tui.engine.download import Download, Probed
 from hydra_tui.engine.http.error_map import local_error
 from hydra_tui.engine.io.checksums import expected_digests, names_of
-from hydra_tui.engine.io.commit import Staged, group_commit, start_writeback
+from hydra_tui.engine.io.commit import Staged, group_commit
 from hydra_tui.engine.io.filename import candidate_paths, choose_name, sanitize_filename
 from hydra_tui.engine.io.partfile import OutputFolder, PartFile, claim_part, part_names
 from hydra_tui.engine.io.prefix_hash import PrefixHasher
 from hydra_tui.engine.io.resume import ResumeRecord, boot_id
 from hydra_tui.engine.io.sinks import DiskSink, hash_fd
+from hydra_tui.engine.io.writeback import start_writeback
 from hydra_tui.engine.mirrors.probe import attach_mirrors
 from hydra_tui.engine.mirrors.run import MirrorRun
 from hydra_tui.engine.one_connection import fetch_single
 from hydra_tui.engine.plan.planner import Planner, choose_chunk_size
 from hydra_tui.engine.plan.ranges import RangeSet
+from hydra_tui.engine.signals import RangeIgnored
 from hydra_tui.engine.snapshot import DownloadState
-from hydra_tui.engine.transfer import RangeIgnored, TransferRun, unwrap
+from hydra_tui.engine.transfer import TransferRun, unwrap
 from hydra_tui.errors import (
     ChecksumMismatch,
     HydraError,

@@ -8,6 +8,7 @@ The ``Download`` owns the mutable state of one URL and publishes it as an immuta
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import logging
 from collections import deque
@@ -19,7 +20,7 @@ import httpx
 
 from hydra_tui.engine.context import EngineContext
 from hydra_tui.engine.http.error_map import network_error
-from hydra_tui.engine.http.headers import parse_retry_after
+from hydra_tui.engine.http.headers import for_origin, parse_retry_after
 from hydra_tui.engine.http.probe import (
     PROBE_BYTES,
     RemoteFile,
@@ -28,7 +29,6 @@ from hydra_tui.engine.http.probe import (
     raw_route,
     remote_from_headers,
 )
-from hydra_tui.engine.http.rawhttp import Unsupported
 from hydra_tui.engine.http.redirects import cookie_extension
 from hydra_tui.engine.http.renew import UrlRenewer
 from hydra_tui.engine.http.urls import host_problem, redact_url
@@ -38,12 +38,14 @@ from hydra_tui.engine.plan.chunk_map import chunk_grid
 from hydra_tui.engine.plan.lowspeed import LowSpeedWatch
 from hydra_tui.engine.plan.planner import Planner
 from hydra_tui.engine.plan.ratelimit import TokenBucket
+from hydra_tui.engine.signals import Unsupported
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState, RateSample
-from hydra_tui.engine.transfer import Pushback, TransferRun
+from hydra_tui.engine.transfer import TransferRun
 from hydra_tui.errors import (
     HTTPStatusError,
     HydraError,
     ProtocolViolation,
+    Pushback,
     UrlExpired,
     UsageError,
 )
@@ -136,6 +138,11 @@ class Download:
         self.waiting = 0
         #: the probed mirrors, when ``--mirror`` or a metalink gave more than one source
         self.mirror_set: MirrorSet | None = None
+
+    def for_probe(self, url: str) -> Download:
+        """A download of ``url`` with this one's context and options, only to probe it
+        (a renewal's fresh URL: it never runs ``--url-cmd`` in turn)."""
+        return Download(self.ctx, url, dataclasses.replace(self.options, url_cmd=None))
 
     # -- control -----------------------------------------------------------------------
     def set_threads(self, threads: int) -> None:
@@ -373,19 +380,16 @@ class Download:
             and not path.endswith((".html", ".htm", "/"))
             and "." in path.rsplit("/", 1)[-1]
         ):
-            error = ProtocolViolation(
+            raise ProtocolViolation(
                 "server answered with an HTML page instead of the file (an error page?); "
-                "--accept-html saves it anyway"
+                "--accept-html saves it anyway",
+                retryable=False,  # asking again gets the same page
             )
-            error.retryable = False  # asking again gets the same page
-            raise error
 
     def _set_remote(self, remote: RemoteFile) -> None:
         self.remote = remote
         self.transfer_url = remote.final_url
-        if _origin(remote.final_url) != _origin(self.url):
-            # never carry credentials to another host after a redirect
-            self.request_headers = without_credentials(self.request_headers)
+        self.request_headers = for_origin(self.request_headers, self.url, remote.final_url)
         if remote.size:
             self._grid = chunk_grid(remote.size)
         if remote.multi_connection and not (remote.etag or remote.last_modified):
@@ -460,13 +464,3 @@ class Download:
             events=events[-50:],
             mirrors=() if self.mirror_set is None else self.mirror_set.views(),
         )
-
-
-def without_credentials(headers: dict[str, str]) -> dict[str, str]:
-    """``headers`` minus those that must not go to another host."""
-    return {k: v for k, v in headers.items() if k.lower() not in ("authorization", "cookie")}
-
-
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme, parts.netloc.lower()

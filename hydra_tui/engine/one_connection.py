@@ -21,12 +21,13 @@ import httpx
 from hydra_tui.engine.http.error_map import network_error
 from hydra_tui.engine.http.headers import parse_retry_after
 from hydra_tui.engine.http.redirects import cookie_extension
-from hydra_tui.engine.transfer import FLUSH_BYTES, Pushback
+from hydra_tui.engine.transfer import FLUSH_BYTES
 from hydra_tui.errors import (
     HTTPStatusError,
     HydraError,
     NetworkError,
     ProtocolViolation,
+    Pushback,
     RemoteChangedError,
     UrlExpired,
 )

@@ -20,8 +20,9 @@ from hydra_tui.engine.io.reorder import Piece, Reorderer
 from hydra_tui.engine.io.sinks import StreamSink
 from hydra_tui.engine.one_connection import fetch_single
 from hydra_tui.engine.plan.planner import Planner
+from hydra_tui.engine.signals import RangeIgnored
 from hydra_tui.engine.snapshot import DownloadState
-from hydra_tui.engine.transfer import FLUSH_BYTES, RangeIgnored, TransferRun, unwrap
+from hydra_tui.engine.transfer import FLUSH_BYTES, TransferRun, unwrap
 from hydra_tui.errors import ChecksumMismatch, HydraError, ProtocolViolation, RemoteChangedError
 
 __all__ = ["stream_blocks", "stream_chunk_size"]

@@ -22,14 +22,12 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from hydra_tui.engine.http.error_map import network_error
+from hydra_tui.engine.http.error_map import lost_error, network_error
 from hydra_tui.engine.http.headers import parse_content_range, parse_retry_after
 from hydra_tui.engine.http.rawhttp import (
     Origin,
     RawPool,
-    Unsupported,
     build_request,
-    lost_error,
 )
 from hydra_tui.engine.http.rawhttp import ignore_bytes as _ignore
 from hydra_tui.engine.http.redirects import cookie_extension
@@ -37,12 +35,14 @@ from hydra_tui.engine.io.reorder import Piece
 from hydra_tui.engine.plan.aimd import Slot
 from hydra_tui.engine.plan.planner import Assignment, Planner
 from hydra_tui.engine.plan.wakeup import WakeUp
+from hydra_tui.engine.signals import RangeIgnored, Unsupported
 from hydra_tui.errors import (
     ConnectionReset,
     HTTPStatusError,
     HydraError,
     NetworkError,
     ProtocolViolation,
+    Pushback,
     RemoteChangedError,
     Stalled,
     UrlExpired,
@@ -57,8 +57,6 @@ __all__ = [
     "FLUSH_BYTES",
     "RAW_BLOCKS_BUDGET",
     "RAW_BLOCK_MIN",
-    "Pushback",
-    "RangeIgnored",
     "TransferRun",
     "raw_block_size",
     "unwrap",
@@ -86,21 +84,6 @@ def raw_block_size(threads: int) -> int:
     double buffering keeps a download's blocks within ``RAW_BLOCKS_BUDGET``."""
     share = RAW_BLOCKS_BUDGET // (2 * max(1, threads))
     return max(RAW_BLOCK_MIN, min(FLUSH_BYTES, share))
-
-
-class Pushback(HydraError):
-    """429/503: the server asks us to slow down."""
-
-    retryable = True
-
-    def __init__(self, kind: str, retry_after: float | None) -> None:
-        super().__init__(f"HTTP {kind} (server busy)")
-        self.kind = kind
-        self.retry_after = retry_after
-
-
-class RangeIgnored(HydraError):
-    """A 200 to a range request from the same version: fall back to one connection."""
 
 
 class TransferRun:
@@ -533,7 +516,7 @@ class TransferRun:
                 if conn.body_done and conn.fill == conn.seen:
                     break
                 if conn.lost is not None:
-                    raise lost_error(conn)
+                    raise lost_error(conn.lost, head_done=conn.head_done)
                 await conn.wait(tick)
                 dl.check_speed(opened)
                 if conn.received != last_bytes:

@@ -1,6 +1,11 @@
 """Turning httpx and OS exceptions into the one exception tree (``hydra_tui.errors``).
 
-Every message is one line a person can act on; the original exception stays chained.
+The one place where transport errors are mapped (httpx's ``map_httpcore_exceptions``
+manner): ``network_error`` for a failed request, whether httpx's or the raw reader's
+connect (``rawhttp``), ``lost_error`` for a raw connection that ended early,
+``local_error`` for a failed local write. Decisions are made on exception types and
+errno, never on message text. Every message is one line a person can act on; the
+original exception stays chained.
 """
 
 from __future__ import annotations
@@ -16,31 +21,20 @@ from hydra_tui.errors import (
     ConnectionReset,
     HydraError,
     LocalIOError,
+    NameNotResolved,
     NetworkError,
     Stalled,
+    TLSFailure,
     UsageError,
 )
 
 __all__ = [
-    "NameNotResolved",
-    "TLSFailure",
     "local_error",
     "local_reason",
+    "lost_error",
     "network_error",
     "tls_failure",
 ]
-
-
-class NameNotResolved(NetworkError):
-    """DNS failed: retrying at once will not help."""
-
-    retryable = False
-
-
-class TLSFailure(NetworkError):
-    """Certificate or handshake failure: never retried, never silently ignored."""
-
-    retryable = False
 
 
 #: OpenSSL's X509_V_ERR_* codes (``SSLCertVerificationError.verify_code``) in words
@@ -84,22 +78,29 @@ def tls_failure(exc: ssl.SSLError, host: str | None = None) -> TLSFailure:
 
 
 def network_error(
-    exc: Exception, host: str | None = None, *, proxy: str | None = None
+    exc: httpx.HTTPError | OSError,
+    host: str | None = None,
+    *,
+    proxy: str | None = None,
+    tls: bool = False,
 ) -> HydraError:
-    """Classify an httpx transport error; ``host`` names the server in TLS failures,
-    ``proxy`` (already redacted) is the proxy the request went through, named when the
-    failure is reaching it."""
-    error = _classify(exc, host)
+    """The error for a failed transport call: an httpx error, or an ``OSError`` of the
+    raw reader's connect (``tls``: that connect included the TLS handshake). ``host``
+    names the server in TLS failures; ``proxy`` (already redacted) is the proxy the
+    request went through, named when the failure is reaching it."""
+    if isinstance(exc, OSError):
+        return _connect_error(exc, host, tls=tls)
+    error = _httpx_error(exc, host)
     if proxy is not None and isinstance(
         exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.ProxyError
     ):
-        named = type(error)(f"proxy {proxy}: {error}")
-        named.retryable = error.retryable
-        return named
+        return type(error)(f"proxy {proxy}: {error}", retryable=error.retryable)
     return error
 
 
-def _classify(exc: Exception, host: str | None) -> HydraError:
+def _httpx_error(exc: httpx.HTTPError, host: str | None) -> HydraError:
+    """By the OS or TLS error chained under ``exc`` (the same words as the raw reader's),
+    else by httpx's type."""
     text = redact_text(str(exc) or exc.__class__.__name__)
     cause: BaseException | None = exc
     while cause is not None:
@@ -110,23 +111,9 @@ def _classify(exc: Exception, host: str | None) -> HydraError:
         if isinstance(cause, ConnectionRefusedError):
             return NetworkError("connection refused")
         cause = cause.__cause__ or cause.__context__
-    lowered = text.lower()
-    if any(
-        s in lowered
-        for s in (
-            "name or service not known",
-            "nodename nor servname",
-            "name resolution",
-            "getaddrinfo",
-        )
-    ):
-        return NameNotResolved(f"could not resolve host: {_first_line(text)}")
-    if "certificate" in lowered or "ssl" in lowered:
-        return TLSFailure(f"TLS error: {_first_line(text)}")
     if isinstance(exc, httpx.TooManyRedirects):
-        error = NetworkError(f"too many redirects: {_first_line(text)}")
-        error.retryable = False  # the same chain would loop again
-        return error
+        # the same chain would loop again
+        return NetworkError(f"too many redirects: {_first_line(text)}", retryable=False)
     if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
         return UsageError(f"invalid URL: {_first_line(text)}")
     if isinstance(exc, httpx.ConnectTimeout):
@@ -134,14 +121,48 @@ def _classify(exc: Exception, host: str | None) -> HydraError:
     if isinstance(exc, httpx.ReadTimeout):
         return Stalled("stalled: no data within the stall timeout")
     if isinstance(exc, httpx.ConnectError):
-        if "refused" in lowered:
-            return NetworkError("connection refused")
         return NetworkError(f"could not connect: {_first_line(text)}")
     if isinstance(exc, httpx.RemoteProtocolError):
         return NetworkError(f"connection closed early: {_first_line(text)}")
     if isinstance(exc, httpx.ReadError):
         return ConnectionReset(f"connection reset: {_first_line(text)}")
     return NetworkError(f"network error: {_first_line(text)}")
+
+
+def _connect_error(exc: OSError, host: str | None, *, tls: bool) -> HydraError:
+    """A raw connect (TCP, then TLS when ``tls``) that failed."""
+    if isinstance(exc, TimeoutError):
+        return NetworkError("connection timed out")
+    if isinstance(exc, ssl.SSLError):
+        return tls_failure(exc, host)
+    if isinstance(exc, ConnectionResetError):
+        if not tls:
+            return NetworkError(f"could not connect: {exc.strerror or exc}")
+        return NetworkError(
+            f"TLS handshake with the server {host} failed: the connection was reset "
+            "(does it offer TLS 1.2 or later?)"
+        )
+    if isinstance(exc, ConnectionAbortedError):  # asyncio's handshake timeout (TLS only)
+        return TLSFailure(
+            f"TLS handshake with the server {host} timed out (is it an https server?)"
+        )
+    if isinstance(exc, ConnectionRefusedError):
+        return NetworkError("connection refused")
+    if isinstance(exc, socket.gaierror):
+        return NameNotResolved(f"could not resolve host: {exc}")
+    return NetworkError(f"could not connect: {exc.strerror or exc}")
+
+
+def lost_error(lost: BaseException | None, *, head_done: bool) -> NetworkError:
+    """The error for a raw connection that ended (``lost``: why, when known) before its
+    answer was complete; ``head_done``: the response head had arrived."""
+    if isinstance(lost, NetworkError):
+        return lost
+    if isinstance(lost, ConnectionResetError | BrokenPipeError):
+        return ConnectionReset(f"connection reset: {lost}")
+    if not head_done:
+        return NetworkError("connection closed early: no response")
+    return NetworkError("connection closed early (short body)")
 
 
 def local_error(exc: OSError, path: object, *, kept: bool = True) -> LocalIOError:

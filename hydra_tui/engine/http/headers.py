@@ -11,10 +11,11 @@ import email.utils
 import re
 import time
 from dataclasses import dataclass
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 __all__ = [
     "ContentRange",
+    "for_origin",
     "parse_content_disposition",
     "parse_content_range",
     "parse_retry_after",
@@ -122,3 +123,16 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         return None
     current = time.time() if now is None else now
     return max(0.0, min(3600.0, when.timestamp() - current))
+
+
+def for_origin(headers: dict[str, str], url: str, final_url: str) -> dict[str, str]:
+    """``headers`` given for ``url``, to send to ``final_url``: never carry credentials
+    (Authorization, Cookie) to another origin after a redirect or a renewal."""
+    if _origin(final_url) == _origin(url):
+        return headers
+    return {k: v for k, v in headers.items() if k.lower() not in ("authorization", "cookie")}
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc.lower()

@@ -17,15 +17,15 @@ from dataclasses import dataclass
 
 import httpx
 
+from hydra_tui.engine.http.error_map import lost_error
 from hydra_tui.engine.http.headers import parse_content_disposition, parse_content_range
 from hydra_tui.engine.http.rawhttp import (
     RawConnection,
     RawPool,
-    Unsupported,
     build_request,
-    lost_error,
     wait_until,
 )
+from hydra_tui.engine.signals import Unsupported
 from hydra_tui.errors import HTTPStatusError, ProtocolViolation
 
 __all__ = [
@@ -176,7 +176,7 @@ async def raw_probe(
         seen = None if progress is None else (lambda c: progress(c.fill))
         await wait_until(conn, lambda c: c.body_done or c.fill >= len(block), stall, seen)
         if not (conn.body_done or conn.fill >= len(block)):
-            raise lost_error(conn)
+            raise lost_error(conn.lost, head_done=conn.head_done)
         keep = conn.body_done and conn.finish()
         body = bytes(memoryview(block)[: conn.fill])
         return RawAnswer(conn.status, conn.reason, conn.headers, body, conn.body_done)

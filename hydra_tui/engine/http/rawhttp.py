@@ -10,7 +10,7 @@ length, validator) stays in ``transfer``, shared with the httpx path.
 
 ``https://`` is read here too, with the engine's one TLS context (``engine/http/tls.py``):
 the same trust roots, host-name check and versions as httpx, and the same one-line
-errors (``error_map.tls_failure``). A connection is kept alive across ranges, so a
+errors (``error_map.network_error``). A connection is kept alive across ranges, so a
 download pays one handshake per connection; TLS session resumption is not used
 (asyncio's transports do not expose the session of a finished connection).
 
@@ -31,17 +31,16 @@ from typing import NamedTuple, cast
 
 import httpx
 
-from hydra_tui.errors import ConnectionReset, HydraError, NetworkError, Stalled
+from hydra_tui.engine.http.error_map import lost_error, network_error
+from hydra_tui.errors import NetworkError, Stalled
 
 __all__ = [
     "MAX_HEAD",
     "Origin",
     "RawConnection",
     "RawPool",
-    "Unsupported",
     "build_request",
     "ignore_bytes",
-    "lost_error",
     "parse_head",
     "raw_key",
     "wait_until",
@@ -64,10 +63,6 @@ class Origin(NamedTuple):
 def ignore_bytes(n: int) -> None:
     """The default ``on_bytes``: nobody is counting."""
     pass
-
-
-class Unsupported(HydraError):
-    """The answer needs more HTTP than this reader speaks: use httpx for this download."""
 
 
 def parse_head(head: bytes) -> tuple[str, int, str, list[tuple[bytes, bytes]]]:
@@ -389,33 +384,8 @@ class RawPool:
                 ),
                 timeout if context is None else 2 * timeout,
             )
-        except TimeoutError:
-            raise NetworkError("connection timed out") from None
-        except ssl.SSLError as exc:
-            from hydra_tui.engine.http.error_map import tls_failure
-
-            raise tls_failure(exc, host) from exc
-        except ConnectionResetError as exc:
-            if context is None:
-                raise NetworkError(f"could not connect: {exc.strerror or exc}") from exc
-            raise NetworkError(
-                f"TLS handshake with the server {host} failed: the connection was reset "
-                "(does it offer TLS 1.2 or later?)"
-            ) from exc
-        except ConnectionAbortedError as exc:  # the handshake timeout (TLS only)
-            from hydra_tui.engine.http.error_map import TLSFailure
-
-            raise TLSFailure(
-                f"TLS handshake with the server {host} timed out (is it an https server?)"
-            ) from exc
-        except ConnectionRefusedError:
-            raise NetworkError("connection refused") from None
-        except socket.gaierror as exc:
-            from hydra_tui.engine.http.error_map import NameNotResolved
-
-            raise NameNotResolved(f"could not resolve host: {exc}") from exc
-        except OSError as exc:
-            raise NetworkError(f"could not connect: {exc.strerror or exc}") from exc
+        except OSError as exc:  # TimeoutError, ssl.SSLError, gaierror among them
+            raise network_error(exc, host, tls=context is not None) from exc
         self.dialed += 1
         return proto
 
@@ -434,7 +404,7 @@ class RawPool:
                 conn = await self.dial(key)
                 continue
             break
-        raise lost_error(conn)
+        raise lost_error(conn.lost, head_done=conn.head_done)
 
     def give_back(self, conn: RawConnection) -> None:
         if conn.reusable and not conn.closed:
@@ -512,15 +482,3 @@ async def wait_until(
             seen, since = conn.received, loop.time()
             if progress is not None:
                 progress(conn)
-
-
-def lost_error(conn: RawConnection) -> NetworkError:
-    """The error for a connection that ended before its answer was complete."""
-    exc = conn.lost
-    if isinstance(exc, NetworkError):
-        return exc
-    if isinstance(exc, ConnectionResetError | BrokenPipeError):
-        return ConnectionReset(f"connection reset: {exc}")
-    if not conn.head_done:
-        return NetworkError("connection closed early: no response")
-    return NetworkError("connection closed early (short body)")

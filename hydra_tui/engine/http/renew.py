@@ -19,10 +19,10 @@ nothing the user did not once type.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from typing import TYPE_CHECKING
 
+from hydra_tui.engine.http.headers import for_origin
 from hydra_tui.engine.http.urls import redact_url
 from hydra_tui.errors import HydraError, RemoteChangedError, UrlExpired, UsageError
 
@@ -126,22 +126,13 @@ class UrlRenewer:
 
     def _download(self, url: str) -> Download:
         """A ``Download`` of ``url`` only to probe it (never renewing in turn)."""
-        from hydra_tui.engine.download import Download
-
-        dl = self.dl
-        options = dataclasses.replace(dl.options, url_cmd=None)
         try:
-            return Download(dl.ctx, url, options)
+            return self.dl.for_probe(url)
         except UsageError as exc:
             raise HydraError(f"the fresh URL is unusable: {exc}") from None
 
     def _take_headers(self, fresh: Download, final_url: str) -> None:
-        from hydra_tui.engine.download import without_credentials
-
-        headers = fresh.request_headers
-        if _origin(final_url) != _origin(self.dl.url):
-            headers = without_credentials(headers)
-        self.dl.request_headers = headers
+        self.dl.request_headers = for_origin(fresh.request_headers, self.dl.url, final_url)
 
     async def _adopt(self, url: str) -> None:
         """Probe ``url`` as a download of its own; take it if it is the same file."""
@@ -166,10 +157,3 @@ class UrlRenewer:
         self._take_headers(fresh, new.final_url)
         dl.transfer_url = new.final_url
         log.info("%s: continuing from %s", dl.shown_url, redact_url(new.final_url))
-
-
-def _origin(url: str) -> tuple[str, str]:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    return parts.scheme, parts.netloc.lower()

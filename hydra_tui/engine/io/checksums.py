@@ -16,16 +16,21 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from hydra_tui.engine.io.filename import choose_name, name_from_url, sanitize_filename
 from hydra_tui.errors import UsageError
 
 if TYPE_CHECKING:
     from hydra_tui.engine.http.probe import RemoteFile
-    from hydra_tui.engine.options import DownloadOptions
 
-__all__ = ["ChecksumList", "expected_digests", "names_of", "parse_checksum_list"]
+__all__ = [
+    "ChecksumList",
+    "DigestOptions",
+    "expected_digests",
+    "names_of",
+    "parse_checksum_list",
+]
 
 #: hex length → algorithm (GNU lines carry no tag)
 _BY_LENGTH = {32: "md5", 40: "sha1", 56: "sha224", 64: "sha256", 96: "sha384", 128: "sha512"}
@@ -113,7 +118,21 @@ def _unescape(name: str, escaped: bool) -> str:
     return re.sub(r"\\(.)", lambda m: {"n": "\n", "r": "\r"}.get(m[1], m[1]), name)
 
 
-def expected_digests(options: DownloadOptions, names: Iterable[str]) -> dict[str, str]:
+class DigestOptions(Protocol):
+    """What this module reads of ``engine/options.DownloadOptions`` (which holds a
+    ``ChecksumList``): a protocol here, so the two modules do not import each other."""
+
+    @property
+    def md5(self) -> str | None: ...
+    @property
+    def sha256(self) -> str | None: ...
+    @property
+    def checksum_list(self) -> ChecksumList | None: ...
+    @property
+    def filename(self) -> str | None: ...
+
+
+def expected_digests(options: DigestOptions, names: Iterable[str]) -> dict[str, str]:
     """Algorithm → expected lower-case hex for a file known by ``names`` (best first)."""
     wanted = {
         alg: value.lower()
@@ -128,7 +147,7 @@ def expected_digests(options: DownloadOptions, names: Iterable[str]) -> dict[str
     return wanted
 
 
-def names_of(options: DownloadOptions, remote: RemoteFile, url: str) -> list[str]:
+def names_of(options: DigestOptions, remote: RemoteFile, url: str) -> list[str]:
     """The names a checksum file may list a download under, best first: ``-O``'s name,
     the name it is saved as, then the last segments of the final and original URLs."""
     names = [sanitize_filename(options.filename)] if options.filename else []

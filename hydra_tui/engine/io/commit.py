@@ -27,40 +27,7 @@ from hydra_tui.engine.http.error_map import local_error
 from hydra_tui.engine.io.sinks import DiskSink
 from hydra_tui.errors import HydraError, LocalIOError
 
-__all__ = ["GroupCommit", "Staged", "start_writeback", "start_writeback_range"]
-
-
-@functools.cache
-def _sync_file_range() -> Callable[[int, int, int, int], int] | None:
-    """libc's ``sync_file_range`` (Linux), or None."""
-    try:
-        import ctypes
-
-        fn = ctypes.CDLL(None, use_errno=True).sync_file_range  # the process's own libc
-    except (OSError, AttributeError, ImportError):  # pragma: no cover - not Linux
-        return None
-    fn.argtypes = [ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong, ctypes.c_uint]
-    fn.restype = ctypes.c_int
-    return fn
-
-
-_SYNC_FILE_RANGE_WRITE = 2
-
-
-def start_writeback(fd: int) -> None:
-    """Ask the kernel to start writing ``fd``'s dirty pages now (no durability promise:
-    only the later fdatasync makes them durable; this lets one journal commit cover
-    many files)."""
-    fn = _sync_file_range()
-    if fn is not None:
-        fn(fd, 0, 0, _SYNC_FILE_RANGE_WRITE)  # a failure only loses the head start
-
-
-def start_writeback_range(fd: int, offset: int, length: int) -> None:
-    """``start_writeback`` for ``length`` bytes at ``offset`` only."""
-    fn = _sync_file_range()
-    if fn is not None and length > 0:
-        fn(fd, offset, length, _SYNC_FILE_RANGE_WRITE)
+__all__ = ["GroupCommit", "Staged"]
 
 
 @dataclass(eq=False)

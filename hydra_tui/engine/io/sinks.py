@@ -24,6 +24,7 @@ from typing import Protocol
 from hydra_tui.engine.http.error_map import local_error
 from hydra_tui.engine.io.partfile import PartFile
 from hydra_tui.engine.io.reorder import Piece, Reorderer
+from hydra_tui.engine.io.writeback import start_writeback_range
 from hydra_tui.errors import LocalIOError
 
 __all__ = ["DiskSink", "Sink", "StreamSink", "drop_written", "hash_fd", "hash_file"]
@@ -65,8 +66,6 @@ def _write_back(fd: int, pieces: Sequence[Piece], offset: int) -> None:
     (``sync_file_range``, no durability promise): the final fdatasync then waits for the
     last blocks only, not for the whole file's writeback."""
     _pwritev_all(fd, pieces, offset)
-    from hydra_tui.engine.io.commit import start_writeback_range
-
     start_writeback_range(fd, offset, sum(len(p) for p in pieces))
 
 

@@ -38,13 +38,14 @@ from hydra_tui.engine.http.redirects import cookie_extension
 from hydra_tui.engine.http.urls import redact_url
 from hydra_tui.engine.plan.planner import Assignment, Planner
 from hydra_tui.engine.plan.wakeup import WakeUp
+from hydra_tui.engine.signals import RangeIgnored
 from hydra_tui.engine.snapshot import MirrorView
-from hydra_tui.engine.transfer import Pushback, RangeIgnored
 from hydra_tui.errors import (
     HTTPStatusError,
     HydraError,
     NetworkError,
     ProtocolViolation,
+    Pushback,
     RemoteChangedError,
     UrlExpired,
 )

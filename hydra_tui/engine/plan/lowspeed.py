@@ -76,9 +76,8 @@ class LowSpeedWatch:
             raise self._error()
 
     def _error(self) -> TooSlow:
-        error = TooSlow(
+        return TooSlow(
             f"too slow: under {format_rate(self.limit)} for {self.period:g} s "
-            f"(--speed-limit/--speed-time), {self.trips} time{'s' if self.trips != 1 else ''}"
+            f"(--speed-limit/--speed-time), {self.trips} time{'s' if self.trips != 1 else ''}",
+            retryable=self.trips <= self.retries,
         )
-        error.retryable = self.trips <= self.retries
-        return error
