@@ -26,7 +26,7 @@ from hydra_tui.engine.io.partfile import OutputFolder, PartFile, claim_part, par
 from hydra_tui.engine.io.prefix_hash import PrefixHasher
 from hydra_tui.engine.io.resume import ResumeRecord, boot_id
 from hydra_tui.engine.io.sinks import DiskSink, hash_fd
-from hydra_tui.engine.mirrors.probe import attach_mirrors
+from hydra_tui.engine.mirrors.probe import probe_sources
 from hydra_tui.engine.mirrors.run import MirrorRun
 from hydra_tui.engine.one_connection import fetch_single
 from hydra_tui.engine.plan.planner import Planner, choose_chunk_size
@@ -153,13 +153,14 @@ def _claim(
 
 
 async def _attempt(dl: Download, *, fresh: bool) -> DownloadResult:
-    probed = await dl.probe()
+    if dl.options.mirrors or dl.options.metalink is not None:
+        probed = await probe_sources(dl)  # all at once; the URL may fall back to a mirror
+    else:
+        probed = await dl.probe()
     # before a byte is written: a checksum file without this file's line fails now
     dl.expected_digests = expected_digests(dl.options, names_of(dl.options, probed.remote, dl.url))
     if probed.head_complete:
         return await _save_whole(dl, probed)
-    if dl.options.mirrors or dl.options.metalink is not None:
-        await attach_mirrors(dl, probed)
     remote = probed.remote
     pf, record = place_part(dl, probed)
     sink = DiskSink(pf, dl.ctx.executor)

@@ -138,3 +138,41 @@ def test_parse_orders_by_priority_and_skips_other_schemes() -> None:
         parse_metalink(b"<metalink/>", "t")
     with pytest.raises(UsageError, match="bad hash"):
         parse_metalink(doc.replace(b"</file>", b'<hash type="sha-256">zz</hash></file>'), "t")
+
+
+@pytest.mark.parametrize("status", [404, 500])
+def test_failing_first_url_falls_back_by_priority(
+    hosts: tuple[DevServer, ...], out_dir: Path, tmp_path: Path, status: int
+) -> None:
+    """The first URL answers an error: the next by priority becomes the reference, the
+    pieces are still checked, and one warning names the dropped URL."""
+    a, b, c = hosts
+    data = payload(5 * MiB + 17, seed=16)
+    bad = a.add("f.iso", data, Faults(status=status))
+    ub = b.add("f.iso", data, Faults(rate=4 * MiB))
+    uc = c.add("f.iso", data, Faults(rate=4 * MiB))
+    doc = tmp_path / "f.meta4"
+    doc.write_text(meta4("f.iso", data, [bad, ub, uc], piece=MiB))
+    proc = cli(str(doc), "-o", str(out_dir), "--no-ui", "-t", "2", "--retries", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert file_sha256(out_dir / "f.iso") == sha256(data)
+    dropped = [line for line in proc.stderr.splitlines() if b"dropped" in line]
+    assert len(dropped) == 1 and bad.encode() in dropped[0], dropped
+    assert f"going on from its mirror {ub}".encode() in dropped[0]
+    assert b.stats("f.iso").bytes_sent > MiB and c.stats("f.iso").bytes_sent > MiB
+
+
+def test_first_url_with_the_wrong_size_falls_back(
+    hosts: tuple[DevServer, ...], out_dir: Path, tmp_path: Path
+) -> None:
+    a, b, _ = hosts
+    data = payload(3 * MiB, seed=17)
+    short = a.add("f.iso", data[:-1])
+    ub = b.add("f.iso", data)
+    doc = tmp_path / "f.meta4"
+    doc.write_text(meta4("f.iso", data, [short, ub]))
+    proc = cli(str(doc), "-o", str(out_dir), "--no-ui", "-t", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert file_sha256(out_dir / "f.iso") == sha256(data)
+    assert f"it has {len(data) - 1} bytes, the metalink says {len(data)}".encode() in proc.stderr
+    assert a.stats("f.iso").requests == 1  # the probe, nothing after it
