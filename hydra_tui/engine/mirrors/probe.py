@@ -44,7 +44,13 @@ async def probe_sources(dl: Download) -> Probed:
     for mdl in others:
         mdl.probe_size = MIRROR_PROBE  # a slow mirror's probe must not hold up the start
     sources = [dl, *others]
-    results = await asyncio.gather(*(s.probe() for s in sources), return_exceptions=True)
+    # the URL's probe is as small as the mirrors': the run fetches the rest from all of
+    # them, and a 256 KiB probe would hold every mirror's start up
+    own_size, dl.probe_size = dl.probe_size, (MIRROR_PROBE if others else dl.probe_size)
+    try:
+        results = await asyncio.gather(*(s.probe() for s in sources), return_exceptions=True)
+    finally:
+        dl.probe_size = own_size
     whys: list[str | None] = []
     probes: list[Probed | None] = []
     for result in results:
