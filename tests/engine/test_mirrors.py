@@ -210,3 +210,19 @@ def test_every_source_dead_fails_with_the_first_urls_error(
     assert proc.returncode != 0
     assert b"404" in proc.stderr.splitlines()[-1], proc.stderr
     assert list(out_dir.iterdir()) == []
+
+
+def test_fallback_skips_a_mirror_without_ranges(
+    hosts: tuple[DevServer, ...], out_dir: Path
+) -> None:
+    a, b, c = hosts
+    data = payload(3 * MiB, seed=10)
+    gone = a.add("f.iso", data, Faults(status=404))
+    ub = b.add("f.iso", data, Faults(ignore_range=True))
+    uc = c.add("f.iso", data, Faults(rate=8 * MiB))
+    proc = cli(gone, "--mirror", ub, "--mirror", uc, "-o", str(out_dir), "--no-ui", "-t", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert file_sha256(out_dir / "f.iso") == sha256(data)
+    assert f"going on from its mirror {uc}".encode() in proc.stderr
+    assert f"mirror {ub} dropped: it does not serve byte ranges".encode() in proc.stderr
+    assert b.stats("f.iso").requests == 1

@@ -53,7 +53,7 @@ async def probe_sources(dl: Download) -> Probed:
         dl.probe_size = own_size
     whys: list[str | None] = []
     probes: list[Probed | None] = []
-    for result in results:
+    for i, result in enumerate(results):
         if isinstance(result, BaseException):
             if not isinstance(result, HydraError):
                 raise result
@@ -61,8 +61,13 @@ async def probe_sources(dl: Download) -> Probed:
             probes.append(None)
             continue
         size = result.remote.size
-        wrong = expected is not None and size != expected
-        whys.append(f"it has {size} bytes, the metalink says {expected}" if wrong else None)
+        if expected is not None and size != expected:
+            whys.append(f"it has {size} bytes, the metalink says {expected}")
+        elif i > 0 and not result.remote.multi_connection:
+            # never the reference: one connection to it would need the URL's own code path
+            whys.append("it does not serve byte ranges")
+        else:
+            whys.append(None)
         probes.append(result)
     ref_at = next((i for i, why in enumerate(whys) if why is None), None)
     if ref_at is None:
