@@ -495,9 +495,11 @@ def _parse_main(args: list[str], stdin: TextIO) -> ParsedArgs:
 
 
 def _names_metalink(text: str) -> bool:
-    """A ``.meta4`` path or URL (query and fragment aside); never raises on a bad URL."""
+    """A ``.meta4`` (or ``.metalink``, to refuse Metalink 3 in one clear line) path or
+    URL, query and fragment aside; never raises on a bad URL. Other URLs are found to be
+    metalinks by their Content-Type when probed (``cli/metalink_source.py``)."""
     path = text.strip().split("#", 1)[0].split("?", 1)[0]
-    return path.lower().endswith(".meta4")
+    return path.lower().endswith((".meta4", ".metalink"))
 
 
 def _output_document(

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import sys
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -55,42 +56,74 @@ async def run_disk(
     from pathlib import Path
 
     from hydra_tui.engine.disk import download_to_disk
+    from hydra_tui.engine.mirrors.metalink import MetalinkFound
 
     async with EngineContext(
         options,
         max_connections=max(4, jobs * options.threads),
         state_dir=None if state_dir is None else Path(state_dir),
     ) as ctx:
-        downloads = [
+        pending = deque(
             Download(ctx, url, url_options(options, (per_url or {}).get(url))) for url in urls
-        ]
-        queue = iter(downloads)
+        )
         running: list[Download] = []
         codes: list[int] = []
+        workers = 0
+
+        async def follow(found: MetalinkFound) -> None:
+            """A URL was a metalink (by Content-Type): its files join the queue."""
+            from hydra_tui.cli.metalink_source import found_metalink, metalink_downloads
+
+            try:
+                files = await found_metalink(found, options)
+            except HydraError as exc:
+                progress.report_error(found.url, exc, err)
+                codes.append(exc.exit_code)
+                return
+            for url, extra in metalink_downloads(files):
+                pending.append(Download(ctx, url, url_options(options, extra)))
+            for _ in range(min(max(1, jobs) - workers, len(pending))):
+                spawn()
 
         async def worker() -> None:
             # ``jobs`` workers, each taking the next URL in list order: no task and no
             # semaphore wake-up per URL
-            for dl in queue:
-                running.append(dl)
-                try:
-                    await download_to_disk(dl)
-                    codes.append(0)
-                except HydraError as exc:
-                    progress.report_error(dl.url, exc, err)
-                    codes.append(exc.exit_code)
-                finally:
-                    running.remove(dl)
-                    if not progress.silent:
-                        progress.finished(dl.snapshot())
+            nonlocal workers
+            try:
+                while pending:
+                    dl = pending.popleft()
+                    running.append(dl)
+                    found = None
+                    try:
+                        await download_to_disk(dl, follow_metalink=True)
+                        codes.append(0)
+                    except MetalinkFound as exc:
+                        found = exc
+                    except HydraError as exc:
+                        progress.report_error(dl.url, exc, err)
+                        codes.append(exc.exit_code)
+                    finally:
+                        running.remove(dl)
+                        if found is None and not progress.silent:
+                            progress.finished(dl.snapshot())
+                    if found is not None:
+                        await follow(found)
+            finally:
+                workers -= 1
 
         ticker = None
         if not progress.silent:
             ticker = asyncio.create_task(_progress_loop(progress, lambda: list(running)))
         try:
             async with asyncio.TaskGroup() as tg:
-                for _ in range(min(max(1, jobs), len(downloads))):
+
+                def spawn() -> None:
+                    nonlocal workers
+                    workers += 1
                     tg.create_task(worker())
+
+                for _ in range(min(max(1, jobs), len(pending))):
+                    spawn()
         finally:
             if ticker is not None:
                 ticker.cancel()

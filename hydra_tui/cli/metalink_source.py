@@ -1,5 +1,9 @@
 """Metalink 4 arguments: read (a path) or fetch (a URL) each ``.meta4`` and turn its files
-into downloads, each with its mirrors, name, size and hashes (``engine/mirrors/metalink.py``)."""
+into downloads, each with its mirrors, name, size and hashes (``engine/mirrors/metalink.py``).
+
+A URL without the ``.meta4`` name is found to be a metalink by its Content-Type when the
+engine probes it (``MetalinkFound``): the probe's body is the document, so knowing costs
+no request more than downloading any other URL."""
 
 from __future__ import annotations
 
@@ -7,11 +11,16 @@ from pathlib import Path
 from typing import Any
 
 from hydra_tui.engine.http.urls import redact_url
-from hydra_tui.engine.mirrors.metalink import MAX_METALINK_BYTES, MetalinkFile, parse_metalink
+from hydra_tui.engine.mirrors.metalink import (
+    MAX_METALINK_BYTES,
+    MetalinkFile,
+    MetalinkFound,
+    parse_metalink,
+)
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.errors import UsageError
 
-__all__ = ["load_metalink", "metalink_downloads"]
+__all__ = ["found_metalink", "load_metalink", "metalink_downloads"]
 
 
 async def load_metalink(where: str, options: DownloadOptions) -> list[MetalinkFile]:
@@ -22,6 +31,14 @@ async def load_metalink(where: str, options: DownloadOptions) -> list[MetalinkFi
         data = await fetch_small(where, options, MAX_METALINK_BYTES, what="metalink")
         return parse_metalink(data, redact_url(where))
     return parse_metalink(_read(where), where)
+
+
+async def found_metalink(found: MetalinkFound, options: DownloadOptions) -> list[MetalinkFile]:
+    """The files of a metalink the engine's probe found; fetched again only when the
+    probe did not bring all of it (a document over 256 KiB)."""
+    if found.data is None:
+        return await load_metalink(found.url, options)
+    return parse_metalink(found.data, redact_url(found.url))
 
 
 def _read(path: str) -> bytes:

@@ -27,7 +27,8 @@ from hydra_tui.engine.io.prefix_hash import PrefixHasher
 from hydra_tui.engine.io.resume import ResumeRecord, boot_id
 from hydra_tui.engine.io.sinks import DiskSink, hash_fd
 from hydra_tui.engine.io.writeback import start_writeback
-from hydra_tui.engine.mirrors.probe import attach_mirrors
+from hydra_tui.engine.mirrors.metalink import MetalinkFound, is_metalink_type
+from hydra_tui.engine.mirrors.probe import probe_sources
 from hydra_tui.engine.mirrors.run import MirrorRun
 from hydra_tui.engine.one_connection import fetch_single
 from hydra_tui.engine.plan.planner import Planner, choose_chunk_size
@@ -64,14 +65,16 @@ class DownloadResult:
     resumed_bytes: int = 0
 
 
-async def download_to_disk(dl: Download) -> DownloadResult:
-    """Run ``dl`` to completion on disk; raises a ``HydraError`` on failure."""
+async def download_to_disk(dl: Download, *, follow_metalink: bool = False) -> DownloadResult:
+    """Run ``dl`` to completion on disk; raises a ``HydraError`` on failure. With
+    ``follow_metalink``, a URL whose probe answers a metalink Content-Type raises
+    ``MetalinkFound`` instead of saving it (the caller downloads its files)."""
     restarts = 0
     dl.begin()
     try:
         while True:
             try:
-                result = await _attempt(dl, fresh=restarts > 0)
+                result = await _attempt(dl, fresh=restarts > 0, follow_metalink=follow_metalink)
             except RemoteChangedError as exc:
                 restarts += 1
                 if restarts > MAX_RESTARTS:
@@ -154,14 +157,18 @@ def _claim(
     return None
 
 
-async def _attempt(dl: Download, *, fresh: bool) -> DownloadResult:
-    probed = await dl.probe()
+async def _attempt(dl: Download, *, fresh: bool, follow_metalink: bool) -> DownloadResult:
+    if dl.options.mirrors or dl.options.metalink is not None:
+        probed = await probe_sources(dl)  # all at once; the URL may fall back to a mirror
+    else:
+        probed = await dl.probe()
+        if follow_metalink and is_metalink_type(probed.remote.content_type):
+            data = probed.head if probed.head_complete else None
+            raise MetalinkFound(dl.url, dl.shown_url, data)
     # before a byte is written: a checksum file without this file's line fails now
     dl.expected_digests = expected_digests(dl.options, names_of(dl.options, probed.remote, dl.url))
     if probed.head_complete:
         return await _save_whole(dl, probed)
-    if dl.options.mirrors or dl.options.metalink is not None:
-        await attach_mirrors(dl, probed)
     remote = probed.remote
     pf, record = place_part(dl, probed)
     sink = DiskSink(pf, dl.ctx.executor)

@@ -386,6 +386,13 @@ class Download:
                 retryable=False,  # asking again gets the same page
             )
 
+    def adopt_remote(self, remote: RemoteFile) -> None:
+        """A mirror's probe stands for this URL's, which failed: the file's size and
+        identity are the mirror's; no request goes to this URL any more."""
+        self.remote = remote
+        if remote.size:
+            self._grid = chunk_grid(remote.size)
+
     def _set_remote(self, remote: RemoteFile) -> None:
         self.remote = remote
         self.transfer_url = remote.final_url

@@ -4,6 +4,7 @@ piece hashes that catch a lying mirror at the piece, and hostile documents refus
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -138,3 +139,118 @@ def test_parse_orders_by_priority_and_skips_other_schemes() -> None:
         parse_metalink(b"<metalink/>", "t")
     with pytest.raises(UsageError, match="bad hash"):
         parse_metalink(doc.replace(b"</file>", b'<hash type="sha-256">zz</hash></file>'), "t")
+
+
+@pytest.mark.parametrize("status", [404, 500])
+def test_failing_first_url_falls_back_by_priority(
+    hosts: tuple[DevServer, ...], out_dir: Path, tmp_path: Path, status: int
+) -> None:
+    """The first URL answers an error: the next by priority becomes the reference, the
+    pieces are still checked, and one warning names the dropped URL."""
+    a, b, c = hosts
+    data = payload(5 * MiB + 17, seed=16)
+    bad = a.add("f.iso", data, Faults(status=status))
+    ub = b.add("f.iso", data, Faults(rate=4 * MiB))
+    uc = c.add("f.iso", data, Faults(rate=4 * MiB))
+    doc = tmp_path / "f.meta4"
+    doc.write_text(meta4("f.iso", data, [bad, ub, uc], piece=MiB))
+    proc = cli(str(doc), "-o", str(out_dir), "--no-ui", "-t", "2", "--retries", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert file_sha256(out_dir / "f.iso") == sha256(data)
+    dropped = [line for line in proc.stderr.splitlines() if b"dropped" in line]
+    assert len(dropped) == 1 and bad.encode() in dropped[0], dropped
+    assert f"going on from its mirror {ub}".encode() in dropped[0]
+    assert b.stats("f.iso").bytes_sent > MiB and c.stats("f.iso").bytes_sent > MiB
+
+
+def test_first_url_with_the_wrong_size_falls_back(
+    hosts: tuple[DevServer, ...], out_dir: Path, tmp_path: Path
+) -> None:
+    a, b, _ = hosts
+    data = payload(3 * MiB, seed=17)
+    short = a.add("f.iso", data[:-1])
+    ub = b.add("f.iso", data)
+    doc = tmp_path / "f.meta4"
+    doc.write_text(meta4("f.iso", data, [short, ub]))
+    proc = cli(str(doc), "-o", str(out_dir), "--no-ui", "-t", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert file_sha256(out_dir / "f.iso") == sha256(data)
+    assert f"it has {len(data) - 1} bytes, the metalink says {len(data)}".encode() in proc.stderr
+    assert a.stats("f.iso").requests == 1  # the probe, nothing after it
+
+
+def test_metalink_url_found_by_its_content_type(
+    hosts: tuple[DevServer, ...], out_dir: Path
+) -> None:
+    """No ``.meta4`` in the name: the probe's Content-Type says it, and its body is the
+    document (one request to the metalink's server for it)."""
+    a, b, _ = hosts
+    data = payload(3 * MiB + 5, seed=18)
+    urls = [s.add("f.iso", data) for s in (a, b)]
+    doc = meta4("f.iso", data, urls, piece=MiB).encode()
+    url = a.add("get?id=7", doc, Faults(content_type="application/metalink4+xml; charset=utf-8"))
+    proc = cli(url, "-o", str(out_dir), "--no-ui", "-t", "2", "--progress=jsonl")
+    assert proc.returncode == 0, proc.stderr
+    assert file_sha256(out_dir / "f.iso") == sha256(data)
+    assert a.stats("get?id=7").requests == 1
+    assert sorted(p.name for p in out_dir.iterdir()) == ["f.iso"]  # the metalink is not saved
+    events = [json.loads(line) for line in proc.stderr.splitlines()]
+    (done,) = [e for e in events if e["event"] == "done"]
+    assert done["path"].endswith("f.iso")
+    assert not [e for e in events if e["event"] in ("error", "warning")], events
+
+
+def test_large_metalink_found_by_type_is_fetched_whole(
+    hosts: tuple[DevServer, ...], out_dir: Path
+) -> None:
+    """A document longer than the probe (256 KiB) is fetched again, whole: rare, so
+    the common case keeps its single request."""
+    a, b, _ = hosts
+    data = payload(2 * MiB, seed=19)
+    urls = [s.add("f.iso", data) for s in (a, b)]
+    doc = meta4("f.iso", data, urls).replace("<file ", f"<!-- {'x' * 400_000} --><file ")
+    url = a.add("list", doc.encode(), Faults(content_type="application/metalink4+xml"))
+    proc = cli(url, "-o", str(out_dir), "--no-ui", "-t", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert file_sha256(out_dir / "f.iso") == sha256(data)
+    # the probe that found it, then the document again (its own probe and the rest)
+    assert a.stats("list").requests == 3
+
+
+def test_metalink3_refused_in_one_line(server: DevServer, out_dir: Path) -> None:
+    doc = (
+        b'<?xml version="1.0"?><metalink version="3.0" xmlns="http://www.metalinker.org/">'
+        b'<files><file name="f.iso"><resources><url type="http">http://127.0.0.1:9/f.iso'
+        b"</url></resources></file></files></metalink>"
+    )
+    url = server.add("old", doc, Faults(content_type="application/metalink+xml"))
+    proc = cli(url, "-o", str(out_dir), "--no-ui")
+    assert proc.returncode == 2
+    assert proc.stderr.count(b"\n") == 1 and b"a Metalink 3 document" in proc.stderr
+    assert list(out_dir.iterdir()) == []
+
+
+def test_metalink4_labelled_as_version_3_is_read(
+    hosts: tuple[DevServer, ...], out_dir: Path
+) -> None:
+    """The document decides, not the label: some servers call every metalink
+    application/metalink+xml."""
+    a, b, _ = hosts
+    data = payload(MiB + 1, seed=20)
+    urls = [s.add("f.iso", data) for s in (a, b)]
+    url = a.add(
+        "m", meta4("f.iso", data, urls).encode(), Faults(content_type="application/metalink+xml")
+    )
+    proc = cli(url, "-o", str(out_dir), "--no-ui")
+    assert proc.returncode == 0, proc.stderr
+    assert file_sha256(out_dir / "f.iso") == sha256(data)
+
+
+def test_metalink3_file_refused_in_one_line(out_dir: Path, tmp_path: Path) -> None:
+    doc = tmp_path / "old.metalink"
+    doc.write_bytes(
+        b'<metalink version="3.0" xmlns="http://www.metalinker.org/"><files/></metalink>'
+    )
+    proc = cli(str(doc), "-o", str(out_dir), "--no-ui")
+    assert proc.returncode == 2
+    assert proc.stderr.count(b"\n") == 1 and b"a Metalink 3 document" in proc.stderr

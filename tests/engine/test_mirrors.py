@@ -171,3 +171,58 @@ def test_python_api_takes_mirrors(hosts: tuple[DevServer, ...], out_dir: Path) -
 
     assert run(go()) == sha256(data) == file_sha256(out_dir / "f.iso")
     assert b.stats("f.iso").bytes_sent > MiB  # the mirror carried part of it
+
+
+def test_dead_first_url_falls_back_to_its_mirrors(
+    hosts: tuple[DevServer, ...], out_dir: Path
+) -> None:
+    """The URL's port is bound but never listens (refused at once): the download goes
+    on from the mirrors, with one warning naming the dead URL."""
+    import socket
+
+    a, b, _ = hosts
+    data = payload(6 * MiB + 3, seed=9)
+    ua, ub = a.add("f.iso", data, Faults(rate=4 * MiB)), b.add("f.iso", data, Faults(rate=4 * MiB))
+    with socket.socket() as dead:
+        dead.bind(("127.0.0.1", 0))
+        gone = f"http://127.0.0.1:{dead.getsockname()[1]}/f.iso"
+        proc = cli(gone, "--mirror", ua, "--mirror", ub, "-o", str(out_dir), "--no-ui",
+                   "-t", "2", "--retries", "1", "--progress=jsonl")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert file_sha256(out_dir / "f.iso") == sha256(data)
+    events = [json.loads(line) for line in proc.stderr.splitlines()]
+    warned = [e["message"] for e in events if e["event"] == "warning"]
+    fell = [w for w in warned if gone in w and "dropped" in w]
+    assert len(fell) == 1 and f"going on from its mirror {ua}" in fell[0], warned
+    (done,) = [e for e in events if e["event"] == "done"]
+    assert [m["url"] for m in done["mirrors"]] == [gone, ua, ub]
+    assert done["mirrors"][0]["dropped"] is not None
+    assert a.stats("f.iso").bytes_sent > MiB and b.stats("f.iso").bytes_sent > MiB
+
+
+def test_every_source_dead_fails_with_the_first_urls_error(
+    hosts: tuple[DevServer, ...], out_dir: Path
+) -> None:
+    a, b, _ = hosts
+    ua = a.add("f.iso", b"x" * 100_000, Faults(status=404))
+    ub = b.add("f.iso", b"x" * 100_000, Faults(status=500))
+    proc = cli(ua, "--mirror", ub, "-o", str(out_dir), "--no-ui", "--retries", "0")
+    assert proc.returncode != 0
+    assert b"404" in proc.stderr.splitlines()[-1], proc.stderr
+    assert list(out_dir.iterdir()) == []
+
+
+def test_fallback_skips_a_mirror_without_ranges(
+    hosts: tuple[DevServer, ...], out_dir: Path
+) -> None:
+    a, b, c = hosts
+    data = payload(3 * MiB, seed=10)
+    gone = a.add("f.iso", data, Faults(status=404))
+    ub = b.add("f.iso", data, Faults(ignore_range=True))
+    uc = c.add("f.iso", data, Faults(rate=8 * MiB))
+    proc = cli(gone, "--mirror", ub, "--mirror", uc, "-o", str(out_dir), "--no-ui", "-t", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert file_sha256(out_dir / "f.iso") == sha256(data)
+    assert f"going on from its mirror {uc}".encode() in proc.stderr
+    assert f"mirror {ub} dropped: it does not serve byte ranges".encode() in proc.stderr
+    assert b.stats("f.iso").requests == 1

@@ -20,20 +20,24 @@ from pathlib import PurePosixPath
 from xml.parsers import expat
 
 from hydra_tui.engine.io.filename import sanitize_filename
-from hydra_tui.errors import UsageError
+from hydra_tui.errors import HydraError, UsageError
 
 __all__ = [
     "MAX_METALINK_BYTES",
     "METALINK_TYPE",
     "MetalinkFile",
+    "MetalinkFound",
     "PieceHashes",
-    "is_metalink_name",
+    "is_metalink_type",
     "parse_metalink",
 ]
 
 MAX_METALINK_BYTES = 4 * 1024 * 1024
 METALINK_TYPE = "application/metalink4+xml"
+#: what servers label Metalink 3 (``.metalink``) documents; refused by the parser
+METALINK3_TYPE = "application/metalink+xml"
 _NS = "{urn:ietf:params:xml:ns:metalink}"
+_NS3 = "{http://www.metalinker.org/}"
 #: hash names of RFC 5854 (IANA "Hash Function Textual Names") we verify, with hex length
 _HASHES = {"sha-256": ("sha256", 64), "md5": ("md5", 32)}
 _HEX = re.compile(r"[0-9a-fA-F]+")
@@ -68,9 +72,21 @@ class MetalinkFile:
     pieces: PieceHashes | None = field(default=None)
 
 
-def is_metalink_name(path: str) -> bool:
-    """Does a path or URL path name a Metalink 4 document?"""
-    return path.lower().endswith(".meta4")
+def is_metalink_type(content_type: str | None) -> bool:
+    """Does a Content-Type label a metalink (version 4, or 3 to refuse it clearly)?"""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media in (METALINK_TYPE, METALINK3_TYPE)
+
+
+class MetalinkFound(HydraError):
+    """Not a failure: the probe of a download asked to follow metalinks found one (by
+    its Content-Type). ``data`` is the whole document when the probe brought all of it
+    (the usual case: one request), else None (fetch it again)."""
+
+    def __init__(self, url: str, shown: str, data: bytes | None) -> None:
+        super().__init__(f"{shown} is a metalink")
+        self.url = url
+        self.data = data
 
 
 def parse_metalink(data: bytes, source: str) -> list[MetalinkFile]:
@@ -83,6 +99,10 @@ def parse_metalink(data: bytes, source: str) -> list[MetalinkFile]:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
         raise UsageError(f"{source}: not a valid metalink: {exc}") from None
+    if root.tag == f"{_NS3}metalink":
+        raise UsageError(
+            f"{source}: a Metalink 3 document; only Metalink 4 (RFC 5854, .meta4) is read"
+        )
     if root.tag != f"{_NS}metalink":
         raise UsageError(f"{source}: not a Metalink 4 document (root <{_local(root.tag)}>)")
     files = [_file(node, source) for node in root.findall(f"{_NS}file")]

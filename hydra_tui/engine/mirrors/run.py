@@ -8,11 +8,13 @@ the dates differ. ETags are not compared across hosts: two web servers give one 
 different ETags (Apache puts the inode in it), while mirror sync tools keep the date.
 
 Fetching (``MirrorRun``): the file is cut into units (the metalink's pieces, else
-256 KiB - 1 MiB); each mirror runs up to ``threads`` connections under its own host gate, and
-an idle connection takes the next unit, so each mirror gets work in proportion to its
-throughput. A connection whose mirror would finish a unit after the whole swarm is
-expected to be done leaves it to faster mirrors, and at the end a fast idle connection
-races a slow one for its unit (the first whole, verified copy wins).
+``engine/mirrors/units.py``: 256 KiB - 1 MiB, the last ones smaller); each mirror runs
+up to ``threads`` connections under its own host gate, and an idle connection takes the
+next unit, so each mirror gets work in proportion to its throughput. A connection whose
+mirror would finish the next unit after the whole swarm is expected to be done takes
+the last (smallest) unit instead when it can finish that one in time, else leaves the
+work to faster mirrors; at the end a fast idle connection races a slow one for its unit
+(the first whole, verified copy wins).
 
 A unit is held in memory until it is complete; with piece hashes it is verified before
 its first byte reaches the disk, so a lying mirror never writes a wrong byte: it is
@@ -36,6 +38,7 @@ from hydra_tui.engine.http.error_map import network_error
 from hydra_tui.engine.http.headers import parse_content_range, parse_retry_after
 from hydra_tui.engine.http.redirects import cookie_extension
 from hydra_tui.engine.http.urls import redact_url
+from hydra_tui.engine.mirrors.units import unit_spans
 from hydra_tui.engine.plan.planner import Assignment, Planner
 from hydra_tui.engine.plan.wakeup import WakeUp
 from hydra_tui.engine.signals import RangeIgnored
@@ -57,23 +60,15 @@ if TYPE_CHECKING:
     from hydra_tui.engine.mirrors.metalink import PieceHashes
     from hydra_tui.engine.plan.aimd import Slot
 
-__all__ = ["Mirror", "MirrorRun", "MirrorSet", "unit_size"]
+__all__ = ["Mirror", "MirrorRun", "MirrorSet"]
 
 log = logging.getLogger(__name__)
-MiB = 1024 * 1024
 #: how long a connection with nothing to take waits before it looks again
 IDLE_TICK = 0.1
 #: a mirror this many times slower than the best leaves the last units to the others
 SLOWER = 2.0
 #: an idle fast connection races a slow one for its unit when it would be this much sooner
 RACE_GAIN = 1.5
-
-
-def unit_size(size: int, sources: int, threads: int) -> int:
-    """Unit length without piece hashes: many units per connection, 256 KiB - 1 MiB
-    (the last unit of each connection is the tail every mirror waits for)."""
-    per = size // max(1, sources * threads * 8)
-    return max(256 * 1024, min(MiB, per))
 
 
 @dataclass(eq=False)
@@ -163,13 +158,10 @@ class MirrorRun:
                 raise ProtocolViolation(
                     f"the metalink has {len(pieces.digests)} piece hashes for {count} pieces"
                 )
-            length = pieces.length
+            spans = [pieces.span(i, self.size) for i in range(count)]
         else:
-            length = unit_size(self.size, len(self.mset.live), self.dl.threads)
-        units = []
-        for i, start in enumerate(range(0, self.size, length)):
-            units.append(_Unit(start, min(self.size, start + length), i))
-        return units
+            spans = unit_spans(self.size, len(self.mset.live), self.dl.threads)
+        return [_Unit(start, end, i) for i, (start, end) in enumerate(spans)]
 
     def _verified_on_disk(self, unit: _Unit) -> bool:
         """A piece already on disk (the probe's head, a resumed run) is read back and
@@ -261,12 +253,15 @@ class MirrorRun:
                 m.conn_rate is not None and m.conn_rate > SLOWER * (mine or 0)
                 for m in self.mset.live
             )
-            late = (
-                mine is not None and swarm > 0 and unit.length / mine > self._left_bytes() / swarm
-            )
-            if faster and late:
-                return None  # faster mirrors will have it sooner
-            return self.todo.popleft()
+            if not faster or mine is None or swarm <= 0:
+                return self.todo.popleft()
+            left = self._left_bytes() / swarm  # seconds until the swarm is done
+            if unit.length / mine <= left:
+                return self.todo.popleft()
+            last = self.todo[-1]
+            if last.length / mine <= left:
+                return self.todo.pop()  # the tail's small units fit a slow mirror
+            return None  # faster mirrors will have it sooner
         if mirror.conn_rate is None:
             return None
         mine_for = None
