@@ -56,7 +56,7 @@ async def run_disk(
     from pathlib import Path
 
     from hydra_tui.engine.disk import download_to_disk
-    from hydra_tui.engine.mirrors.metalink import MetalinkFound
+    from hydra_tui.engine.signals import MetalinkFound
 
     async with EngineContext(
         options,

@@ -14,10 +14,10 @@ from hydra_tui.engine.http.urls import redact_url
 from hydra_tui.engine.mirrors.metalink import (
     MAX_METALINK_BYTES,
     MetalinkFile,
-    MetalinkFound,
     parse_metalink,
 )
 from hydra_tui.engine.options import DownloadOptions
+from hydra_tui.engine.signals import MetalinkFound
 from hydra_tui.errors import UsageError
 
 __all__ = ["found_metalink", "load_metalink", "metalink_downloads"]

@@ -27,13 +27,13 @@ from hydra_tui.engine.io.prefix_hash import PrefixHasher
 from hydra_tui.engine.io.resume import ResumeRecord, boot_id
 from hydra_tui.engine.io.sinks import DiskSink, hash_fd
 from hydra_tui.engine.io.writeback import start_writeback
-from hydra_tui.engine.mirrors.metalink import MetalinkFound, is_metalink_type
+from hydra_tui.engine.mirrors.metalink import is_metalink_type
 from hydra_tui.engine.mirrors.probe import probe_sources
 from hydra_tui.engine.mirrors.run import MirrorRun
 from hydra_tui.engine.one_connection import fetch_single
 from hydra_tui.engine.plan.planner import Planner, choose_chunk_size
 from hydra_tui.engine.plan.ranges import RangeSet
-from hydra_tui.engine.signals import RangeIgnored
+from hydra_tui.engine.signals import MetalinkFound, RangeIgnored
 from hydra_tui.engine.snapshot import DownloadState
 from hydra_tui.engine.transfer import TransferRun, unwrap
 from hydra_tui.errors import (

@@ -20,13 +20,12 @@ from pathlib import PurePosixPath
 from xml.parsers import expat
 
 from hydra_tui.engine.io.filename import sanitize_filename
-from hydra_tui.errors import HydraError, UsageError
+from hydra_tui.errors import UsageError
 
 __all__ = [
     "MAX_METALINK_BYTES",
     "METALINK_TYPE",
     "MetalinkFile",
-    "MetalinkFound",
     "PieceHashes",
     "is_metalink_type",
     "parse_metalink",
@@ -76,17 +75,6 @@ def is_metalink_type(content_type: str | None) -> bool:
     """Does a Content-Type label a metalink (version 4, or 3 to refuse it clearly)?"""
     media = (content_type or "").split(";", 1)[0].strip().lower()
     return media in (METALINK_TYPE, METALINK3_TYPE)
-
-
-class MetalinkFound(HydraError):
-    """Not a failure: the probe of a download asked to follow metalinks found one (by
-    its Content-Type). ``data`` is the whole document when the probe brought all of it
-    (the usual case: one request), else None (fetch it again)."""
-
-    def __init__(self, url: str, shown: str, data: bytes | None) -> None:
-        super().__init__(f"{shown} is a metalink")
-        self.url = url
-        self.data = data
 
 
 def parse_metalink(data: bytes, source: str) -> list[MetalinkFile]:
