@@ -1,17 +1,20 @@
 """Does a TUI attached to the service slow its downloads? (issue 22: at most 3 %.)
 
-    python bench/attach_ratio.py [--size-mib 1024] [--rounds 9] [--threads 16]
+    python bench/attach_ratio.py [--size-mib 1024] [--rounds 9] [--threads 16] [--tmp DIR]
 
 Starts a service on temporary XDG folders and a loopback server (nginx if installed,
 else the devserver) over a random file. Each round runs two variants in a shuffled
 order: ``alone`` (``hydra-tui add URL`` then ``hydra-tui wait ID``, nothing attached) and
 ``attached`` (the same, with ``hydra-tui`` open in a 120x40 tmux session, attached to
 the service, from 2 s before the ``add`` until the download is done; then ``q``
-detaches it). Both are timed from ``add`` to ``wait``'s return, so both pay the same
-start-up. The previous output is deleted just before each ``add`` (this VM hands freed
-memory back to its host, and writing into taken-back pages is slower: see
-``tui_ratio.py``). Every output is checked by sha256. Prints each run and the median
-over rounds of alone-time / attached-time (1.00: the TUI costs nothing; 0.97: 3 %).
+detaches it). Both wait 2 s before the ``add``: without it, the variant after a TUI
+round paid for the previous output's writeback and read 1.5x slower. Both are timed
+from ``add`` to ``wait``'s return, so both pay the same start-up. The previous output
+is deleted just before each ``add`` (this VM hands freed memory back to its host, and
+writing into taken-back pages is slower: see ``tui_ratio.py``). Every output is checked
+by sha256. Prints each run with the CPU seconds of the service and of the TUI, and the
+median over rounds of alone-time / attached-time (1.00: the TUI costs nothing; 0.97:
+3 %). ``--tmp /dev/shm`` keeps the disk's writeback out of the figures.
 """
 
 from __future__ import annotations
@@ -68,6 +71,19 @@ def _download(url: str, out: Path, threads: int, env: dict[str, str]) -> float:
     return elapsed
 
 
+def _cpu_seconds(pid: int | None) -> float:
+    """utime + stime of ``pid`` so far (0 without one)."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _pane_pid(session: str) -> int:
+    listed = ["tmux", "list-panes", "-t", session, "-F", "#{pane_pid}"]
+    return int(subprocess.run(listed, capture_output=True, text=True, check=True).stdout)
+
+
 def _attach(env: dict[str, str], session: str) -> None:
     pinned = [f"{k}={v}" for k, v in env.items() if k.startswith("XDG_") or k == "TERM"]
     command = shlex.join(["env", *pinned, *_hydra()])
@@ -76,7 +92,6 @@ def _attach(env: dict[str, str], session: str) -> None:
         check=True,
         env=env,
     )
-    time.sleep(2.0)  # let it attach and settle: its start-up is not the download's cost
 
 
 def _detach(session: str) -> None:
@@ -96,9 +111,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--tmp", help="folder for the files (e.g. /dev/shm: no disk noise)")
     ns = parser.parse_args()
     rng = random.Random(ns.seed)
-    with tempfile.TemporaryDirectory(prefix="hya") as tmp_name:
+    with tempfile.TemporaryDirectory(prefix="hya", dir=ns.tmp) as tmp_name:
         tmp = Path(tmp_name)
         tmp.chmod(0o755)  # nginx's workers run as another user
         env = {**os.environ, "TERM": os.environ.get("TERM", "xterm-256color")}
@@ -121,6 +137,8 @@ def main() -> None:
             time.sleep(0.02)
         ratios: list[float] = []
         times: dict[str, list[float]] = {ALONE: [], ATTACHED: []}
+        service_cpu: dict[str, list[float]] = {ALONE: [], ATTACHED: []}
+        tui_cpu: list[float] = []
         session = f"attach-ratio-{os.getpid()}"
         try:
             with start_server("auto", data, run) as server:
@@ -130,32 +148,49 @@ def main() -> None:
                     order = [ALONE, ATTACHED]
                     rng.shuffle(order)
                     got: dict[str, float] = {}
+                    cpu: dict[str, tuple[float, float]] = {}
                     for variant in order:
                         out = outs / "file.bin"
                         if variant == ATTACHED:
                             _attach(env, session)
+                        # Both variants wait as long: the TUI attaches and settles (its
+                        # start-up is not the download's cost), and the previous
+                        # output's writeback ends before either variant starts.
+                        time.sleep(2.0)
                         for stale in outs.iterdir():
                             stale.unlink()
+                        tui = _pane_pid(session) if variant == ATTACHED else None
+                        before = _cpu_seconds(daemon.pid), _cpu_seconds(tui)
                         try:
                             got[variant] = _download(url, out, ns.threads, env)
+                            after = _cpu_seconds(daemon.pid), _cpu_seconds(tui)
+                            cpu[variant] = (after[0] - before[0], after[1] - before[1])
                         finally:
                             if variant == ATTACHED:
                                 _detach(session)
                         if _sha256(out) != want:
                             raise SystemExit(f"round {number} {variant}: sha256 mismatch")
-                    line = "  ".join(f"{v} {got[v]:.2f} s" for v in order)
+                    line = "  ".join(
+                        f"{v} {got[v]:.2f} s (CPU service {cpu[v][0]:.2f} TUI {cpu[v][1]:.2f})"
+                        for v in order
+                    )
                     if number == 0:
                         print(f"warm-up: {line}")
                         continue
                     ratios.append(got[ALONE] / got[ATTACHED])
                     for variant, seconds in got.items():
                         times[variant].append(seconds)
+                        service_cpu[variant].append(cpu[variant][0])
+                    tui_cpu.append(cpu[ATTACHED][1])
                     print(f"round {number}: {line}  ratio {ratios[-1]:.3f}")
         finally:
             daemon.send_signal(signal.SIGTERM)
             daemon.wait()
     for variant, values in times.items():
         print(f"{variant:9} median {statistics.median(values):.2f} s")
+    for variant, values in service_cpu.items():
+        print(f"service CPU, {variant:9} median {statistics.median(values):.2f} s")
+    print(f"TUI CPU while attached: median {statistics.median(tui_cpu):.2f} s")
     low, high = min(ratios), max(ratios)
     print(
         f"alone/attached: median {statistics.median(ratios):.3f} "

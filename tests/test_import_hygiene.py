@@ -70,3 +70,16 @@ def test_the_tuis_process_does_not_load_the_engine_proper() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_parsing_an_add_command_line_does_not_import_httpx() -> None:
+    # ``hydra-tui add`` must return within 150 ms (issue 22); httpx's import alone is a
+    # large part of that, and the service that fetches the URLs has it loaded already
+    code = (
+        "import sys\n"
+        "from hydra_tui.cli.args import parse\n"
+        "parse(['-t', '4', 'https://example.org/a.iso', 'http://127.0.0.1:8080/b?x=1'])\n"
+        "assert 'httpx' not in sys.modules\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr

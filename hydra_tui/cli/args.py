@@ -13,6 +13,7 @@ only the standard library and small hydra_tui modules: ``--version`` must stay i
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -354,13 +355,41 @@ def validate_url(text: str) -> str:
         raise UsageError(f"URL contains whitespace: {shown!r}")
     if any(ord(c) < 32 or ord(c) == 127 for c in url):
         raise UsageError(f"URL contains control characters: {shown!r}")
-    import httpx  # only when there are URLs: --version stays fast
+    if not plain_enough_for_httpx(url, parts.hostname):
+        import httpx  # a costly import (bench/PROFILE.md): only where its judgement counts
 
-    try:
-        httpx.URL(url)
-    except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
-        raise UsageError(f"invalid URL {shown!r}: {exc}") from None
+        try:
+            httpx.URL(url)
+        except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
+            raise UsageError(f"invalid URL {shown!r}: {exc}") from None
     return url
+
+
+_IPV4_LIKE = re.compile(r"[0-9]+(\.[0-9]+){3}")  # as httpx tells an IPv4 host
+
+
+def plain_enough_for_httpx(url: str, host: str) -> bool:
+    """Would httpx surely parse ``url`` (already through ``validate_url``'s checks)?
+
+    httpx rejects an ASCII URL of that kind only for a bad IPv4 or IPv6 address, a bad
+    ``xn--`` label or a URL over 64 KiB, and importing it would be most of what
+    ``hydra-tui add`` costs; tests/config/test_cli_args.py holds httpx to this.
+    """
+    return (
+        url.isascii()
+        and len(url) < 65536
+        and "xn--" not in host
+        and "[" not in url
+        and (not _IPV4_LIKE.fullmatch(host) or _is_ipv4(host))
+    )
+
+
+def _is_ipv4(host: str) -> bool:
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def read_input_file(path_or_dash: str, stdin: TextIO) -> list[str]:

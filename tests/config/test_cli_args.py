@@ -6,7 +6,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import hydra_tui
 from hydra_tui.cli import args as cli_args
@@ -229,6 +232,40 @@ def test_input_file_empty() -> None:
 
 def test_validate_url_strips_and_accepts_ports() -> None:
     assert validate_url("  HTTPS://h.example:8443/x?y=1#f ") == "HTTPS://h.example:8443/x?y=1#f"
+
+
+_URL_TEXT = st.text(
+    alphabet=st.sampled_from("aZ09-._~:/?#[]@!$&'()*+,;=% <>\"{}|\\^`x\u00e9\u2603"),
+    max_size=30,
+)
+
+
+@given(
+    scheme=st.sampled_from(["http", "https", "HTTP"]),
+    host=st.one_of(
+        _URL_TEXT,
+        st.from_regex(r"[0-9]{1,4}(\.[0-9]{1,4}){3}", fullmatch=True),
+        st.from_regex(r"(xn--[a-z0-9-]{0,8}\.)?[a-z]{1,8}", fullmatch=True),
+    ),
+    rest=_URL_TEXT,
+)
+def test_every_url_validate_url_passes_without_httpx_httpx_parses(
+    scheme: str, host: str, rest: str
+) -> None:
+    """The fast path (no httpx import for ``hydra-tui add``) never lets through a URL
+    httpx would refuse; the engine would otherwise fail on it later, not in one line."""
+    url = f"{scheme}://{host}{rest}"
+    try:
+        validate_url(url)
+    except UsageError:
+        return
+    httpx.URL(url.strip())  # raises if the fast path let a bad one through
+
+
+def test_urls_httpx_refuses_are_still_refused_in_one_line() -> None:
+    for url in ("http://999.1.1.1/x", "http://0.0.0.0000/x", "http://[::zz]/x"):
+        with pytest.raises(UsageError, match="invalid URL"):
+            validate_url(url)
 
 
 # --- help and version -------------------------------------------------------------------
