@@ -80,6 +80,7 @@ def test_parsing_an_add_command_line_does_not_import_httpx() -> None:
         "from hydra_tui.cli.args import parse\n"
         "parse(['-t', '4', 'https://example.org/a.iso', 'http://127.0.0.1:8080/b?x=1'])\n"
         "assert 'httpx' not in sys.modules\n"
+        "assert 'http.cookiejar' not in sys.modules  # loads urllib.request: only with cookies\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr

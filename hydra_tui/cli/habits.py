@@ -141,7 +141,7 @@ def request_headers(ns: argparse.Namespace, urls: Sequence[str], stdin: TextIO) 
             raise UsageError("--referer has a line break or NUL in it")
         headers.append(f"Referer: {ns.referer}")
     cookies = [*(ns.cookie or []), *(f"@{path}" for path in ns.cookie_jar or [])]
-    value = cookie_header(cookies, urls)
+    value = cookie_header(cookies, urls) if cookies else ""
     if value:
         headers.append(f"Cookie: {value}")
     return headers
