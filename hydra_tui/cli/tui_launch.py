@@ -76,7 +76,8 @@ def launch_tui(
     from hydra_tui.engine.backends.process import ProcessBackend
 
     backend = ProcessBackend(options, max_active=settings.max_downloads, stderr_path=log_file)
-    # first: the engine's process boots (~0.15 s) while this one imports Textual
+    # first: the engine's process boots while this one imports Textual, not after it
+    # (bench/PROFILE.md, "Matched starts, an earlier TUI start, and a lost wake-up")
     backend.start()
 
     from hydra_tui.cli.event_loop import use_uvloop
@@ -90,8 +91,9 @@ def launch_tui(
     store = QueueStore(locations.state_dir() / "queue.json") if persist else None
 
     # what is loaded by now (Textual, Rich, the engine's proxies) lives as long as the app:
-    # frozen, it is left out of the collector's full passes, one of which (~20 ms) would
-    # otherwise land in the first paint, just as the first download starts
+    # frozen, it is left out of the collector's full passes, one of which would otherwise
+    # land in the first paint, just as the first download starts (bench/PROFILE.md,
+    # "Less of the UI's start-up inside the download")
     gc.freeze()
     return run_tui(
         backend,

@@ -107,7 +107,8 @@ class EngineContext:
     @property
     def client(self) -> httpx.AsyncClient:
         """The httpx client, built on first use: building it (transports, an SSL context)
-        costs ~50-90 ms that a plain-http download on the raw reader never needs."""
+        costs start-up time that a plain-http download on the raw reader never needs
+        (bench/PROFILE.md, "Figures moved out of code comments")."""
         if self._client is None:
             self._client = self._make_client()
         return self._client
@@ -259,8 +260,9 @@ def _larger_reads() -> None:
     """Read up to 1 MiB per socket read instead of httpcore's 64 KiB.
 
     Per-read overhead (timeouts, events, buffers) dominates the CPU cost of a fast
-    download; 16 times fewer reads measured ~1.7x the throughput on loopback. This
-    only changes how much one read may return, never what the bytes are.
+    download, so fewer, larger reads mean more throughput (bench/PROFILE.md, "Figures
+    moved out of code comments"). This only changes how much one read may return,
+    never what the bytes are.
     """
     try:
         from httpcore._async.http11 import AsyncHTTP11Connection

@@ -16,12 +16,14 @@ import socket
 import struct
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # the shell commands' side never loads asyncio (~20 ms)
+# the shell commands' side never loads asyncio: ``hydra-tui add`` must return at once
+# (bench/PROFILE.md, "Figures moved out of code comments")
+if TYPE_CHECKING:
     import asyncio
 
 __all__ = ["MAX_FRAME", "FrameError", "pack", "read_frame", "recv_frame"]
 
-#: no client of ours sends more (1,000 adds are ~0.3 MB)
+#: far more than any client of ours sends, a thousand adds in one frame included
 MAX_FRAME = 64 * 1024 * 1024
 _HEADER = struct.Struct("!i")
 

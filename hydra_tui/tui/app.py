@@ -135,7 +135,7 @@ class HydraApp(App[int]):
         self.tick()
         self.set_interval(self._poll_interval, self._poll)
         # now, not after the first paint: the engine runs elsewhere (its own process, or
-        # a thread), and each 0.1 s here is 0.1 s later for the first byte
+        # a thread), and any wait here delays the first byte by as much
         self._run_engine()
 
     @work(exclusive=True, group="engine", exit_on_error=False)

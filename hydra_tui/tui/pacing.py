@@ -1,10 +1,10 @@
 """How often the screen is drawn: every poll, or every third one while the machine is busy.
 
-The UI reads snapshots ten times a second. Drawing all of them costs the UI about a
-millisecond each, which is nothing until the download itself keeps the machine busy: on
-two cores shared with a loopback server, 10 Hz frames cost an unthrottled download 3–5 %
-of its throughput, 3.3 Hz as little as no frames at all, within the noise
-(``bench/PROFILE.md``). So while the app and its engine together use most of a core
+The UI reads snapshots ten times a second. A frame costs the UI little, which is
+nothing until the download itself keeps the machine busy: then every frame's CPU is
+taken from the download, and drawing every third poll costs it as little as drawing
+none, within the noise (``bench/PROFILE.md``, "The TUI's ratio, measured with a
+control", has the figures). So while the app and its engine together use most of a core
 (``cpu_clock``: the TUI passes its own CPU time plus the engine process's), only every
 third poll is drawn. Polls still happen every time: notifications, the saved queue and
 ``--exit-when-done`` do not wait.

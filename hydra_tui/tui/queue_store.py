@@ -279,7 +279,8 @@ class QueueStore:
     def save(self, entries: Iterable[SavedEntry]) -> bool:
         """Write atomically if the content changed; ``True`` if the file was written."""
         # one entry a line, each by json's C encoder (``indent`` would use its pure-Python
-        # one: 0.1 s for 500 entries, on the UI's loop)
+        # one, slow enough on a long queue to stall the UI's loop: bench/PROFILE.md,
+        # "Figures moved out of code comments")
         lines = ",\n".join(json.dumps(_entry_to_json(e), ensure_ascii=False) for e in entries)
         text = f'{{"version": {FORMAT_VERSION}, "entries": [\n{lines}\n]}}\n'
         if text == self._last_text:

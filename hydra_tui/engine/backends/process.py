@@ -2,9 +2,9 @@
 
 Python lets one thread at a time run Python code (the GIL), and the engine needs it for
 every socket read. With the engine on a thread beside the UI, each frame the UI drew held
-the engine up for as long as the frame took: a thread spinning 10 % of a core cost an
-unthrottled download 8 %, the same load in another process nothing measurable
-(``bench/PROFILE.md``). So the TUI runs the engine here, in a process started with
+the engine up for as long as the frame took, while the same load in another process
+costs the download nothing measurable (``bench/PROFILE.md``, "The engine in a process of
+its own", has the figures). So the TUI runs the engine here, in a process started with
 ``spawn`` (no fork of a threaded parent), and the two share nothing but a pipe:
 
 - the UI sends control messages (``add``, ``call``, …) and, ten times a second, ``poll``;
@@ -250,8 +250,9 @@ def serve(
     level: int,
 ) -> None:
     """The child's main: run the manager on uvloop until told to stop or orphaned."""
-    # imported here, not at the top: the UI's process needs none of the engine proper
-    # (~0.1 s of imports it would make while the app starts)
+    # imported here, not at the top: the UI's process needs none of the engine proper,
+    # and importing it would delay the app's start (bench/PROFILE.md, "Matched starts,
+    # an earlier TUI start, and a lost wake-up")
     from hydra_tui.engine.backends.manager import DownloadManager
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the terminal's ^C is the UI's to handle

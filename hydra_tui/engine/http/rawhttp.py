@@ -1,8 +1,9 @@
 """A lean HTTP/1.1 reader for range bodies: the kernel writes straight into our blocks.
 
 httpx is the engine's HTTP client (redirects, proxies, cookies, auth). For the bulk of
-a download, its per-read layers (anyio stream, h11 buffer, events) cost ~2 CPU s per
-GiB on loopback — more than the bytes themselves. Here an ``asyncio.BufferedProtocol``
+a download, its per-read layers (anyio stream, h11 buffer, events) cost more CPU than
+the bytes themselves (``bench/PROFILE.md``, "The raw range reader, and what stands in
+the way of stream → ``openssl``"). Here an ``asyncio.BufferedProtocol``
 hands the socket (or the TLS layer) a slice of a 1 MiB ``bytearray``; a range body
 arrives with one Python call per read and reaches the sink without being copied or
 re-chunked. Everything that decides whether bytes are right (status, Content-Range,

@@ -2,7 +2,8 @@
 
 The engine builds it about ten times a second on its own thread, the thread every byte
 goes through, so it is one sweep over the cells, the done ranges and the connections
-(not cells × connections: that cost ~1.4 ms per snapshot of a 256-cell map).
+(not cells × connections, a cost that grows with both, on that very thread;
+``bench/PROFILE.md``, "The TUI's ratio, measured with a control", has the figures).
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Textual's ``Footer`` is a container with a widget per key, composed empty and rebuilt once
 the bindings are known: at start-up that is a dozen widgets mounted, styled and laid out
-just as the first download starts, ~25 ms of the UI's CPU on a machine the download keeps
-busy (``bench/PROFILE.md``). ``KeyBar`` draws the same line (each action's first key and
+just as the first download starts, CPU the UI takes from a download that keeps the
+machine busy (``bench/PROFILE.md``, "Less of the UI's start-up inside the download", has
+the figures). ``KeyBar`` draws the same line (each action's first key and
 its description, the command palette's key on the right) as one strip from
 ``screen.active_bindings``, rebuilt only when the keys shown change. Clicking a key
 presses it, as in ``Footer``.
