@@ -77,15 +77,16 @@ def test_without_a_way_to_renew_410_is_reported(server: DevServer, out_dir: Path
     assert not (out_dir / "x.bin").exists()
 
 
-def test_signatures_good_for_one_second_outlived_by_a_throttled_download(
+def test_signatures_good_for_two_seconds_outlived_by_a_throttled_download(
     server: DevServer, out_dir: Path
 ) -> None:
-    """Each signature lasts 1 s; the link lets 1 MiB/s through, so the 4 MiB download
-    takes 4 s or more and its requests after the first second meet expired signatures:
-    renewed through the redirecting entry URL, whatever the machine's speed. A body
-    started in time runs to its end, so almost nothing is sent twice."""
-    data = payload(4 * MiB + 3, seed=6)
-    server.add("timed.bin", data, Faults(signed_for=1.0, link_rate=MiB))
+    """Each signature lasts 2 s (ample for a renewal's redirect and probe on a busy
+    machine); the link lets 1 MiB/s through, so the 6 MiB download takes 6 s or more and
+    its requests after the first 2 s meet expired signatures: renewed through the
+    redirecting entry URL, whatever the machine's speed. A body started in time runs to
+    its end, so almost nothing is sent twice."""
+    data = payload(6 * MiB + 3, seed=6)
+    server.add("timed.bin", data, Faults(signed_for=2.0, link_rate=MiB))
     proc = cli(server.sign_url("timed.bin"), "--no-ui", "-q", "-o", str(out_dir), "-t", "4",
                "--chunk-size", "256K", timeout=120)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
