@@ -118,6 +118,9 @@ class Faults:
     signed_for: float = 0.0
     """Like ``signed_uses``, but each signature is good for this many seconds (a body
     started in time is sent to its end, as S3 does); both may be set."""
+    expired_status: int = 403
+    """Status of a request whose signature expired or is missing (``signed_uses``,
+    ``signed_for``): 403 as S3 and GCS answer, 401 or 410 as other services do."""
 
     def __post_init__(self) -> None:
         for name in ("reset", "truncate", "stall", "status_rate", "lie_rate"):
@@ -130,7 +133,7 @@ class Faults:
                 raise ValueError(f"{name} must not be negative, not {value!r}")
         if self.lie is not None and self.lie not in LIES:
             raise ValueError(f"lie must be one of {', '.join(LIES)}, not {self.lie!r}")
-        for name in ("status_code", "status"):
+        for name in ("status_code", "status", "expired_status"):
             code = getattr(self, name)
             if code is not None and not 200 <= code <= 599:
                 raise ValueError(f"{name} must be an HTTP status, not {code!r}")
@@ -219,7 +222,7 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     **dict.fromkeys(("slow_every", "slow_after", "reset_first", "status_first", "max_bodies"), int),
     "slow_connection": int,
     "signed_uses": int,
-    **dict.fromkeys(("lie_after", "status_code", "redirect_code", "seed"), int),
+    **dict.fromkeys(("lie_after", "status_code", "redirect_code", "seed", "expired_status"), int),
     **dict.fromkeys(("range_200_after", "change_after", "status"), _optional(int)),
     **dict.fromkeys(("reset", "truncate", "stall", "status_rate", "lie_rate", "latency"), float),
     "signed_for": float,

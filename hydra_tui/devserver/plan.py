@@ -136,7 +136,8 @@ def _decide(turn: _Turn) -> Plan:
         return plan_page(401, f"credentials needed for {resource.name}\n", challenge)
     if (faults.signed_uses or faults.signed_for) and not _signed(turn):
         turn.count("signed")
-        return plan_page(403, f"the signature for {resource.name} expired or is missing\n")
+        why = f"the signature for {resource.name} expired or is missing\n"
+        return plan_page(faults.expired_status, why)
     if faults.redirect_to is not None:
         turn.count("redirect_to")
         location = [("Location", faults.redirect_to)]

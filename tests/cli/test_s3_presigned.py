@@ -5,8 +5,10 @@ moto 5 answers a presigned URL long after its ``X-Amz-Expires`` (it never reads 
 parameter, and no setting changes it), so ``S3Expiry`` below enforces it in front of
 moto the way S3 does: a request that arrives after X-Amz-Date + X-Amz-Expires gets 403
 with S3's XML error body; a body that started in time is sent to its end. Everything
-else (Range answers, ETag, Last-Modified, the URL layout) is moto's. The devserver's
-``Faults(signed_for=...)`` tests stay the enforcing oracle for the engine.
+else (Range answers, ETag, Last-Modified, the URL layout) is moto's. The devserver stays
+the enforcing oracle for the engine: signatures good for N requests
+(``Faults(signed_uses=...)``, ``tests/cli/test_url_renewal.py``) and, in one test, for a
+time (``Faults(signed_for=...)``, ``tests/cli/test_url_expiry_statuses.py``).
 
 The download is slowed by ``--limit-rate`` so that it surely outlasts a URL's life (a
 floor on its duration, not a race): no sleeps.
