@@ -3,17 +3,13 @@ same command replays the saved bytes, then downloads the rest."""
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
 from pathlib import Path
 
 from hydra_tui.devserver import DevServer, Faults
-from hydra_tui.engine.context import default_state_dir
-from hydra_tui.engine.io.resume import ResumeStore
-from tests.support.cli_runs import wait_until
+from tests.support.cli_runs import kill_9_once
 from tests.support.helpers import cli, file_sha256, payload, sha256
+from tests.support.resume_store import stored_record
 
 MiB = 1024 * 1024
 
@@ -39,11 +35,7 @@ def test_small_file_saved_too(server: DevServer, out_dir: Path) -> None:
 
 
 def _saved_prefix(part: Path) -> int:
-    store = ResumeStore(default_state_dir() / "resume.sqlite3")
-    try:
-        record = store.load(part)
-    finally:
-        store.close()
+    record = stored_record(part)
     if record is None:
         return 0
     return next((end for begin, end in record.ranges if begin == 0), 0)
@@ -58,17 +50,14 @@ def test_kill_mid_save_then_rerun_replays_and_resumes(
     args = ["-s", url, "--save", str(target), "-q", "-t", "4", "--chunk-size", "256K"]
     first_out = tmp_path / "first.out"
     with first_out.open("wb") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "hydra_tui", *args],
-            stdout=sink, stderr=subprocess.DEVNULL, env=os.environ.copy(),
-        )  # fmt: skip
-        try:
-            # until the run checkpointed a few MiB (still running: 16 MiB at 4 MiB/s)
-            wait_until(lambda: _saved_prefix(part) >= 3 * MiB, 60, "a checkpoint")
-            assert proc.poll() is None, "finished before it could be killed"
-        finally:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=30)
+        # until the run checkpointed a few MiB (still running: 16 MiB at 4 MiB/s)
+        kill_9_once(
+            lambda: _saved_prefix(part) >= 3 * MiB,
+            "a checkpoint",
+            *args,
+            stdout=sink,
+            stderr=subprocess.DEVNULL,
+        )
     saved = _saved_prefix(part)
     assert 0 < saved < len(data)
     assert not target.exists() and part.exists()

@@ -4,18 +4,15 @@ fresh one, and the file still arrives byte for byte."""
 
 from __future__ import annotations
 
-import os
 import shlex
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
 from hydra_tui.devserver import DevServer, Faults
-from hydra_tui.engine.context import default_state_dir
-from hydra_tui.engine.io.resume import ResumeRecord, ResumeStore
-from tests.support.cli_runs import wait_until
+from hydra_tui.engine.io.resume import ResumeRecord
+from tests.support.cli_runs import kill_9_once
 from tests.support.helpers import cli, file_sha256, payload, sha256
+from tests.support.resume_store import stored_record
 
 MiB = 1024 * 1024
 
@@ -101,13 +98,7 @@ def test_killed_then_resumed_the_next_day_with_url_cmd(
     args = [signed, "--no-ui", "-q", "-o", str(out_dir), "-t", "4", "--chunk-size", "256K",
             "--url-cmd", _print_fresh_url(server, "day.bin")]  # fmt: skip
     part = (out_dir / "day.bin.part").resolve()
-    proc = subprocess.Popen([sys.executable, "-m", "hydra_tui", *args], env=os.environ.copy())
-    try:
-        wait_until(lambda: _ranges_saved(part) >= 3 * MiB, 60, "a checkpoint")
-        assert proc.poll() is None, "finished before it could be killed"
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+    kill_9_once(lambda: _ranges_saved(part) >= 3 * MiB, "a checkpoint", *args)
     saved = _ranges_saved(part)
     server.reset_stats()
     server.expire_signatures("day.bin")  # the next day: the URL given has expired
@@ -118,11 +109,7 @@ def test_killed_then_resumed_the_next_day_with_url_cmd(
 
 
 def _ranges_saved(part: Path) -> int:
-    store = ResumeStore(default_state_dir() / "resume.sqlite3")
-    try:
-        record = store.load(part)
-    finally:
-        store.close()
+    record = stored_record(part)
     return 0 if record is None else sum(end - begin for begin, end in record.ranges)
 
 
@@ -136,16 +123,9 @@ def test_killed_then_resumed_without_url_cmd_uses_the_stored_one(
     base = [signed, "--no-ui", "-o", str(out_dir), "-t", "4", "--chunk-size", "256K"]
     command = _print_fresh_url(server, "kept.bin")
     part = (out_dir / "kept.bin.part").resolve()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hydra_tui", *base, "-q", "--url-cmd", command],
-        env=os.environ.copy(),
+    kill_9_once(
+        lambda: _ranges_saved(part) >= 3 * MiB, "a checkpoint", *base, "-q", "--url-cmd", command
     )
-    try:
-        wait_until(lambda: _ranges_saved(part) >= 3 * MiB, 60, "a checkpoint")
-        assert proc.poll() is None, "finished before it could be killed"
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
     assert _record(part).url_cmd == command
     saved = _ranges_saved(part)
     server.reset_stats()
@@ -200,10 +180,6 @@ def test_single_connection_stream_without_validators_refuses_to_splice(
 
 
 def _record(part: Path) -> ResumeRecord:
-    store = ResumeStore(default_state_dir() / "resume.sqlite3")
-    try:
-        record = store.load(part)
-    finally:
-        store.close()
+    record = stored_record(part)
     assert record is not None
     return record

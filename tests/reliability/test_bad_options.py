@@ -48,12 +48,10 @@ IDS = [" ".join(a).replace("\r\n", "CRLF").replace("\n", "LF") for a, _ in CASES
 
 
 @pytest.fixture
-def cwd(tmp_path: Path, isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    path = tmp_path / "cwd"
-    path.mkdir()
-    monkeypatch.chdir(path)
-    yield path
-    assert files_under(path) == []
+def cwd(cwd: Path, isolated_dirs: Path) -> Iterator[Path]:
+    """The shared empty ``cwd`` (tests/reliability/conftest.py); here the state and log
+    folders must stay empty too."""
+    yield cwd
     assert not isolated_dirs.exists() or files_under(isolated_dirs) == []
 
 

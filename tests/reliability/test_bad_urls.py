@@ -9,7 +9,6 @@ real processes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,6 @@ from hydra_tui.devserver import DevServer
 from tests.support.cli_runs import (
     assert_one_line_error,
     assert_quiet_one_line_error,
-    files_under,
     main_in_process,
 )
 from tests.support.helpers import cli
@@ -42,15 +40,6 @@ BAD = [
     pytest.param("http://[::1]]/x", "URL", marks=_INVALID_URL_BUG, id="bad-ipv6-bracket"),
     pytest.param("http://xn--a/x", "URL", marks=_INVALID_URL_BUG, id="bad-punycode"),
 ]
-
-
-@pytest.fixture
-def cwd(tmp_path: Path, isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    path = tmp_path / "cwd"
-    path.mkdir()
-    monkeypatch.chdir(path)
-    yield path
-    assert files_under(path) == []
 
 
 def _args(mode: str, url: str) -> list[str]:

@@ -21,10 +21,9 @@ import signal
 from pathlib import Path
 
 from hydra_tui.devserver import DevServer, Faults
-from hydra_tui.engine.context import default_state_dir
-from hydra_tui.engine.io.resume import ResumeStore
 from tests.support.cli_runs import MiB, files_under, popen_cli, run_cli, wait_until
 from tests.support.helpers import file_sha256, payload, sha256
+from tests.support.resume_store import stored_record
 
 KILLS = 20
 SIZE = 64 * MiB
@@ -33,11 +32,7 @@ SEED = 4
 
 def _recorded(part: Path, data: bytes) -> int:
     """Bytes the resume store claims for ``part``; each claimed range is checked."""
-    store = ResumeStore(default_state_dir() / "resume.sqlite3")
-    try:
-        record = store.load(part)
-    finally:
-        store.close()
+    record = stored_record(part)
     if record is None:
         return 0
     total = 0

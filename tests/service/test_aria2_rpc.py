@@ -14,8 +14,8 @@ import psutil
 import pytest
 
 from hydra_tui.devserver import DevServer, Faults
-from tests.service.conftest import Daemon, hydra
 from tests.support.helpers import file_sha256, payload, sha256
+from tests.support.service import Daemon, hydra
 
 MiB = 1024 * 1024
 SECRET = "s3cret-token"

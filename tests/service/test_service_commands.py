@@ -11,8 +11,8 @@ from pathlib import Path
 
 from hydra_tui.devserver import DevServer, Faults
 from hydra_tui.service import paths
-from tests.service.conftest import Daemon, hydra, ls, stop_background_service
 from tests.support.helpers import file_sha256, payload, sha256
+from tests.support.service import Daemon, hydra, ls, stop_background_service
 
 MiB = 1024 * 1024
 

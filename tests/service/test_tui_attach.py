@@ -18,8 +18,8 @@ from hydra_tui.engine.snapshot import DownloadState
 from hydra_tui.errors import HydraError
 from hydra_tui.service.attach import ServiceBackend
 from hydra_tui.tui.app import HydraApp
-from tests.service.conftest import Daemon, _service_pid, hydra, ls
 from tests.support.helpers import file_sha256, payload, sha256
+from tests.support.service import Daemon, hydra, ls, service_pid
 
 MiB = 1024 * 1024
 
@@ -78,7 +78,7 @@ async def test_q_detaches_downloads_go_on_a_second_tui_sees_the_queue_and_graphs
             await pilot.press("Q")
         daemon.proc.communicate(timeout=30)  # it stops by itself
         assert daemon.proc.returncode == 0
-        assert _service_pid() is None
+        assert service_pid() is None
 
 
 @pytest.mark.anyio
@@ -140,7 +140,7 @@ def test_hydra_tui_stop_pauses_saves_and_stops(server: DevServer, out_dir: Path)
         # ``stop`` returns once the service has exited
         daemon.proc.communicate(timeout=5)
         assert daemon.proc.returncode == 0
-    assert _service_pid() is None
+    assert service_pid() is None
     again = hydra("stop")
     assert again.returncode == 0 and again.stderr == "hydra-tui: no service is running\n"
     server.set_faults("t.bin", Faults())

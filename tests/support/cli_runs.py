@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -66,6 +67,21 @@ def popen_cli(*args: str, **kw: Any) -> subprocess.Popen[bytes]:
     kw.setdefault("stdout", subprocess.PIPE)
     kw.setdefault("stderr", subprocess.PIPE)
     return subprocess.Popen([sys.executable, "-m", "hydra_tui", *args], env=os.environ.copy(), **kw)
+
+
+def kill_9_once(cond: Callable[[], bool], what: str, *args: str, **kw: Any) -> None:
+    """Start ``python -m hydra_tui ARGS``, wait (up to 60 s) until ``cond`` holds while it
+    still runs, then SIGKILL it and reap it. Its stdout and stderr are the test's unless
+    ``stdout``/``stderr`` say otherwise (nothing reads a pipe here)."""
+    kw.setdefault("stdout", None)
+    kw.setdefault("stderr", None)
+    proc = popen_cli(*args, **kw)
+    try:
+        wait_until(cond, 60, what)
+        assert proc.poll() is None, "finished before it could be killed"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
 
 
 def is_prefix(got: bytes, data: bytes) -> bool:
