@@ -79,8 +79,8 @@ def launch_tui(
     # first: the engine's process boots (~0.15 s) while this one imports Textual
     backend.start()
 
-    from hydra_tui.cli.event_loop import use_uvloop
     from hydra_tui.config import locations
+    from hydra_tui.engine.event_loop import use_uvloop
     from hydra_tui.tui import QueueStore, run_tui
     from hydra_tui.tui.pacing import Pacing
 
@@ -137,7 +137,7 @@ def _attach(
     # blocking, before Textual takes the screen: a service that cannot start is one line
     with ServiceClient.connect_or_start() as client:
         urls = prepare_service(client, urls, options, jobs=jobs)
-    from hydra_tui.cli.event_loop import use_uvloop
+    from hydra_tui.engine.event_loop import use_uvloop
     from hydra_tui.service.attach import ServiceBackend
     from hydra_tui.tui import run_tui
     from hydra_tui.tui.pacing import Pacing

@@ -43,9 +43,9 @@ from hydra_tui.engine.backends.proxy import (
     ProxyControl,
     ProxyQueue,
     apply_call,
-    new_loop,
 )
 from hydra_tui.engine.backends.snapshot_wire import SnapshotDecoder, SnapshotEncoder
+from hydra_tui.engine.event_loop import new_loop
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.errors import HydraError
 

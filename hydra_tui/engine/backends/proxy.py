@@ -7,7 +7,6 @@ backends implement (``engine/backends/threaded.py``, ``engine/backends/process.p
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import itertools
@@ -26,7 +25,6 @@ __all__ = [
     "ProxyControl",
     "ProxyQueue",
     "apply_call",
-    "new_loop",
 ]
 
 #: how often the engine publishes (or is asked for) snapshots of the queue
@@ -142,12 +140,3 @@ class ProxyQueue:
 
     def snapshots(self) -> list[DownloadSnapshot]:
         return [c.snapshot() for c in self._controls.values()]
-
-
-def new_loop() -> asyncio.AbstractEventLoop:
-    """A uvloop event loop for the engine (stdlib asyncio where uvloop is missing)."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
