@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hydra_tui.client import DownloadResult, HydraClient
+from hydra_tui.engine.event_loop import new_loop
 
 __all__ = ["download", "stream"]
 
@@ -75,9 +76,5 @@ async def _close(agen: AsyncIterator[bytes]) -> None:
 
 
 def _new_runner() -> asyncio.Runner:
-    """An asyncio runner on uvloop (the stdlib loop where uvloop is missing)."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
-        return asyncio.Runner()
-    return asyncio.Runner(loop_factory=uvloop.new_event_loop)
+    """An asyncio runner on ``new_loop``'s loops (uvloop where installed)."""
+    return asyncio.Runner(loop_factory=new_loop)

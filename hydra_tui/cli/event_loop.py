@@ -1,7 +1,8 @@
 """The event loop every front end runs on: uvloop, and SIGINT/SIGTERM as ``Interrupted``.
 
 Its own module so that ``cli/main`` (which dispatches to the demo, the daemon and the
-TUI) and those modes (which need the loop) both import it, instead of each other.
+TUI) and those modes (which need the loop) both import it, instead of each other. The
+choice of uvloop itself is the engine's (``engine/event_loop.py``), shared with the API.
 """
 
 from __future__ import annotations
@@ -12,25 +13,16 @@ from typing import Any, TypeVar
 
 from hydra_tui.errors import Interrupted
 
-__all__ = ["run_async", "use_uvloop"]
+__all__ = ["run_async"]
 
 T = TypeVar("T")
-
-
-def use_uvloop() -> None:
-    """uvloop as the event loop, chosen once at start-up (stdlib asyncio without it)."""
-    import asyncio
-
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
-        return
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
 def run_async(coro: Coroutine[Any, Any, T], *, resumable: bool = True) -> T:
     """Run ``coro`` on uvloop; SIGINT/SIGTERM cancel it and become ``Interrupted``."""
     import asyncio
+
+    from hydra_tui.engine.event_loop import use_uvloop
 
     use_uvloop()
     received: list[int] = []

@@ -80,8 +80,8 @@ def launch_tui(
     # (bench/PROFILE.md, "Matched starts, an earlier TUI start, and a lost wake-up")
     backend.start()
 
-    from hydra_tui.cli.event_loop import use_uvloop
     from hydra_tui.config import locations
+    from hydra_tui.engine.event_loop import use_uvloop
     from hydra_tui.tui import QueueStore, run_tui
     from hydra_tui.tui.pacing import Pacing
 
@@ -139,7 +139,7 @@ def _attach(
     # blocking, before Textual takes the screen: a service that cannot start is one line
     with ServiceClient.connect_or_start() as client:
         urls = prepare_service(client, urls, options, jobs=jobs)
-    from hydra_tui.cli.event_loop import use_uvloop
+    from hydra_tui.engine.event_loop import use_uvloop
     from hydra_tui.service.attach import ServiceBackend
     from hydra_tui.tui import run_tui
     from hydra_tui.tui.pacing import Pacing

@@ -60,25 +60,10 @@ class ServiceBackend(ProxyQueue):
         self._max_active = value
         self._send(("max_active", value))
 
-    # -- DownloadBackend -------------------------------------------------------------------
-    def add(
-        self, url: str, options: DownloadOptions, *, id: str | None = None, paused: bool = False
-    ) -> ProxyControl:
-        # a random id, not ``s1``: another TUI attached to the same service makes its own
-        control = self._new_control(url, options, id or new_gid())
-        self._send(("add", url, options, control.id, paused))
-        return control
-
-    def remove(self, id: str, *, delete_files: bool = False) -> None:
-        del self._controls[id]
-        self._send(("remove", id, delete_files))
-
-    def move(self, id: str, index: int) -> None:
-        self._move_control(id, index)
-        self._send(("move", id, index))
-
-    def call(self, id: str, method: str, *args: object) -> None:
-        self._send(("call", id, method, args))
+    def _new_id(self) -> str:
+        """A random id, not a counted ``q1``: another TUI attached to the same service
+        counts from 1 too."""
+        return new_gid()
 
     def stop_service(self) -> None:
         """Pause every download and stop the service when ``run`` ends (not a detach)."""

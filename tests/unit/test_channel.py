@@ -9,7 +9,7 @@ import multiprocessing
 import pytest
 
 from hydra_tui.engine.backends.channel import Channel
-from hydra_tui.engine.backends.proxy import new_loop
+from hydra_tui.engine.event_loop import new_loop
 
 
 def test_big_messages_cross_whole_and_in_order() -> None:

@@ -38,14 +38,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hydra_tui.engine.backends.channel import Channel
-from hydra_tui.engine.backends.proxy import (
-    PUBLISH_INTERVAL,
-    ProxyControl,
-    ProxyQueue,
-    apply_call,
-    new_loop,
-)
+from hydra_tui.engine.backends.proxy import PUBLISH_INTERVAL, ProxyQueue, apply_call
 from hydra_tui.engine.backends.snapshot_wire import SnapshotDecoder, SnapshotEncoder
+from hydra_tui.engine.event_loop import new_loop
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.errors import HydraError
 
@@ -106,25 +101,6 @@ class ProcessBackend(ProxyQueue):
     def process(self) -> BaseProcess | None:
         """The engine's process, once started (tests check it is gone after ``run``)."""
         return self._process
-
-    # -- DownloadBackend -------------------------------------------------------------------
-    def add(
-        self, url: str, options: DownloadOptions, *, id: str | None = None, paused: bool = False
-    ) -> ProxyControl:
-        control = self._new_control(url, options, id)
-        self._send(("add", url, options, control.id, paused))
-        return control
-
-    def remove(self, id: str, *, delete_files: bool = False) -> None:
-        del self._controls[id]
-        self._send(("remove", id, delete_files))
-
-    def move(self, id: str, index: int) -> None:
-        self._move_control(id, index)
-        self._send(("move", id, index))
-
-    def call(self, id: str, method: str, *args: object) -> None:
-        self._send(("call", id, method, args))
 
     async def run(self) -> None:
         """Start the engine; read its answers until cancelled, then stop it and wait for

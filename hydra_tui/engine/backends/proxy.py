@@ -1,17 +1,18 @@
 """What the UI holds of an engine that runs elsewhere (a thread of its own, or a process).
 
 A ``ProxyQueue`` keeps the controls it handed out and the snapshots the engine last
-published; each ``ProxyControl`` sends its calls on through ``call``, which the
-backends implement (``engine/backends/threaded.py``, ``engine/backends/process.py``).
+published; each ``ProxyControl`` sends its calls on through ``call``. The queue's
+changes and those calls become control messages, which each backend sends its own way
+(``_send``: ``engine/backends/process.py``, ``service/attach.py``); the threaded backend
+posts them to its loop instead (``engine/backends/threaded.py``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import itertools
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hydra_tui.engine.backends.protocol import DownloadControl, QueueEntry
 from hydra_tui.engine.options import DownloadOptions
@@ -26,7 +27,6 @@ __all__ = [
     "ProxyControl",
     "ProxyQueue",
     "apply_call",
-    "new_loop",
 ]
 
 #: how often the engine publishes (or is asked for) snapshots of the queue
@@ -115,17 +115,41 @@ class ProxyQueue:
         self.published: dict[str, DownloadSnapshot] = {}
         self._ids = itertools.count(1)
 
+    # -- DownloadBackend, as control messages to the engine -----------------------------------
+    def add(
+        self, url: str, options: DownloadOptions, *, id: str | None = None, paused: bool = False
+    ) -> ProxyControl:
+        control = self._new_control(url, options, id)
+        self._send(("add", url, options, control.id, paused))
+        return control
+
+    def remove(self, id: str, *, delete_files: bool = False) -> None:
+        del self._controls[id]
+        self._send(("remove", id, delete_files))
+
+    def move(self, id: str, index: int) -> None:
+        self._move_control(id, index)
+        self._send(("move", id, index))
+
+    def call(self, id: str, method: str, *args: object) -> None:
+        self._send(("call", id, method, args))
+
+    def _send(self, message: tuple[Any, ...]) -> None:
+        """Send one control message to the engine (a pipe, a socket): each backend's own."""
+        raise NotImplementedError
+
+    def _new_id(self) -> str:
+        """An id for an entry added without one (the service's backend makes random ones)."""
+        return f"{self.prefix}{next(self._ids)}"
+
     def _new_control(self, url: str, options: DownloadOptions, id: str | None) -> ProxyControl:
         """A control for a new entry: ``id`` if given and free, else a fresh one."""
-        entry_id = id
-        while not entry_id or entry_id in self._controls:
+        entry_id = id or self._new_id()
+        while entry_id in self._controls:
             entry_id = f"{self.prefix}{next(self._ids)}"
         control = ProxyControl(self, entry_id, url, options)
         self._controls[entry_id] = control
         return control
-
-    def call(self, id: str, method: str, *args: object) -> None:
-        raise NotImplementedError
 
     def _move_control(self, id: str, index: int) -> None:
         """Reorder the UI's side as the engine will (``DownloadManager.move``)."""
@@ -142,12 +166,3 @@ class ProxyQueue:
 
     def snapshots(self) -> list[DownloadSnapshot]:
         return [c.snapshot() for c in self._controls.values()]
-
-
-def new_loop() -> asyncio.AbstractEventLoop:
-    """A uvloop event loop for the engine (stdlib asyncio where uvloop is missing)."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()

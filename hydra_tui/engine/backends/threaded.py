@@ -26,8 +26,8 @@ from hydra_tui.engine.backends.proxy import (
     ProxyControl,
     ProxyQueue,
     apply_call,
-    new_loop,
 )
+from hydra_tui.engine.event_loop import new_loop
 from hydra_tui.engine.options import DownloadOptions
 
 __all__ = ["ThreadedBackend"]
