@@ -182,7 +182,9 @@ def test_dead_first_url_falls_back_to_its_mirrors(
 
     a, b, _ = hosts
     data = payload(6 * MiB + 3, seed=9)
-    ua, ub = a.add("f.iso", data, Faults(rate=4 * MiB)), b.add("f.iso", data, Faults(rate=4 * MiB))
+    # 1 MiB/s a connection: the file takes seconds, so the second mirror's share does
+    # not hang on how soon a loaded machine lets it start
+    ua, ub = a.add("f.iso", data, Faults(rate=MiB)), b.add("f.iso", data, Faults(rate=MiB))
     with socket.socket() as dead:
         dead.bind(("127.0.0.1", 0))
         gone = f"http://127.0.0.1:{dead.getsockname()[1]}/f.iso"
