@@ -16,6 +16,7 @@ import pytest
 
 from hydra_tui.devserver import DevServer, Faults
 from hydra_tui.devserver.content import synthetic_bytes
+from hydra_tui.engine.http.renew import MAX_FRUITLESS
 from tests.support.helpers import cli, file_sha256, payload, sha256
 
 MiB = 1024 * 1024
@@ -323,3 +324,32 @@ def test_mirror_expiring_mid_run_renews_through_its_redirect(
     dropped = [line for line in proc.stderr.splitlines() if b"dropped" in line]
     assert len(dropped) == 1 and b"no way to renew it" in dropped[0], dropped
     assert _body_bytes(b, "f.iso") > 2 * MiB  # renewed, it went on serving
+
+
+def test_first_url_whose_fresh_urls_never_deliver_is_dropped(
+    hosts: tuple[DevServer, ...], out_dir: Path, tmp_path: Path
+) -> None:
+    """Fresh URLs that expire before delivering a byte: after ``MAX_FRUITLESS`` the first
+    URL is dropped, judged by its own bytes (the mirrors' do not make it look fruitful),
+    and the mirrors finish the file."""
+    a, b, c = hosts
+    size = 8 * MiB + 9
+    data = synthetic_bytes(24, size)
+    _same(a, 24, size, Faults(signed_uses=1))  # each signature: its probe, no more
+    ub = _same(b, 24, size, Faults(rate=2 * MiB))
+    uc = _same(c, 24, size, Faults(rate=2 * MiB))
+    runs = tmp_path / "runs"
+    code = (
+        "import sys, urllib.request; open(sys.argv[1], 'a').write('run\\n'); "
+        "print(urllib.request.urlopen(sys.argv[2]).read().decode())"
+    )
+    cmd = shlex.join([sys.executable, "-c", code, str(runs), a.sign_url("f.iso", text=True)])
+    proc = cli(_signed(a, "f.iso"), "--mirror", ub, "--mirror", uc, "-o", str(out_dir),
+               "--no-ui", "-t", "2", "--url-cmd", cmd)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert file_sha256(out_dir / "f.iso") == sha256(data)
+    # (fewer only on a machine so loaded that the mirrors finished first; unbounded
+    # without the fix: a renewal each time a mirror's bytes came in)
+    assert 1 <= len(runs.read_text().splitlines()) <= MAX_FRUITLESS
+    dropped = [line for line in proc.stderr.splitlines() if b"dropped" in line]
+    assert all(b"403" in line for line in dropped) and len(dropped) <= 1, dropped
