@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from hydra_tui.devserver import DevServer, Faults
+from hydra_tui.devserver.content import synthetic_bytes
+from hydra_tui.engine.http.renew import MAX_FRUITLESS
 from tests.support.helpers import cli, file_sha256, payload, sha256
 
 MiB = 1024 * 1024
@@ -228,3 +232,126 @@ def test_fallback_skips_a_mirror_without_ranges(
     assert f"going on from its mirror {uc}".encode() in proc.stderr
     assert f"mirror {ub} dropped: it does not serve byte ranges".encode() in proc.stderr
     assert b.stats("f.iso").requests == 1
+
+
+#: one Last-Modified for every server of a test (added a second apart, they would differ)
+_DATE = 1_700_000_000
+
+
+def _same(srv: DevServer, seed: int, size: int, faults: Faults) -> str:
+    """Serve ``synthetic_bytes(seed, size)`` as ``f.iso`` with the shared date."""
+    return srv.add_synthetic("f.iso", size, seed, faults, last_modified=_DATE)
+
+
+def _signed(srv: DevServer, name: str) -> str:
+    """A freshly signed URL of ``name`` (``Faults.signed_uses``), as a presigned link is."""
+    with urllib.request.urlopen(srv.sign_url(name, text=True)) as resp:
+        return resp.read().decode().strip()
+
+
+def _url_cmd(srv: DevServer, name: str, marker: Path) -> str:
+    """A --url-cmd that leaves ``marker`` behind and prints a freshly signed URL."""
+    code = (
+        "import pathlib, sys, urllib.request; pathlib.Path(sys.argv[1]).touch(); "
+        "print(urllib.request.urlopen(sys.argv[2]).read().decode())"
+    )
+    return shlex.join([sys.executable, "-c", code, str(marker), srv.sign_url(name, text=True)])
+
+
+def test_first_url_expiring_mid_run_is_renewed_by_url_cmd(
+    hosts: tuple[DevServer, ...], out_dir: Path, tmp_path: Path
+) -> None:
+    """The first URL's signature runs out during a mirror run: ``--url-cmd`` renews it
+    as in a single-source download, and all three sources keep serving."""
+    a, b, c = hosts
+    size = 12 * MiB + 5
+    data = synthetic_bytes(21, size)
+    _same(a, 21, size, Faults(rate=4 * MiB, signed_uses=4))
+    ub = _same(b, 21, size, Faults(rate=4 * MiB))
+    uc = _same(c, 21, size, Faults(rate=4 * MiB))
+    marker = tmp_path / "ran"
+    proc = cli(_signed(a, "f.iso"), "--mirror", ub, "--mirror", uc, "-o", str(out_dir),
+               "--no-ui", "-t", "2", "--url-cmd", _url_cmd(a, "f.iso", marker))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert file_sha256(out_dir / "f.iso") == sha256(data)
+    assert marker.exists()
+    assert a.stats("f.iso").statuses[403] >= 1  # it did expire
+    assert b"dropped" not in proc.stderr, proc.stderr
+    sent = [_body_bytes(s, "f.iso") for s in (a, b, c)]
+    assert all(n > 2 * MiB for n in sent), sent  # the renewed URL went on serving too
+    assert sum(sent) <= len(data) * 1.1 + 3 * 16 * 1024, sent  # cut units were not refetched
+
+
+def test_mirror_expired_from_the_start_never_runs_url_cmd(
+    hosts: tuple[DevServer, ...], out_dir: Path, tmp_path: Path
+) -> None:
+    """``--url-cmd`` belongs to the first URL: a mirror answering 403 at its probe is
+    dropped with one warning, and the command (which would print the first URL's fresh
+    link) is not run for it."""
+    a, b, c = hosts
+    size = 6 * MiB + 1
+    data = synthetic_bytes(22, size)
+    ua = _same(a, 22, size, Faults(rate=4 * MiB))
+    ub = _same(b, 22, size, Faults(rate=4 * MiB))
+    uc = _same(c, 22, size, Faults(signed_uses=5))  # unsigned: 403 to every request
+    marker = tmp_path / "ran"
+    proc = cli(ua, "--mirror", ub, "--mirror", uc, "-o", str(out_dir), "--no-ui", "-t", "2",
+               "--url-cmd", _url_cmd(a, "f.iso", marker))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert file_sha256(out_dir / "f.iso") == sha256(data)
+    assert not marker.exists()
+    dropped = [line for line in proc.stderr.splitlines() if b"dropped" in line]
+    assert len(dropped) == 1 and uc.encode() in dropped[0] and b"403" in dropped[0], dropped
+    assert c.stats("f.iso").statuses[403] == 1  # its probe only
+
+
+def test_mirror_expiring_mid_run_renews_through_its_redirect(
+    hosts: tuple[DevServer, ...], out_dir: Path
+) -> None:
+    """A mirror given as a redirecting entry URL renews by following it again; one given
+    as a bare signed URL cannot be renewed: dropped with one warning, its units fetched
+    from the others."""
+    a, b, c = hosts
+    size = 12 * MiB + 3
+    data = synthetic_bytes(23, size)
+    ua = _same(a, 23, size, Faults(rate=4 * MiB))
+    _same(b, 23, size, Faults(rate=4 * MiB, signed_uses=3))
+    _same(c, 23, size, Faults(rate=4 * MiB, signed_uses=3))
+    uc = _signed(c, "f.iso")
+    proc = cli(ua, "--mirror", b.sign_url("f.iso"), "--mirror", uc, "-o", str(out_dir),
+               "--no-ui", "-t", "2")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert file_sha256(out_dir / "f.iso") == sha256(data)
+    assert b.stats("f.iso").statuses[403] >= 1 and c.stats("f.iso").statuses[403] >= 1
+    dropped = [line for line in proc.stderr.splitlines() if b"dropped" in line]
+    assert len(dropped) == 1 and b"no way to renew it" in dropped[0], dropped
+    assert _body_bytes(b, "f.iso") > 2 * MiB  # renewed, it went on serving
+
+
+def test_first_url_whose_fresh_urls_never_deliver_is_dropped(
+    hosts: tuple[DevServer, ...], out_dir: Path, tmp_path: Path
+) -> None:
+    """Fresh URLs that expire before delivering a byte: after ``MAX_FRUITLESS`` the first
+    URL is dropped, judged by its own bytes (the mirrors' do not make it look fruitful),
+    and the mirrors finish the file."""
+    a, b, c = hosts
+    size = 8 * MiB + 9
+    data = synthetic_bytes(24, size)
+    _same(a, 24, size, Faults(signed_uses=1))  # each signature: its probe, no more
+    ub = _same(b, 24, size, Faults(rate=2 * MiB))
+    uc = _same(c, 24, size, Faults(rate=2 * MiB))
+    runs = tmp_path / "runs"
+    code = (
+        "import sys, urllib.request; open(sys.argv[1], 'a').write('run\\n'); "
+        "print(urllib.request.urlopen(sys.argv[2]).read().decode())"
+    )
+    cmd = shlex.join([sys.executable, "-c", code, str(runs), a.sign_url("f.iso", text=True)])
+    proc = cli(_signed(a, "f.iso"), "--mirror", ub, "--mirror", uc, "-o", str(out_dir),
+               "--no-ui", "-t", "2", "--url-cmd", cmd)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert file_sha256(out_dir / "f.iso") == sha256(data)
+    # (fewer only on a machine so loaded that the mirrors finished first; unbounded
+    # without the fix: a renewal each time a mirror's bytes came in)
+    assert 1 <= len(runs.read_text().splitlines()) <= MAX_FRUITLESS
+    dropped = [line for line in proc.stderr.splitlines() if b"dropped" in line]
+    assert all(b"403" in line for line in dropped) and len(dropped) <= 1, dropped

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from hydra_tui.engine.http.headers import for_origin
@@ -48,10 +49,18 @@ class UrlRenewer:
         self._received_at_renewal = -1
         self._stored: str | None = None
         self._looked_up = False
+        #: False for a mirror's download: ``--url-cmd`` (given or stored) belongs to the
+        #: first URL, and its fresh URL must never stand for a mirror
+        self.commands = True
+        #: the bytes this URL delivered, when not ``dl.received`` (a mirror run counts
+        #: each source's own: the others' bytes must not make its renewals look fruitful)
+        self.delivered: Callable[[], int] | None = None
 
     def command(self) -> str | None:
         """``--url-cmd``, else the one the resume store keeps for this URL."""
         dl = self.dl
+        if not self.commands:
+            return None
         if dl.options.url_cmd is not None:
             return dl.options.url_cmd
         if not self._looked_up:
@@ -74,7 +83,7 @@ class UrlRenewer:
                 return  # another worker renewed it while we waited
             if not self.possible() or dl.remote is None:
                 raise error
-            if dl.received == self._received_at_renewal:
+            if self._delivered() == self._received_at_renewal:
                 self._fruitless += 1
                 if self._fruitless >= MAX_FRUITLESS:
                     raise error
@@ -84,8 +93,11 @@ class UrlRenewer:
             log.warning("%s: %s; getting a fresh URL from %s", dl.shown_url, error, source)
             fresh = await self._fresh_url()
             await self._adopt(fresh)
-            self._received_at_renewal = dl.received
+            self._received_at_renewal = self._delivered()
             self.renewals += 1
+
+    def _delivered(self) -> int:
+        return self.dl.received if self.delivered is None else self.delivered()
 
     async def _fresh_url(self) -> str:
         cmd = self.command()

@@ -39,6 +39,8 @@ _NS = "{urn:ietf:params:xml:ns:metalink}"
 _NS3 = "{http://www.metalinker.org/}"
 #: hash names of RFC 5854 (IANA "Hash Function Textual Names") we verify, with hex length
 _HASHES = {"sha-256": ("sha256", 64), "md5": ("md5", 32)}
+#: piece hash names we verify, weakest first (MirrorBrain metalinks often have only sha-1)
+_PIECE_HASHES = {"md5": ("md5", 32), "sha-1": ("sha1", 40), "sha-256": ("sha256", 64)}
 _HEX = re.compile(r"[0-9a-fA-F]+")
 #: what a ``<url>`` without a priority ranks as (RFC 5854: 1 is the highest, 999999 lowest)
 _LOWEST = 999999
@@ -158,17 +160,22 @@ def _file(node: ET.Element, source: str) -> MetalinkFile:
 
 
 def _pieces(node: ET.Element, source: str, raw: str) -> PieceHashes | None:
+    """The strongest ``<pieces>`` we can verify (sha-256, else sha-1, else md5)."""
+    best: tuple[int, PieceHashes] | None = None
+    ranks = list(_PIECE_HASHES)
     for p in node.findall(f"{_NS}pieces"):
-        known = _HASHES.get((p.get("type") or "").lower())
+        kind = (p.get("type") or "").lower()
+        known = _PIECE_HASHES.get(kind)
         length = p.get("length") or ""
         if known is None:
             continue
         if not length.isdigit() or int(length) <= 0:
             raise UsageError(f"{source}: bad <pieces length> for {raw!r}: {length!r}")
         digests = tuple(_hex(h.text, known[1], source) for h in p.findall(f"{_NS}hash"))
-        if digests:
-            return PieceHashes(int(length), known[0], digests)
-    return None
+        rank = ranks.index(kind)
+        if digests and (best is None or rank > best[0]):
+            best = rank, PieceHashes(int(length), known[0], digests)
+    return None if best is None else best[1]
 
 
 def _hex(text: str | None, length: int, source: str) -> str:

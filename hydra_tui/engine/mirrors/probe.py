@@ -38,11 +38,14 @@ async def probe_sources(dl: Download) -> Probed:
     opts = dl.options
     meta = opts.metalink
     expected = None if meta is None else meta.size
-    plain = replace(opts, mirrors=(), metalink=None)
+    # ``--url-cmd`` renews the first URL only: a mirror answering 403 must not take the
+    # first URL's fresh link for its own (it renews by its own redirects or is dropped)
+    plain = replace(opts, mirrors=(), metalink=None, url_cmd=None)
     urls = [u for u in opts.mirrors if u != dl.url]
     others = [Download(dl.ctx, u, plain, id=f"{dl.id}m{i}") for i, u in enumerate(urls, 1)]
     for mdl in others:
         mdl.probe_size = MIRROR_PROBE  # a slow mirror's probe must not hold up the start
+        mdl.renewer.commands = False  # nor the one the resume store keeps
     sources = [dl, *others]
     # the URL's probe is as small as the mirrors': the run fetches the rest from all of
     # them, and a 256 KiB probe would hold every mirror's start up

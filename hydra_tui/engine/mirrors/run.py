@@ -21,6 +21,16 @@ its first byte reaches the disk, so a lying mirror never writes a wrong byte: it
 dropped and the piece is fetched elsewhere. Any mirror that answers a wrong
 Content-Range, a 404, a 200 to a range, or fails ``retries`` times in a row is dropped
 and its units go back to the others; the download fails only when none is left.
+
+Expiring URLs (401/403/410 once the run is going, ``engine/http/renew.py``): each source
+renews through its own ``Download``'s renewer. The first URL renews as a single-source
+download does (``--url-cmd``, else its redirect chain followed again); a mirror has no
+command (``--url-cmd`` belongs to the first URL, never run for a mirror) and renews only
+by following its own redirects again, else it is dropped with one warning. Either way
+the fresh URL must serve the same size and validators. An expired URL answers before
+any byte of its body (a body started in time is sent to its end, as S3 does), so a unit
+loses nothing unless a short 206 had to be followed by a request that expired: then
+that one unit is fetched again.
 """
 
 from __future__ import annotations
@@ -191,6 +201,8 @@ class MirrorRun:
         leased = [m for m in self.mset.mirrors[1:] if m.dropped is None]
         for m in leased:
             m.dl.begin()
+        for m in self.mset.mirrors:
+            m.dl.renewer.delivered = lambda m=m: m.received
         try:
             async with asyncio.TaskGroup() as tg:
                 ticker = tg.create_task(self._ticker())
@@ -209,6 +221,8 @@ class MirrorRun:
         finally:
             for m in leased:
                 m.dl.end()
+            for m in self.mset.mirrors:
+                m.dl.renewer.delivered = None
         if not planner.complete:
             if self.last_error is not None:
                 raise self.last_error
@@ -299,9 +313,13 @@ class MirrorRun:
             self.planner.active.append(a)
             mirror.active += 1
             delay = 0.0
+            used = mirror.dl.transfer_url
+            expired: UrlExpired | None = None
             try:
                 assert slot is not None
                 await self._fetch(mirror, unit, a, slot)
+            except UrlExpired as exc:
+                expired = exc  # renewed below, once the slot is given back
             except Pushback as exc:
                 delay = controller.on_pushback(exc.kind, slot, exc.retry_after)
             except HydraError as exc:
@@ -324,14 +342,33 @@ class MirrorRun:
                 if slot is not None:
                     gate.release(slot)
                 self.wake()
+            if expired is not None:
+                await self._renew(mirror, used, expired)
             if delay > 0:
                 await asyncio.sleep(delay)
+
+    async def _renew(self, mirror: Mirror, used: str, exc: UrlExpired) -> None:
+        """A fresh URL for ``mirror`` (its ``Download``'s renewer: ``--url-cmd`` only for
+        the first URL), or the mirror is dropped and its units go to the others."""
+        renewer = mirror.dl.renewer
+        if mirror.dropped is not None:
+            return
+        if not renewer.possible():
+            self.last_error = exc
+            self._drop(mirror, f"{exc}; no way to renew it (no --url-cmd for it, no redirect)")
+            return
+        try:
+            await renewer.renew(used, exc)
+        except HydraError as err:
+            self.last_error = err
+            self._drop(mirror, str(err))
 
     def _failed(self, mirror: Mirror, exc: HydraError) -> None:
         self.last_error = exc
         self.dl.retries += 1
         # a wrong byte, a wrong Content-Range, a 404 or a 200 to a range: this mirror is
         # not to be trusted again; a cut connection may be a passing fault
+        # (an expired URL is no lie: ``_renew`` deals with it)
         lied = isinstance(exc, ProtocolViolation | RemoteChangedError | HTTPStatusError)
         if exc.retryable and not lied:
             mirror.failures += 1
