@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hydra_tui.config.model import Settings
-from hydra_tui.engine.options import DownloadOptions
+from hydra_tui.engine.options import DownloadOptions, default_user_agent
 
 if TYPE_CHECKING:
     from hydra_tui.service.client import ServiceClient
@@ -36,7 +36,7 @@ def preset_values(options: DownloadOptions) -> dict[str, object]:
         values["chunk_size"] = options.chunk_size
     if options.headers:
         values["headers"] = [f"{k}: {v}" for k, v in options.headers]
-    if options.user_agent and not options.user_agent.startswith("hydra-tui/"):
+    if options.user_agent and options.user_agent != default_user_agent():
         values["user_agent"] = options.user_agent
     built_in = DownloadOptions()
     for name in ("speed_limit", "speed_time", "accept_html"):

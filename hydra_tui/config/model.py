@@ -12,17 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hydra_tui._version import __version__
 from hydra_tui.config import fields
 from hydra_tui.config.fields import DEFAULT_THREADS, Headers, OnQuit, ProgressMode, Threads
-from hydra_tui.engine.options import DownloadOptions
+from hydra_tui.engine.options import DownloadOptions, default_user_agent
 
-__all__ = ["Settings", "default_user_agent"]
-
-
-def default_user_agent() -> str:
-    """Servers see which client (and version) talks to them, as curl and wget do."""
-    return f"hydra-tui/{__version__}"
+__all__ = ["Settings"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,8 @@ from typing import Any
 import tomli_w
 
 from hydra_tui.config import fields, locations
-from hydra_tui.config.model import Settings, default_user_agent
+from hydra_tui.config.model import Settings
+from hydra_tui.engine.options import default_user_agent
 from hydra_tui.errors import ConfigError, LocalIOError, UsageError
 
 __all__ = [

@@ -25,7 +25,7 @@ from hydra_tui.engine.http.tls import client_context
 from hydra_tui.engine.http.urls import redact_url
 from hydra_tui.engine.io.partfile import ClaimedNames
 from hydra_tui.engine.io.resume import ResumeStore
-from hydra_tui.engine.options import DownloadOptions
+from hydra_tui.engine.options import DownloadOptions, default_user_agent
 from hydra_tui.engine.plan.aimd import AimdController, HostGate
 from hydra_tui.engine.plan.ratelimit import TokenBucket
 
@@ -67,7 +67,7 @@ class EngineContext:
         self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hydra-io")
         #: final names this engine is downloading to (two URLs, one name: ``NAME.1.ext``)
         self.claimed_names = ClaimedNames()
-        agent = options.user_agent or _default_agent()
+        agent = options.user_agent or default_user_agent()
         #: what every request sends (httpx's defaults with ours on top); the raw reader
         #: reads it from here so that a plain-http run never has to build the client
         self.default_headers = httpx.Headers(
@@ -248,12 +248,6 @@ def _env_proxied() -> frozenset[str]:
     if proxies.get("all"):
         return frozenset({"http", "https"})
     return frozenset(s for s in ("http", "https") if proxies.get(s))
-
-
-def _default_agent() -> str:
-    from hydra_tui._version import __version__
-
-    return f"hydra-tui/{__version__}"
 
 
 def _larger_reads() -> None:

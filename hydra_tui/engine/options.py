@@ -14,9 +14,17 @@ if TYPE_CHECKING:
     from hydra_tui.engine.io.checksums import ChecksumList
     from hydra_tui.engine.mirrors.metalink import MetalinkFile
 
-__all__ = ["DEFAULT_THREADS", "DownloadOptions"]
+__all__ = ["DEFAULT_THREADS", "DownloadOptions", "default_user_agent"]
 
+#: ``-t``'s default, for the command line, config files and the API alike
 DEFAULT_THREADS = 8
+
+
+def default_user_agent() -> str:
+    """Servers see which client (and version) talks to them, as curl and wget do."""
+    from hydra_tui._version import __version__
+
+    return f"hydra-tui/{__version__}"
 
 
 @dataclass(frozen=True, slots=True)
