@@ -9,10 +9,10 @@ down. Imports under ``if TYPE_CHECKING:`` are left out: they never run. Built wi
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 from pathlib import Path
 
 import hydra_tui
+from tests.support.imports import imported_names
 
 ROOT = Path(hydra_tui.__file__).parent
 
@@ -27,35 +27,6 @@ def _modules() -> dict[str, Path]:
     return found
 
 
-def _is_type_checking(test: ast.expr) -> bool:
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
-
-
-def _imported_names(tree: ast.AST, package: str) -> Iterator[tuple[str, int]]:
-    """Every module name ``tree`` imports (``from a import b`` yields ``a.b`` and ``a``),
-    at any depth, with its line; the body of ``if TYPE_CHECKING:`` is skipped."""
-    todo = [tree]
-    while todo:
-        node = todo.pop()
-        if isinstance(node, ast.If) and _is_type_checking(node.test):
-            todo.extend(node.orelse)
-            continue
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                yield alias.name, node.lineno
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parts = package.split(".")
-                parts = parts[: len(parts) - node.level + 1]
-                base = ".".join([*parts, *([node.module] if node.module else [])])
-            for alias in node.names:
-                yield f"{base}.{alias.name}", node.lineno
-        todo.extend(ast.iter_child_nodes(node))
-
-
 def import_graph() -> dict[str, dict[str, int]]:
     """module → {hydra_tui module it imports: line}."""
     modules = _modules()
@@ -63,7 +34,9 @@ def import_graph() -> dict[str, dict[str, int]]:
     for name, path in modules.items():
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
         edges: dict[str, int] = {}
-        for target, line in _imported_names(ast.parse(path.read_text()), package):
+        for target, line in imported_names(
+            ast.parse(path.read_text()), package, skip_type_checking=True
+        ):
             while target and target not in modules:  # `from a import func` → a
                 target = target.rpartition(".")[0]
             if target and target != name:

@@ -11,8 +11,9 @@ Imports inside functions count. Built with ``ast``, like tests/test_import_cycle
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 from pathlib import Path
+
+from tests.support.imports import imported_names
 
 TESTS = Path(__file__).parent
 # What a test could reach without the ``tests.`` prefix, through the folders pytest puts
@@ -29,23 +30,6 @@ def _package(path: Path) -> str:
     return ".".join(path.relative_to(TESTS.parent).parts[:-1])
 
 
-def imported_names(source: str, package: str) -> Iterator[tuple[str, int]]:
-    """Every name ``source`` imports, at any depth, with its line: ``from a import b``
-    yields ``a.b``; relative imports are resolved against ``package``."""
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                yield alias.name, node.lineno
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parts = package.split(".")
-                parts = parts[: len(parts) - node.level + 1]
-                base = ".".join([*parts, *([node.module] if node.module else [])])
-            for alias in node.names:
-                yield f"{base}.{alias.name}", node.lineno
-
-
 def is_allowed(name: str) -> bool:
     """``tests.support`` and anything outside tests/; no other test module or conftest."""
     top, _, rest = name.partition(".")
@@ -55,7 +39,11 @@ def is_allowed(name: str) -> bool:
 
 
 def offenders(source: str, package: str) -> list[tuple[str, int]]:
-    return [(name, line) for name, line in imported_names(source, package) if not is_allowed(name)]
+    return [
+        (name, line)
+        for name, line in imported_names(ast.parse(source), package)
+        if not is_allowed(name)
+    ]
 
 
 def test_no_test_module_imports_another() -> None:
