@@ -9,7 +9,7 @@ from pathlib import Path
 from hydra_tui.devserver import DevServer, Faults
 from tests.support.cli_runs import kill_9_once
 from tests.support.helpers import cli, file_sha256, payload, sha256
-from tests.support.resume_store import stored_record
+from tests.support.resume_store import assert_rerun_replays_the_saved_bytes, saved_prefix
 
 MiB = 1024 * 1024
 
@@ -34,13 +34,6 @@ def test_small_file_saved_too(server: DevServer, out_dir: Path) -> None:
     assert file_sha256(out_dir / "s.txt") == sha256(data)
 
 
-def _saved_prefix(part: Path) -> int:
-    record = stored_record(part)
-    if record is None:
-        return 0
-    return next((end for begin, end in record.ranges if begin == 0), 0)
-
-
 def test_kill_mid_save_then_rerun_replays_and_resumes(
     server: DevServer, out_dir: Path, tmp_path: Path
 ) -> None:
@@ -52,25 +45,16 @@ def test_kill_mid_save_then_rerun_replays_and_resumes(
     with first_out.open("wb") as sink:
         # until the run checkpointed a few MiB (still running: 16 MiB at 4 MiB/s)
         kill_9_once(
-            lambda: _saved_prefix(part) >= 3 * MiB,
+            lambda: saved_prefix(part) >= 3 * MiB,
             "a checkpoint",
             *args,
             stdout=sink,
             stderr=subprocess.DEVNULL,
         )
-    saved = _saved_prefix(part)
+    saved = saved_prefix(part)
     assert 0 < saved < len(data)
     assert not target.exists() and part.exists()
-    server.reset_stats()
-    again = cli(*args, timeout=120)
-    assert again.returncode == 0, again.stderr
-    assert sha256(again.stdout) == sha256(data)  # the whole file, from byte 0
-    assert file_sha256(target) == sha256(data)
-    assert not part.exists()
-    # the saved bytes were replayed from disk, not fetched again (the probe may refetch
-    # its first bytes)
-    sent = server.stats("k.tar").bytes_sent
-    assert sent <= len(data) - saved + 2 * MiB
+    assert_rerun_replays_the_saved_bytes(server, "k.tar", args, data, target, saved)
 
 
 def test_mismatch_keeps_the_part(server: DevServer, out_dir: Path) -> None:

@@ -6,34 +6,15 @@ with a full reader replays it and completes."""
 from __future__ import annotations
 
 import os
-import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 from hydra_tui.devserver import DevServer, Faults
-from hydra_tui.engine.context import default_state_dir
-from hydra_tui.engine.io.resume import ResumeStore
-from tests.support.helpers import cli, file_sha256, payload, sha256
+from tests.support.helpers import cli, file_sha256, payload, print_fresh_url, sha256
+from tests.support.resume_store import assert_rerun_replays_the_saved_bytes, saved_prefix
 
 MiB = 1024 * 1024
-
-
-def _print_fresh_url(server: DevServer, name: str) -> str:
-    """A --url-cmd that asks the devserver for a freshly signed URL and prints it."""
-    code = "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())"
-    return shlex.join([sys.executable, "-c", code, server.sign_url(name, text=True)])
-
-
-def _saved_prefix(part: Path) -> int:
-    store = ResumeStore(default_state_dir() / "resume.sqlite3")
-    try:
-        record = store.load(part)
-    finally:
-        store.close()
-    if record is None:
-        return 0
-    return next((end for begin, end in record.ranges if begin == 0), 0)
 
 
 def test_save_while_the_url_expires_mid_stream(server: DevServer, out_dir: Path) -> None:
@@ -42,7 +23,7 @@ def test_save_while_the_url_expires_mid_stream(server: DevServer, out_dir: Path)
     first = cli("-s", server.sign_url("e.tar", text=True), "-q").stdout.decode().strip()
     target = out_dir / "e.tar"
     proc = cli("-s", first, "--save", str(target), "-q", "-t", "4", "--chunk-size", "256K",
-               "--url-cmd", _print_fresh_url(server, "e.tar"))  # fmt: skip
+               "--url-cmd", print_fresh_url(server, "e.tar"))  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert sha256(proc.stdout) == sha256(data)
     assert file_sha256(target) == sha256(data)
@@ -73,16 +54,8 @@ def test_reader_gone_keeps_the_part_and_a_rerun_replays_it(
     assert code == 141  # as a shell reports SIGPIPE (cli/headless.py), and quietly
     assert b"Traceback" not in err and b"Broken pipe" not in err, err
     assert not target.exists() and part.exists()
-    saved = _saved_prefix(part)
+    saved = saved_prefix(part)
     assert 2 * MiB <= saved < len(data)  # at least what the reader took
     with part.open("rb") as f:
         assert f.read(saved) == data[:saved]  # what was written is kept, and right
-    server.reset_stats()
-    again = cli(*args, timeout=120)
-    assert again.returncode == 0, again.stderr
-    assert sha256(again.stdout) == sha256(data)  # the whole file, from byte 0
-    assert file_sha256(target) == sha256(data)
-    assert not part.exists()
-    # the kept bytes were replayed from disk, not fetched again (the probe may refetch
-    # its first bytes)
-    assert server.stats("r.tar").bytes_sent <= len(data) - saved + 2 * MiB
+    assert_rerun_replays_the_saved_bytes(server, "r.tar", args, data, target, saved)

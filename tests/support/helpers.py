@@ -6,11 +6,15 @@ import asyncio
 import hashlib
 import os
 import random
+import shlex
 import subprocess
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from hydra_tui.devserver import DevServer
 
 T = TypeVar("T")
 
@@ -49,3 +53,9 @@ def cli(
         env=os.environ.copy(),
         check=False,
     )
+
+
+def print_fresh_url(server: DevServer, name: str) -> str:
+    """A ``--url-cmd`` that asks the devserver for a freshly signed URL and prints it."""
+    code = "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())"
+    return shlex.join([sys.executable, "-c", code, server.sign_url(name, text=True)])
