@@ -39,8 +39,7 @@ class ServiceBackend(ProxyQueue):
     """A ``DownloadBackend`` whose queue lives in the service; one ``run`` per instance."""
 
     def __init__(self, *, max_active: int = 3) -> None:
-        super().__init__()
-        self._max_active = max_active
+        super().__init__(max_active=max_active)
         self._decoder = SnapshotDecoder()
         self._outbox: list[tuple[Any, ...]] = []
         self._waiting = 0  # frames sent whose answer has not arrived
@@ -50,15 +49,6 @@ class ServiceBackend(ProxyQueue):
         self.ready = False
         #: CPU seconds of the service at its last answer (the TUI's pacing reads it)
         self.engine_cpu = 0.0
-
-    @property
-    def max_active(self) -> int:
-        return self._max_active
-
-    @max_active.setter
-    def max_active(self, value: int) -> None:
-        self._max_active = value
-        self._send(("max_active", value))
 
     def _new_id(self) -> str:
         """A random id, not a counted ``q1``: another TUI attached to the same service

@@ -1,8 +1,9 @@
 """One client of the service: the engine pipe's messages, answered over the socket.
 
-The messages are those ``engine/backends/process.py`` reads from the TUI's pipe (``add``, ``call``,
-``remove``, ``move``, ``max_active``, ``poll``, ``stop``, and ``entries``: id, URL and
-options of every download, for an attached TUI), and the answer is the pipe's answer
+The messages are those ``engine/backends/process_child.py`` reads from the TUI's pipe
+(``add``, ``call``, ``remove``, ``move``, ``max_active``, ``poll``, ``stop``, and
+``entries``: id, URL and options of every download, for an attached TUI), and the answer
+is the pipe's answer
 (messages answered, the queue's snapshots as ``snapshot_wire`` differences, log records,
 why the engine stopped, its CPU time) with one more element: a reply per message (the id
 an ``add`` was given, whether a ``remove`` found its entry). Each client has its own

@@ -54,3 +54,18 @@ def test_send_after_the_other_end_closed_raises_oserror() -> None:
     with pytest.raises(OSError):
         left.send(("x", b"y" * (1 << 20)))
     left.close()
+
+
+def test_the_last_message_of_a_peer_that_left_unread_bytes_is_still_read() -> None:
+    """The engine's last answer says why it stopped (say, SIGTERM). It closes its end
+    with the UI's polls unread, and Linux then reports "reset" after the data instead
+    of EOF: the answer must still arrive, then EOF (this was a flaky test once)."""
+    ui_pipe, engine_pipe = multiprocessing.Pipe()
+    ui, engine = Channel(ui_pipe), Channel(engine_pipe)
+    ui.send(("poll",))  # never read by the engine
+    engine.send((0, "it received SIGTERM"))
+    engine.close()
+    assert ui.read() == [(0, "it received SIGTERM")]
+    with pytest.raises(EOFError):
+        ui.read()
+    ui.close()

@@ -74,6 +74,12 @@ class Channel:
                 data = os.read(self._fd, _READ_SIZE)
             except (BlockingIOError, InterruptedError):
                 break
+            except ConnectionResetError:
+                # a socket closed with unread bytes (say, polls it never read) reports
+                # "reset" to its peer instead of EOF, after the data it had sent: that
+                # data (the last answer, which says why it stopped) is still delivered
+                eof = True
+                break
             if not data:
                 eof = True
                 break

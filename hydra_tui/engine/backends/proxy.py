@@ -109,7 +109,8 @@ class ProxyQueue:
     #: first letter of the ids this queue makes up
     prefix = "q"
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_active: int = 3) -> None:
+        self._max_active = max_active
         self._controls: dict[str, ProxyControl] = {}
         #: the latest snapshots by id, replaced (never mutated) when the engine publishes
         self.published: dict[str, DownloadSnapshot] = {}
@@ -133,6 +134,16 @@ class ProxyQueue:
 
     def call(self, id: str, method: str, *args: object) -> None:
         self._send(("call", id, method, args))
+
+    @property
+    def max_active(self) -> int:
+        """How many downloads the engine runs at once; set here, told to the engine."""
+        return self._max_active
+
+    @max_active.setter
+    def max_active(self, value: int) -> None:
+        self._max_active = value
+        self._send(("max_active", value))
 
     def _send(self, message: tuple[Any, ...]) -> None:
         """Send one control message to the engine (a pipe, a socket): each backend's own."""
