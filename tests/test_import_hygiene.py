@@ -12,6 +12,8 @@ HEADLESS = [
     "hydra_tui.client",
     "hydra_tui.cli.main",
     "hydra_tui.cli.headless",
+    "hydra_tui.cli.disk_run",
+    "hydra_tui.cli.stream_run",
     "hydra_tui.cli.progress",
     "hydra_tui.engine.plan.aimd",
     "hydra_tui.engine.context",

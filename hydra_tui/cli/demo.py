@@ -94,8 +94,8 @@ def run_demo(
                 urls, options, settings=settings, preset=None, log_path=log_path,
                 persist=False, title="hydra-tui demo",
             )  # fmt: skip
+        from hydra_tui.cli.disk_run import run_disk
         from hydra_tui.cli.event_loop import run_async
-        from hydra_tui.cli.headless import run_disk
         from hydra_tui.cli.progress import progress_for
         from hydra_tui.engine.io.sinks import hash_file
 

@@ -119,7 +119,7 @@ def _main(argv: list[str] | None) -> int:
 
         return run_async(run_dry(args.urls, options, per_url=args.per_url, out=sys.stdout))
     if args.stream:
-        from hydra_tui.cli.headless import run_stream
+        from hydra_tui.cli.stream_run import run_stream
 
         return run_async(
             run_stream(
@@ -134,7 +134,7 @@ def _main(argv: list[str] | None) -> int:
     _check_output_folder(settings.output)
     headless = settings.no_ui or not _interactive() or bool(args.per_url)
     if args.command == "download" and headless:
-        from hydra_tui.cli.headless import run_disk
+        from hydra_tui.cli.disk_run import run_disk
 
         return run_async(
             run_disk(

@@ -40,7 +40,7 @@ def test_version_prints_what_argparse_prints_without_building_a_parser() -> None
 def test_the_stream_path_loads_no_disk_code() -> None:
     lines = _run("""
         import sys
-        import hydra_tui.cli.headless
+        import hydra_tui.cli.stream_run
         print([m for m in ("hydra_tui.engine.disk", "hydra_tui.engine.io.commit",
                            "hydra_tui.engine.stream", "textual") if m in sys.modules])
     """)

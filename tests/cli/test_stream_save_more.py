@@ -51,7 +51,7 @@ def test_reader_gone_keeps_the_part_and_a_rerun_replays_it(
     code = proc.wait(timeout=60)
     proc.stderr.close()
     assert head == data[: 2 * MiB]
-    assert code == 141  # as a shell reports SIGPIPE (cli/headless.py), and quietly
+    assert code == 141  # as a shell reports SIGPIPE (cli/stream_run.py), and quietly
     assert b"Traceback" not in err and b"Broken pipe" not in err, err
     assert not target.exists() and part.exists()
     saved = saved_prefix(part)

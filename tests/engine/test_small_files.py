@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hydra_tui.cli.headless import run_disk
+from hydra_tui.cli.disk_run import run_disk
 from hydra_tui.cli.progress import Progress
 from hydra_tui.devserver import DevServer
 from hydra_tui.engine.context import EngineContext
