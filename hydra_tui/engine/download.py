@@ -38,6 +38,7 @@ from hydra_tui.engine.plan.chunk_map import chunk_grid
 from hydra_tui.engine.plan.lowspeed import LowSpeedWatch
 from hydra_tui.engine.plan.planner import Planner
 from hydra_tui.engine.plan.ratelimit import TokenBucket
+from hydra_tui.engine.plan.retry import Attempts
 from hydra_tui.engine.signals import Unsupported
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState, RateSample
 from hydra_tui.engine.transfer import TransferRun
@@ -214,29 +215,24 @@ class Download:
 
     async def _probe_retrying(self) -> Probed:
         self.state = DownloadState.PROBING
-        controller = self.gate.controller
-        attempt = 0
+        # one connection: a reset says nothing about how many the host takes
+        attempts = Attempts(self.gate.controller, self.options.retries, resets_push_back=False)
         while True:
             slot = await self.acquire()
             try:
                 return await self._probe_once()
-            except Pushback as exc:
-                delay = controller.on_pushback(exc.kind, slot, exc.retry_after)
-                error: HydraError = exc
             except HydraError as exc:
                 if not exc.retryable:
                     raise
-                delay = controller.backoff_delay(attempt)
+                delay = attempts.delay_after(exc, slot)
                 error = exc
             finally:
                 self.gate.release(slot)
             self.retries += 1
-            if slot.over_limit:
-                continue  # other downloads hold the host's connections: wait for one
-            attempt += 1
-            if attempt > self.options.retries:
+            if delay is None:
                 raise error
-            log.info("%s: probe: %s; reconnecting", self.url, error)
+            if not slot.over_limit:  # else other downloads hold the host's connections
+                log.info("%s: probe: %s; reconnecting", self.url, error)
             await asyncio.sleep(delay)
 
     def probe_bytes(self) -> int:

@@ -21,6 +21,7 @@ import httpx
 from hydra_tui.engine.http.error_map import network_error
 from hydra_tui.engine.http.headers import parse_retry_after
 from hydra_tui.engine.http.redirects import cookie_extension
+from hydra_tui.engine.plan.retry import Attempts
 from hydra_tui.engine.transfer import FLUSH_BYTES
 from hydra_tui.errors import (
     HTTPStatusError,
@@ -48,8 +49,8 @@ async def fetch_single(
     With ``resumable_skip`` (stream mode) a retry skips the bytes already delivered, if
     the server proves the version is unchanged. Returns the number of bytes written.
     """
-    attempt = 0
-    controller = dl.gate.controller
+    # a reset of the only connection says nothing about how many the host takes
+    attempts = Attempts(dl.gate.controller, dl.options.retries, resets_push_back=False)
     while True:
         skip = dl.single_done if resumable_skip else 0
         if not resumable_skip:
@@ -57,6 +58,7 @@ async def fetch_single(
         slot = await dl.acquire()
         used = dl.transfer_url
         expired: UrlExpired | None = None
+        delay = 0.0
         try:
             return await _fetch_once(dl, remote, sink, skip)
         except UrlExpired as exc:
@@ -69,14 +71,10 @@ async def fetch_single(
                     "connection dropped and the server offers no validator to resume safely"
                 ) from exc
             dl.retries += 1
-            if isinstance(exc, Pushback):
-                delay = controller.on_pushback(exc.kind, slot, exc.retry_after)
-            if not slot.over_limit:  # over the host's connection limit: not a failure
-                attempt += 1
-                if attempt > dl.options.retries:
-                    raise
-                if not isinstance(exc, Pushback):
-                    delay = controller.backoff_delay(attempt - 1)
+            wait = attempts.delay_after(exc, slot)
+            if wait is None:
+                raise
+            delay = wait
         finally:
             dl.gate.release(slot)
         if expired is not None:  # renewed with no slot held: the check needs one

@@ -34,10 +34,10 @@ from hydra_tui.engine.http.redirects import cookie_extension
 from hydra_tui.engine.io.reorder import Piece
 from hydra_tui.engine.plan.aimd import Slot
 from hydra_tui.engine.plan.planner import Assignment, Planner
+from hydra_tui.engine.plan.retry import Attempts
 from hydra_tui.engine.plan.wakeup import WakeUp
 from hydra_tui.engine.signals import RangeIgnored, Unsupported
 from hydra_tui.errors import (
-    ConnectionReset,
     HTTPStatusError,
     HydraError,
     NetworkError,
@@ -188,7 +188,7 @@ class TransferRun:
         controller = gate.controller
         a: Assignment | None = hedge
         slot: Slot | None = None
-        failures = 0
+        attempts = Attempts(controller, dl.options.retries)
         try:
             while True:
                 if a is None and (hedge is not None or index >= dl.threads or planner.complete):
@@ -242,24 +242,14 @@ class TransferRun:
                         a = None
                         self.wake()
                         continue
-                    delay: float | None = None
-                    if isinstance(exc, Pushback):
-                        delay = controller.on_pushback(exc.kind, slot, exc.retry_after)
-                    elif isinstance(exc, ConnectionReset):
-                        delay = controller.on_pushback("reset", slot, None)
-                    elif isinstance(exc, Stalled):
-                        controller.note("stall", f"at {a.pos}")
                     dl.retries += 1
                     log.info("%s: bytes %d-%d: %s; reconnecting", dl.url, a.pos, a.end - 1, exc)
-                    if slot is None or not slot.over_limit:  # over a learned limit: no failure
-                        if a.committed > before:
-                            failures = 0
-                        failures += 1
-                        if failures > dl.options.retries:
-                            planner.failed.add(a.committed, a.end)
-                            raise
+                    if a.committed > before:
+                        attempts.progressed()
+                    delay = attempts.delay_after(exc, slot, f"at {a.pos}")
                     if delay is None:
-                        delay = controller.backoff_delay(failures - 1)
+                        planner.failed.add(a.committed, a.end)
+                        raise
                     if slot is not None:
                         gate.release(slot)
                         slot = None
@@ -277,7 +267,7 @@ class TransferRun:
                     a.retrying = False
                     continue
                 # success (or a shorter 206): keep the assignment while bytes remain
-                failures = 0
+                attempts.progressed()
                 controller.on_success()
                 if a.remaining == 0:
                     planner.release(a)
