@@ -38,7 +38,6 @@ from hydra_tui.engine.snapshot import DownloadState
 from hydra_tui.engine.transfer import TransferRun, unwrap
 from hydra_tui.errors import (
     ChecksumMismatch,
-    HydraError,
     LocalIOError,
     ProtocolViolation,
     RemoteChangedError,
@@ -70,8 +69,7 @@ async def download_to_disk(dl: Download, *, follow_metalink: bool = False) -> Do
     ``follow_metalink``, a URL whose probe answers a metalink Content-Type raises
     ``MetalinkFound`` instead of saving it (the caller downloads its files)."""
     restarts = 0
-    dl.begin()
-    try:
+    with dl.running(stopped=DownloadState.PAUSED):
         while True:
             try:
                 result = await _attempt(dl, fresh=restarts > 0, follow_metalink=follow_metalink)
@@ -84,16 +82,6 @@ async def download_to_disk(dl: Download, *, follow_metalink: bool = False) -> Do
                 continue
             dl.state = DownloadState.DONE
             return result
-    except asyncio.CancelledError:
-        if dl.state is not DownloadState.DONE:
-            dl.state = DownloadState.PAUSED
-        raise
-    except HydraError as exc:
-        dl.state = DownloadState.FAILED
-        dl.error = str(exc)
-        raise
-    finally:
-        dl.end()
 
 
 def place_part(dl: Download, probed: Probed) -> tuple[PartFile, ResumeRecord | None]:

@@ -8,11 +8,12 @@ The ``Download`` owns the mutable state of one URL and publishes it as an immuta
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import itertools
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -174,6 +175,30 @@ class Download:
     def end(self) -> None:
         self._leased = False
         self.gate.unlease(self)
+
+    @contextlib.contextmanager
+    def running(self, *, stopped: DownloadState) -> Iterator[None]:
+        """One run of this download, disk or stream: the one place its end state is set.
+
+        Inside, its connections count into the host's ceiling (``begin``/``end``). A
+        ``HydraError`` leaves it FAILED with the error's line; a cancel (or, for a stream,
+        a reader that went away) leaves it ``stopped``: PAUSED on disk, where the ``.part``
+        and its resume record wait for the next run, CANCELLED for a stream, which has
+        nothing to resume. The caller sets DONE once every byte is where it belongs.
+        """
+        self.begin()
+        try:
+            yield
+        except HydraError as exc:
+            self.state = DownloadState.FAILED
+            self.error = str(exc)
+            raise
+        except (asyncio.CancelledError, GeneratorExit):
+            if not self.state.finished:
+                self.state = stopped
+            raise
+        finally:
+            self.end()
 
     # -- the low-speed limit -------------------------------------------------------------
     def body_opened(self) -> float:

@@ -48,8 +48,7 @@ async def stream_blocks(
     remote (or the probe's whole body) can start there, and ``verify`` needs 0.
     """
     total = start
-    dl.begin()
-    try:
+    with dl.running(stopped=DownloadState.CANCELLED):
         if probed is None:
             probed = await dl.probe()
         remote = probed.remote
@@ -79,16 +78,6 @@ async def stream_blocks(
             if h.hexdigest() != expected:
                 raise ChecksumMismatch(f"{alg} mismatch: expected {expected}, got {h.hexdigest()}")
         dl.state = DownloadState.DONE
-    except HydraError as exc:
-        dl.state = DownloadState.FAILED
-        dl.error = str(exc)
-        raise
-    except (asyncio.CancelledError, GeneratorExit):
-        if not dl.state.finished:
-            dl.state = DownloadState.CANCELLED
-        raise
-    finally:
-        dl.end()
 
 
 def _hashers(dl: Download) -> dict[str, hashlib._Hash]:
