@@ -179,7 +179,7 @@ def _import_old_queue(client: ServiceClient) -> None:
     """Hand the unfinished downloads of the queue file the TUI kept before it became a
     client to the service (same ids, paused stays paused), once: the file is renamed."""
     from hydra_tui.config import locations
-    from hydra_tui.tui.queue_store import QueueStore
+    from hydra_tui.engine.io.queue_file import QueueStore
 
     path = locations.state_dir() / "queue.json"
     if not path.exists():

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import IO
 
 from hydra_tui.engine.backends.manager import DownloadManager
+from hydra_tui.engine.io.queue_file import QueueStore, SavedEntry
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.errors import AlreadyRunningError
 from hydra_tui.service import paths
-from hydra_tui.service.saved_queue import SavedQueue
 from hydra_tui.service.session import Session
 
 __all__ = ["SAVE_INTERVAL", "Service"]
@@ -52,7 +52,7 @@ class Service:
         extra: Extra | None = None,
     ) -> None:
         self.manager = DownloadManager(options, max_active=max_active, state_dir=state_dir)
-        self._saved = SavedQueue(paths.queue_file())
+        self._saved = QueueStore(paths.queue_file())
         self._extra = extra
         self._stop = asyncio.Event()
         self._stopping = False
@@ -72,8 +72,7 @@ class Service:
     async def _serve_locked(self) -> None:
         sock_path = paths.socket_file()
         listener = _listen(sock_path)
-        for entry in self._saved.load():
-            self.manager.add(entry.url, entry.options, id=entry.id, paused=entry.paused)
+        self.restore()
         if self.manager.controls():
             log.info("service: restored %d downloads", len(self.manager.controls()))
         server = await asyncio.start_unix_server(self._client, sock=listener)
@@ -106,10 +105,22 @@ class Service:
                 loop.remove_signal_handler(sig)
             log.info("service: stopped")
 
+    def restore(self) -> None:
+        """Add the saved queue's downloads to the manager (same ids, paused stays paused)."""
+        for entry in self._saved.load():
+            if not entry.finished:
+                paused = entry.state == "paused"
+                self.manager.add(entry.url, entry.options, id=entry.id, paused=paused)
+
     def save(self) -> None:
+        """Write the unfinished downloads to the queue file if they changed."""
         if self._stopping:
             return
-        entries = [(c.id, c.url, c.options, c.snapshot().state) for c in self.manager.controls()]
+        entries = [
+            SavedEntry.from_snapshot(c.url, c.options, snap)
+            for c in self.manager.controls()
+            if not (snap := c.snapshot()).state.finished
+        ]
         try:
             self._saved.save(entries)
         except OSError as exc:

@@ -3,7 +3,7 @@
 Importing this package imports Textual; the engine and the stream path never do.
 """
 
+from hydra_tui.engine.io.queue_file import QueueStore, SavedEntry
 from hydra_tui.tui.app import HydraApp, run_tui
-from hydra_tui.tui.queue_store import QueueStore, SavedEntry
 
 __all__ = ["HydraApp", "QueueStore", "SavedEntry", "run_tui"]

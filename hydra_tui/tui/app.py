@@ -24,12 +24,12 @@ from textual.worker import Worker, WorkerState
 
 from hydra_tui.engine.backends.protocol import DownloadBackend, DownloadControl
 from hydra_tui.engine.http.urls import redact_text
+from hydra_tui.engine.io.queue_file import QueueStore, SavedEntry
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
 from hydra_tui.tui.format import display_name, rate_limit_text, short_rate
 from hydra_tui.tui.news import News
 from hydra_tui.tui.pacing import Pacing
-from hydra_tui.tui.queue_store import QueueStore, SavedEntry
 from hydra_tui.tui.screens import (
     AddRequest,
     AddUrlScreen,

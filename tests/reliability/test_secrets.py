@@ -10,9 +10,9 @@ from pathlib import Path
 
 from hydra_tui.devserver import DevServer, Faults
 from hydra_tui.engine.io.private import private_dir
+from hydra_tui.engine.io.queue_file import QueueStore, SavedEntry
 from hydra_tui.engine.io.resume import ResumeStore
 from hydra_tui.engine.options import DownloadOptions
-from hydra_tui.tui.queue_store import QueueStore, SavedEntry
 from tests.support.cli_runs import MiB
 from tests.support.helpers import cli, file_sha256, payload, sha256
 

@@ -105,4 +105,5 @@ def test_kill_9_then_restart_resumes_every_download_byte_identical(
         assert file_sha256(out_dir / name) == sha256(data)
     assert all(rows[i]["state"] == "done" and rows[i]["resumed_bytes"] > 0 for i in ids)
     assert not any(p.name.startswith(".queue-") for p in paths.queue_file().parent.iterdir())
+    assert not any(p.name.endswith(".tmp") for p in paths.queue_file().parent.iterdir())
     assert os.path.getsize(paths.queue_file()) > 0

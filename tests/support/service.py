@@ -14,7 +14,10 @@ from typing import Any
 
 import psutil
 
+from hydra_tui.engine.backends.protocol import DownloadControl
+from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.service import paths
+from hydra_tui.service.daemon import Service
 
 
 def service_pid() -> int | None:
@@ -102,3 +105,17 @@ def stop_background_service() -> None:
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=30)
     assert service_pid() is None
+
+
+def through_the_service_queue(
+    url: str, options: DownloadOptions, *, paused: bool = True
+) -> DownloadControl:
+    """The download as a service started next finds it: added to one service (not run), its
+    queue saved, then restored from the file by another."""
+    first = Service()
+    first.manager.add(url, options, id="d1", paused=paused)
+    first.save()
+    second = Service()
+    second.restore()
+    (control,) = second.manager.controls()
+    return control

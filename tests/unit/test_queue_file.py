@@ -1,4 +1,5 @@
-"""QueueStore: round trips, atomic writes, and corrupt files set aside instead of crashing."""
+"""The queue file (the TUI's and the service's): round trips, atomic writes, files of
+earlier versions, and corrupt files set aside instead of crashing."""
 
 from __future__ import annotations
 
@@ -7,15 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from hydra_tui.engine.options import DownloadOptions
-from hydra_tui.tui.queue_store import (
+from hydra_tui.engine.io.queue_file import (
     QueueStore,
     SavedEntry,
     options_from_json,
     options_to_json,
 )
+from hydra_tui.engine.mirrors.metalink import MetalinkFile
+from hydra_tui.engine.options import DownloadOptions
 
 URL = "https://example.org/f"
+#: files as the release before the one codec wrote them
+FILES = Path(__file__).parent / "queue_files"
 
 
 def test_options_round_trip_non_defaults() -> None:
@@ -108,3 +112,48 @@ def test_missing_file_is_empty_queue(tmp_path: Path) -> None:
     store = QueueStore(tmp_path / "none.json")
     assert store.load() == []
     assert store.warnings == []
+
+
+def test_a_tui_queue_file_of_the_release_before_loads(tmp_path: Path) -> None:
+    # written by tui/queue_store.py before the TUI and the service shared this codec
+    path = tmp_path / "queue.json"
+    path.write_bytes((FILES / "tui-queue-v1.json").read_bytes())
+    store = QueueStore(path)
+    folder = Path("/home/u/Downloads")
+    assert store.load() == [
+        SavedEntry(
+            "dl1",
+            "http://127.0.0.1:9/f.iso",
+            DownloadOptions(
+                threads=2,
+                output_dir=folder,
+                headers=(("X-Key", "1"),),
+                url_cmd="presign f.iso",
+                mirrors=("http://127.0.0.1:9/m1/f.iso", "http://127.0.0.1:9/m2/f.iso"),
+            ),
+            "paused",
+        ),
+        SavedEntry(
+            "dl2",
+            "http://127.0.0.1:9/g.iso",
+            DownloadOptions(output_dir=folder),
+            "done",
+            name="g.iso",
+            path="/home/u/Downloads/g.iso",
+            size=3,
+            done=3,
+            etag='"x"',
+            checksum="sha256:ab",
+        ),
+    ]
+    assert store.warnings == []
+
+
+def test_mirrors_come_back_as_a_tuple_and_a_metalink_is_not_kept(tmp_path: Path) -> None:
+    mirrors = ("http://127.0.0.1:9/m1/f.iso", "http://127.0.0.1:9/m2/f.iso")
+    metalink = MetalinkFile("f.iso", None, mirrors, size=3)
+    entry = SavedEntry("a", URL, DownloadOptions(mirrors=mirrors, metalink=metalink))
+    store = QueueStore(tmp_path / "q.json")
+    assert store.save([entry])
+    (back,) = QueueStore(tmp_path / "q.json").load()
+    assert back.options == DownloadOptions(mirrors=mirrors)

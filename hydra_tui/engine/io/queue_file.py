@@ -1,6 +1,6 @@
-"""The TUI's saved queue: what to re-add on the next start, and what already finished.
+"""A saved download queue on disk: the one codec for the TUI's queue and the service's.
 
-File format (JSON, written atomically: temp file in the same folder, then ``os.replace``)::
+File format (JSON, one entry a line)::
 
     {"version": 1, "entries": [
         {"id": "…", "url": "…", "state": "queued" | "paused" | "done" | "failed" | "cancelled",
@@ -8,14 +8,28 @@ File format (JSON, written atomically: temp file in the same folder, then ``os.r
          "result": {"name": …, "path": …, "size": …, "done": …, "final_url": …, "etag": …,
                     "last_modified": …, "checksum": …, "error": …}}]}
 
-Unfinished entries (``queued``, ``paused``) are re-added to the backend with the same id;
-finished ones (``done``, ``failed``, ``cancelled``) are *not* handed to the engine again:
-the app shows them from ``result`` until the user retries (re-adds) or removes them.
-Download progress is not stored here: the engine's resume store owns the bytes on disk.
+``result`` is only written for finished entries. Files the service wrote before it used
+this module have ``"paused": true | false`` where ``state`` now stands; they still load.
 
-Output folders are stored absolute (a queue saved in one working folder is resumed from
-another). A file that cannot be read is renamed to ``<name>.corrupt`` (``.corrupt.1``, …) and the
-queue starts empty, with a message in ``warnings`` for the app to show.
+Guarantees:
+
+- A write goes to a temporary file in the same folder, is fsynced, then ``os.replace``-d
+  over the old one: a reader (or the next start after a ``kill -9``) sees the old queue or
+  the new one, never half of either. Saving the same content twice writes nothing.
+- The file keeps URLs with their passwords (a restart needs them to resume): it is 0600
+  in a folder made 0700 (``private.py``).
+- ``SavedEntry.from_snapshot`` stores the output folder and the CA file absolute: a queue
+  saved from one working folder resumes into the same ``.part`` files from another.
+- Options: unknown keys are ignored (a file from a newer version loads), missing ones take
+  their defaults; a value of the wrong type makes the file unreadable. Mirrors are kept; a
+  Metalink's own object is not (its mirrors are in ``mirrors``, its piece hashes are lost).
+- A file that cannot be read is renamed to ``<name>.corrupt`` (``.corrupt.1``, …), the
+  queue starts empty, and a message goes to the log and to ``warnings`` for a front end
+  to show.
+
+Download progress is not stored here: the engine's resume store owns the bytes on disk.
+Which entries a front end saves and what it does with them on load is its own business:
+the TUI keeps finished ones to show, the service saves only unfinished ones.
 """
 
 from __future__ import annotations
@@ -35,7 +49,14 @@ from hydra_tui.engine.io.private import private_dir
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
 
-__all__ = ["QueueStore", "SavedEntry", "options_from_json", "options_to_json"]
+__all__ = [
+    "FORMAT_VERSION",
+    "QueueFileError",
+    "QueueStore",
+    "SavedEntry",
+    "options_from_json",
+    "options_to_json",
+]
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +108,11 @@ class SavedEntry:
     ) -> SavedEntry:
         """Reduce a live snapshot to what is worth keeping across a restart.
 
-        The output folder is stored absolute: the next start may be in another working
-        folder, and must resume into the same ``.part`` file, not start over elsewhere."""
-        options = replace(options, output_dir=options.output_dir.absolute())
+        The output folder (and CA file) are stored absolute: the next start may be in
+        another working folder, and must resume into the same ``.part`` file, not start
+        over elsewhere."""
+        ca_file = None if options.ca_file is None else options.ca_file.absolute()
+        options = replace(options, output_dir=options.output_dir.absolute(), ca_file=ca_file)
         state = snapshot.state
         if state.finished:
             return cls(
@@ -215,7 +238,9 @@ def _entry_to_json(entry: SavedEntry) -> dict[str, Any]:
 def _entry_from_json(data: Any) -> SavedEntry:
     if not isinstance(data, dict):
         raise QueueFileError("entry must be an object")
-    entry_id, url, state = data.get("id"), data.get("url"), data.get("state", "queued")
+    entry_id, url, state = data.get("id"), data.get("url"), data.get("state")
+    if state is None:  # the service's entries before this module: "paused": true | false
+        state = "paused" if data.get("paused") is True else "queued"
     if not isinstance(entry_id, str) or not entry_id:
         raise QueueFileError("entry without an id")
     if not isinstance(url, str) or not url:
