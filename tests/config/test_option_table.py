@@ -121,3 +121,15 @@ def test_help_order_moves_only_what_it_names() -> None:
     for option in OPTIONS:
         if option.cli_after is not None:
             assert names.index(option.name) == names.index(option.cli_after) + 1
+
+
+def test_a_preset_saved_from_the_tui_holds_only_settings() -> None:
+    # preset_values (cli/tui_launch.py) still lists its keys by hand
+    from hydra_tui.cli.tui_launch import preset_values
+
+    options = dataclasses.replace(
+        DownloadOptions(), auto_threads=True, limit_rate=1, buffer=1 << 20, chunk_size=4096,
+        headers=(("A", "b"),), user_agent="me/1", speed_limit=0, speed_time=1.0,
+        accept_html=True,
+    )  # fmt: skip
+    assert set(preset_values(options)) <= set(option_table.FIELD_NAMES)
