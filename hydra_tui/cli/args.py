@@ -30,7 +30,7 @@ from hydra_tui.cli.habits import (
     parse_input_lines,
     request_headers,
 )
-from hydra_tui.config import fields
+from hydra_tui.config import fields, option_table
 from hydra_tui.engine.http.urls import host_problem, redact_url
 from hydra_tui.errors import UsageError
 
@@ -170,58 +170,32 @@ def _hex_digest(length: int) -> Callable[[str], str]:
 
 
 def _add_settings_options(parser: argparse.ArgumentParser) -> None:
-    """Options that map to ``Settings`` fields (also used by ``config save-preset``)."""
-    s = argparse.SUPPRESS
-    c = fields.COERCERS
+    """Options that map to ``Settings`` fields (also used by ``config save-preset``), one
+    per entry of ``option_table``, in the order --help lists them."""
     group = parser.add_argument_group("download settings (can also live in config.toml)")
-    add = group.add_argument
-    add("-t", "--threads", type=_checked(c["threads"]), default=s, metavar="N|auto",
-        help=f"connections per download: 1-{fields.MAX_THREADS}, or auto to grow up to "
-        f"{fields.AUTO_THREADS_CEILING} (default {fields.DEFAULT_THREADS})")  # fmt: skip
-    add("-o", "--output", type=_checked(c["output"]), default=s, metavar="DIR",
-        help="folder to write into (default: current folder)")  # fmt: skip
-    add("-j", "--max-downloads", type=_checked(c["max_downloads"]), default=s, metavar="N",
-        help="downloads at once (default 4)")  # fmt: skip
-    add("-b", "--buffer", type=_checked(c["buffer"]), default=s, metavar="SIZE",
-        help="--stream memory budget, at least 1MiB (default threads x 8MiB)")  # fmt: skip
-    add("--chunk-size", type=_checked(c["chunk_size"]), default=s, metavar="SIZE",
-        help="size of each range request (default: from file size and threads)")  # fmt: skip
-    add("--limit-rate", type=_checked(c["limit_rate"]), default=s, metavar="RATE",
-        help="bandwidth ceiling per download, e.g. 5M; 0 for unlimited")  # fmt: skip
-    add("--retries", type=_checked(c["retries"]), default=s, metavar="N",
-        help="attempts per range without progress (default 5)")  # fmt: skip
-    add("--timeout", type=_checked(c["timeout"]), default=s, metavar="SECONDS",
-        help="connect timeout (default 15)")  # fmt: skip
-    add("--stall-timeout", type=_checked(c["stall_timeout"]), default=s, metavar="SECONDS",
-        help="restart a connection idle this long (default 20)")  # fmt: skip
-    add("--speed-limit", "--lowest-speed-limit", dest="speed_limit", metavar="RATE",
-        type=_checked(c["speed_limit"]), default=s,
-        help="restart connections when the download is under RATE for --speed-time; "
-        "after --retries restarts it fails; 0 turns it off (default 1K)")  # fmt: skip
-    add("--speed-time", type=_checked(c["speed_time"]), default=s, metavar="SECONDS",
-        help="how long a download may stay under --speed-limit (default 60)")  # fmt: skip
-    add("--accept-html", action=argparse.BooleanOptionalAction, default=s,
-        help="save an HTML page even where it looks like an error page")  # fmt: skip
-    add("-H", "--header", dest="headers", action="append", default=s, metavar="HEADER",
-        type=_checked(fields.parse_header),
-        help='request header "Name: value", repeatable; "Name:" drops one from config')  # fmt: skip
-    add("-A", "--user-agent", type=_checked(c["user_agent"]), default=s, metavar="TEXT",
-        help=f"User-Agent header (default {PROG}/{__version__})")  # fmt: skip
-    add("--insecure", action=argparse.BooleanOptionalAction, default=s,
-        help="do not verify TLS certificates (test servers only)")  # fmt: skip
-    add("--ca-certificate", "--cacert", dest="ca_certificate", default=s, metavar="FILE",
-        type=_checked(c["ca_certificate"]),
-        help="trust the CA certificates in this PEM file instead of the default roots")  # fmt: skip
-    add("--progress", choices=fields.PROGRESS_MODES, default=s,
-        help="headless progress format (default auto)")  # fmt: skip
-    add("-q", "--quiet", action=argparse.BooleanOptionalAction, default=s,
-        help="no progress or warnings on the terminal (errors and log file kept)")  # fmt: skip
-    add("--no-ui", dest="no_ui", action="store_const", const=True, default=s,
-        help="download without the TUI")  # fmt: skip
-    add("--ui", dest="no_ui", action="store_const", const=False, default=s,
-        help="use the TUI even if config.toml sets no-ui")  # fmt: skip
-    add("--on-quit", choices=fields.ON_QUIT_MODES, default=s,
-        help="what q does in the TUI: detach (the service downloads on) or stop it")  # fmt: skip
+    for option in option_table.cli_order():
+        _add_setting(group, option)
+
+
+def _add_setting(group: argparse._ArgumentGroup, option: option_table.Option) -> None:
+    # default=SUPPRESS: an option left out is absent from the namespace (see ``parse``)
+    common: dict[str, Any] = {"dest": option.name, "default": argparse.SUPPRESS}
+    if option.kind == "value":
+        common.update(type=_checked(option.check), metavar=option.metavar)
+    elif option.kind == "list":
+        check = option.item_check or option.check
+        common.update(action="append", type=_checked(check), metavar=option.metavar)
+    elif option.kind == "switch":
+        common.update(action=argparse.BooleanOptionalAction)
+    elif option.kind == "choice":
+        common.update(choices=option.choices)
+    else:  # "flag": --no-ui sets True, its negation --ui sets False
+        common.update(action="store_const", const=True)
+    group.add_argument(*option.flags, help=option.help, **common)
+    if option.negation is not None:
+        flag, help_text = option.negation
+        common.update(const=False)
+        group.add_argument(flag, help=help_text, **common)
 
 
 def _add_config_options(parser: argparse.ArgumentParser, *, preset: bool = True) -> None:
@@ -423,9 +397,10 @@ def read_input_entries(path_or_dash: str, stdin: TextIO) -> list[InputEntry]:
 def _settings_from(ns: argparse.Namespace) -> dict[str, Any]:
     """Only the settings the user typed: SUPPRESS left the others off the namespace."""
     values = vars(ns)
-    cli = {name: values[name] for name in fields.FIELD_NAMES if name in values}
-    if "headers" in cli:
-        cli["headers"] = tuple(cli["headers"])
+    cli = {name: values[name] for name in option_table.FIELD_NAMES if name in values}
+    for option in option_table.OPTIONS:
+        if option.kind == "list" and option.name in cli:
+            cli[option.name] = tuple(cli[option.name])
     return cli
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from hydra_tui.config import fields, locations, presets
+from hydra_tui.config import fields, locations, option_table, presets
 from hydra_tui.config.starter import STARTER_CONFIG
 from hydra_tui.errors import HydraError, LocalIOError, UsageError
 
@@ -64,7 +64,7 @@ def config_show(args: ParsedArgs, out: TextIO) -> int:
     out.write("\n")
     rows = [
         (name.replace("_", "-"), presets.format_value(name, getattr(settings, name)), sources[name])
-        for name in fields.FIELD_NAMES
+        for name in option_table.FIELD_NAMES
     ]
     key_width = max(len(key) for key, _, _ in rows)
     value_width = min(40, max(len(value) for _, value, _ in rows))

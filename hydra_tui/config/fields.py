@@ -3,7 +3,8 @@
 The command line and the config files share these functions so ``-t 0`` and
 ``threads = 0`` fail with the same words. Each raises ``UsageError`` with a message that
 starts with the field name; callers add where the value came from (file, table, option).
-Only ``errors`` and ``units`` are imported, to keep ``hydra-tui --version`` fast.
+Only ``errors``, ``units`` and ``engine.defaults`` are imported, to keep the command
+line fast. Which field takes which checker is ``option_table``'s.
 """
 
 from __future__ import annotations
@@ -15,14 +16,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Literal, TypeAlias
 
+from hydra_tui.engine.defaults import DEFAULT_THREADS
 from hydra_tui.errors import UsageError
 from hydra_tui.units import parse_rate, parse_size
 
 __all__ = [
     "AUTO_THREADS_CEILING",
-    "COERCERS",
     "DEFAULT_THREADS",
-    "FIELD_NAMES",
     "MAX_THREADS",
     "MIN_BUFFER",
     "MIN_CHUNK_SIZE",
@@ -32,7 +32,7 @@ __all__ = [
     "OnQuit",
     "ProgressMode",
     "Threads",
-    "coerce",
+    "boolean",
     "merge_headers",
     "normalize_key",
     "parse_header",
@@ -43,9 +43,6 @@ Threads: TypeAlias = int | Literal["auto"]
 ProgressMode: TypeAlias = Literal["auto", "plain", "jsonl", "none"]
 Headers: TypeAlias = tuple[tuple[str, str], ...]
 
-#: mirrors ``hydra_tui.engine.options.DEFAULT_THREADS`` (a test keeps them equal); not
-#: imported so the command line does not load the engine package
-DEFAULT_THREADS = 8
 MAX_THREADS = 1024
 #: ``-t auto`` grows the window while throughput grows, up to this many connections
 AUTO_THREADS_CEILING = 16
@@ -261,7 +258,9 @@ def ca_certificate(value: object) -> Path | None:
     return path
 
 
-def _bool(name: str) -> Callable[[object], bool]:
+def boolean(name: str) -> Callable[[object], bool]:
+    """A checker of true or false for the field ``name``."""
+
     def check(value: object) -> bool:
         if not isinstance(value, bool):
             raise UsageError(f"{name} must be true or false, got {show(value)}")
@@ -284,34 +283,3 @@ def on_quit(value: object) -> OnQuit:
         if value == mode:
             return mode
     raise UsageError(f"on_quit must be one of {', '.join(ON_QUIT_MODES)}, got {show(value)}")
-
-
-#: one checker per Settings field, in the order ``config show`` prints them
-COERCERS: dict[str, Callable[[object], object]] = {
-    "threads": threads,
-    "output": output,
-    "max_downloads": max_downloads,
-    "buffer": buffer,
-    "chunk_size": chunk_size,
-    "limit_rate": limit_rate,
-    "retries": retries,
-    "timeout": timeout,
-    "stall_timeout": stall_timeout,
-    "headers": headers,
-    "user_agent": user_agent,
-    "insecure": _bool("insecure"),
-    "ca_certificate": ca_certificate,
-    "progress": progress,
-    "quiet": _bool("quiet"),
-    "no_ui": _bool("no_ui"),
-    "speed_limit": speed_limit,
-    "speed_time": speed_time,
-    "accept_html": _bool("accept_html"),
-    "on_quit": on_quit,
-}
-FIELD_NAMES: tuple[str, ...] = tuple(COERCERS)
-
-
-def coerce(name: str, value: object) -> object:
-    """Check one field's value (idempotent on already-checked values)."""
-    return COERCERS[name](value)

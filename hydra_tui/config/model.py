@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hydra_tui.config import fields
+from hydra_tui.config import fields, option_table
 from hydra_tui.config.fields import DEFAULT_THREADS, Headers, OnQuit, ProgressMode, Threads
 from hydra_tui.engine.options import DownloadOptions, default_user_agent
 
@@ -89,8 +89,8 @@ class Settings:
         # One checker per field, shared with the files and the command line, so a bad
         # value fails the same way wherever it came from. Checkers also normalize
         # (e.g. "64MiB" -> 67108864), hence the setattr on a frozen instance.
-        for name in fields.FIELD_NAMES:
-            object.__setattr__(self, name, fields.coerce(name, getattr(self, name)))
+        for name in option_table.FIELD_NAMES:
+            object.__setattr__(self, name, option_table.coerce(name, getattr(self, name)))
 
     def effective_threads(self) -> int:
         """The connection ceiling: the number given, or 16 for ``auto``."""

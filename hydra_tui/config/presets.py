@@ -27,7 +27,7 @@ from typing import Any
 
 import tomli_w
 
-from hydra_tui.config import fields, locations
+from hydra_tui.config import fields, locations, option_table
 from hydra_tui.config.model import Settings
 from hydra_tui.engine.options import default_user_agent
 from hydra_tui.errors import ConfigError, LocalIOError, UsageError
@@ -125,14 +125,14 @@ def _check_table(path: Path, label: str, raw: Mapping[str, Any]) -> dict[str, ob
     spelled: dict[str, str] = {}
     for key, value in raw.items():
         name = fields.normalize_key(key)
-        if name not in fields.COERCERS:
+        if name not in option_table.COERCERS:
             raise ConfigError(
-                f"{path}: [{label}] unknown key {key!r}{_suggest(key, fields.FIELD_NAMES)}"
+                f"{path}: [{label}] unknown key {key!r}{_suggest(key, option_table.FIELD_NAMES)}"
             )
         if name in values:
             raise ConfigError(f"{path}: [{label}] {key!r} and {spelled[name]!r} are the same key")
         try:
-            values[name] = fields.coerce(name, value)
+            values[name] = option_table.coerce(name, value)
         except UsageError as exc:
             raise ConfigError(f"{path}: [{label}] {key}: {_one_line(str(exc))}") from None
         spelled[name] = key
@@ -157,7 +157,7 @@ def _check_top_level(path: Path, doc: Mapping[str, Any], allowed: tuple[str, ...
     for key in doc:
         if key in allowed:
             continue
-        if fields.normalize_key(key) in fields.COERCERS:
+        if fields.normalize_key(key) in option_table.COERCERS:
             where = " or ".join(f"[{a}]" if a == "defaults" else "[presets.NAME]" for a in allowed)
             raise ConfigError(f"{path}: key {key!r} must be inside a table: {where}")
         close = difflib.get_close_matches(key, allowed, n=1)
@@ -196,7 +196,7 @@ def load_config(
 def apply_layers(layers: Iterable[Layer]) -> tuple[Settings, dict[str, str]]:
     """Stack layers (lowest first) over the built-in defaults; say where each field came from."""
     values: dict[str, Any] = {}
-    sources = dict.fromkeys(fields.FIELD_NAMES, BUILT_IN)
+    sources = dict.fromkeys(option_table.FIELD_NAMES, BUILT_IN)
     headers: fields.Headers = ()
     header_sources: list[str] = []
     for layer in layers:
@@ -218,9 +218,9 @@ def _check_values(values: Mapping[str, Any]) -> dict[str, object]:
     checked: dict[str, object] = {}
     for key, value in values.items():
         name = fields.normalize_key(key)
-        if name not in fields.COERCERS:
-            raise UsageError(f"not a setting: {key!r}{_suggest(key, fields.FIELD_NAMES)}")
-        checked[name] = fields.coerce(name, value)
+        if name not in option_table.COERCERS:
+            raise UsageError(f"not a setting: {key!r}{_suggest(key, option_table.FIELD_NAMES)}")
+        checked[name] = option_table.coerce(name, value)
     return checked
 
 

@@ -10,14 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hydra_tui.engine.defaults import DEFAULT_THREADS
+
 if TYPE_CHECKING:
     from hydra_tui.engine.io.checksums import ChecksumList
     from hydra_tui.engine.mirrors.metalink import MetalinkFile
 
 __all__ = ["DEFAULT_THREADS", "DownloadOptions", "default_user_agent"]
-
-#: ``-t``'s default, for the command line, config files and the API alike
-DEFAULT_THREADS = 8
 
 
 def default_user_agent() -> str:

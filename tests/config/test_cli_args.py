@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import hydra_tui
 from hydra_tui.cli import args as cli_args
 from hydra_tui.cli.args import parse, read_input_file, validate_url
-from hydra_tui.config import fields
+from hydra_tui.config import option_table
 from hydra_tui.errors import UsageError
 
 URL = "https://example.org/big.iso"
@@ -87,7 +87,7 @@ def test_only_given_options_are_in_cli() -> None:
 def test_every_setting_has_an_option() -> None:
     parser = cli_args.build_parser()
     dests = {action.dest for action in parser._actions}
-    assert set(fields.FIELD_NAMES) <= dests
+    assert set(option_table.FIELD_NAMES) <= dests
 
 
 def test_all_options_typed() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from hydra_tui.cli import config_commands as commands
 from hydra_tui.cli.args import parse
-from hydra_tui.config import fields, presets
+from hydra_tui.config import option_table, presets
 from hydra_tui.config.model import Settings
 from hydra_tui.config.starter import STARTER_CONFIG
 from hydra_tui.errors import ConfigError, HydraError
@@ -51,7 +51,7 @@ def test_init_refuses_to_overwrite(xdg: Path) -> None:
 
 
 def test_starter_documents_every_key() -> None:
-    for name in fields.FIELD_NAMES:
+    for name in option_table.FIELD_NAMES:
         key = name.replace("_", "-")
         assert re.search(rf"^# {re.escape(key)} = ", STARTER_CONFIG, re.MULTILINE), key
 
@@ -63,7 +63,7 @@ def test_starter_examples_are_valid_when_uncommented(tmp_path: Path, xdg: Path) 
     path.write_text(text, encoding="utf-8")
     loaded = presets.load_config(path)
     assert loaded.defaults is not None
-    assert set(loaded.defaults.values) == set(fields.FIELD_NAMES)
+    assert set(loaded.defaults.values) == set(option_table.FIELD_NAMES)
     settings, _ = presets.resolve({}, preset=None, config_file=path)
     # the examples show the built-in values, except headers' illustration
     assert settings == Settings(headers=(("X-Token", "abc"),))

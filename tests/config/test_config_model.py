@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import hydra_tui
-from hydra_tui.config import fields
+from hydra_tui.config import fields, option_table
 from hydra_tui.config.model import Settings
 from hydra_tui.engine.options import DEFAULT_THREADS, DownloadOptions
 from hydra_tui.errors import UsageError
@@ -17,7 +17,7 @@ MIB = 1024 * 1024
 
 
 def test_checkers_cover_exactly_the_settings_fields() -> None:
-    assert set(fields.FIELD_NAMES) == {f.name for f in dataclasses.fields(Settings)}
+    assert set(option_table.FIELD_NAMES) == {f.name for f in dataclasses.fields(Settings)}
 
 
 def test_every_field_has_a_docstring() -> None:
@@ -33,7 +33,7 @@ def test_every_field_has_a_docstring() -> None:
             and isinstance(following.value, ast.Constant)
         ):
             documented.add(stmt.target.id)
-    assert documented == set(fields.FIELD_NAMES)
+    assert documented == set(option_table.FIELD_NAMES)
 
 
 def test_defaults_match_the_engine() -> None:
