@@ -1,10 +1,10 @@
-"""The hydra-tui application: polls the backend, renders the queue, turns keys into calls.
+"""The hydra-tui application: polls the backend, renders the queue, saves it.
 
 The engine runs as an app-level worker (closing a screen never stops downloads). Ten times
 a second the app reads ``backend.snapshots()``, notices state transitions (notifications,
 saving the queue) and hands the list to the main screen (every third time while the
-machine is busy: ``tui/pacing.py``). Every backend call is wrapped:
-an error becomes a notification, never a traceback over the screen.
+machine is busy: ``tui/pacing.py``). What the keys do is ``tui/actions.py``. Every backend
+call is wrapped: an error becomes a notification, never a traceback over the screen.
 """
 
 from __future__ import annotations
@@ -14,10 +14,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
 
 from textual import work
-from textual.app import App, SystemCommand
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
@@ -27,46 +25,30 @@ from hydra_tui.engine.http.urls import redact_text
 from hydra_tui.engine.io.queue_file import QueueStore, SavedEntry
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
-from hydra_tui.tui.format import display_name, rate_limit_text, short_rate
+from hydra_tui.tui.actions import ACTIVE, DownloadActions, PresetSaver
+from hydra_tui.tui.format import short_rate
 from hydra_tui.tui.news import News
 from hydra_tui.tui.pacing import Pacing
-from hydra_tui.tui.screens import (
-    AddRequest,
-    AddUrlScreen,
-    LogScreen,
-    MainScreen,
-    RateLimitChoice,
-    RateLimitScreen,
-    SavePresetScreen,
-)
-from hydra_tui.tui.screens.add_url import MAX_THREADS, PresetResolver
-from hydra_tui.tui.screens.confirm_questions import (
-    CANCEL,
-    DELETE,
-    REMOVE,
-    confirm_cancel,
-    confirm_remove,
-)
-from hydra_tui.tui.screens.main import ACTIONS
+from hydra_tui.tui.screens import MainScreen
+from hydra_tui.tui.screens.add_url import PresetResolver
 
 __all__ = ["HydraApp", "run_tui"]
 
-T = TypeVar("T")
-#: saves a download's options as a named preset (presets.toml, written with tomli-w)
-PresetSaver = Callable[[str, DownloadOptions], None]
 #: seconds between two snapshot polls
 POLL_INTERVAL = 0.1
 #: at most one save of the queue file a second for state changes alone
 SAVE_INTERVAL = 1.0
-_ACTIVE = (DownloadState.PROBING, DownloadState.DOWNLOADING, DownloadState.VERIFYING)
 
 
 def _target(url: str, options: DownloadOptions) -> tuple[str, Path, str | None]:
     return url, options.output_dir.absolute(), options.filename
 
 
-class HydraApp(App[int]):
-    """Drives any ``DownloadBackend``; persistence, presets and the log are optional."""
+class HydraApp(DownloadActions):
+    """Drives any ``DownloadBackend``; persistence, presets and the log are optional.
+
+    What the keys do, and when they apply, is ``DownloadActions`` (``tui/actions.py``).
+    """
 
     CSS_PATH = "app.tcss"
     TITLE = "hydra-tui"
@@ -108,11 +90,9 @@ class HydraApp(App[int]):
         self._poll_interval = poll_interval
         #: which polls are drawn (every one, or every third while the machine is busy)
         self._pacing = pacing or Pacing()
-        #: finished entries restored from the queue file; the engine never sees them
         self._archive: dict[str, SavedEntry] = {}
         self._states: dict[str, DownloadState] = {}
         self._polled = False
-        #: connection ceilings and rate limits the user set here (kept across restarts)
         self._threads: dict[str, int] = {}
         self._limits: dict[str, int | None] = {}
         self._saved_signature: tuple[tuple[str, str], ...] | None = None
@@ -254,7 +234,7 @@ class HydraApp(App[int]):
             self._tell(toast.message, title=toast.title, severity=severity)
 
     def _update_subtitle(self, live: Sequence[DownloadSnapshot]) -> None:
-        active = [s for s in live if s.state in _ACTIVE]
+        active = [s for s in live if s.state in ACTIVE]
         total = sum(s.speed for s in active)
         subtitle = f"{len(active)} active · {short_rate(total)}" if active else ""
         self._main.show_status(subtitle)
@@ -318,185 +298,7 @@ class HydraApp(App[int]):
             options = replace(options, limit_rate=self._limits[control.id])
         return options
 
-    # --- actions --------------------------------------------------------------------------
-
-    def _call(self, what: str, fn: Callable[[], T], *, quiet: bool = False) -> T | None:
-        """Run a backend call that returns something; ``None`` means it raised, and the
-        error became a notification (``quiet``: once per distinct message, for polls)."""
-        try:
-            result = fn()
-        except Exception as exc:  # anything the backend raises is shown, not a traceback
-            message = f"{what}: {exc}"
-            if not quiet or message != self._poll_error:
-                self._tell(message, title="Error", severity="error")
-            if quiet:
-                self._poll_error = message
-            return None
-        if quiet:
-            self._poll_error = None
-        return result
-
-    def _ok(self, what: str, fn: Callable[[], object]) -> bool:
-        """Run a backend command; ``False`` if it raised (and the user was told)."""
-
-        def run() -> bool:
-            fn()
-            return True
-
-        return self._call(what, run) is not None
-
-    def _control(self, download_id: str) -> DownloadControl | None:
-        try:
-            return self.backend.get(download_id)
-        except KeyError:  # removed between the key press and now
-            self._tell("That download is no longer in the queue.", severity="warning")
-            return None
-
-    def on_main_screen_command(self, message: MainScreen.Command) -> None:
-        self.execute(message.action, message.download_id)
-
-    def execute(self, action: str, download_id: str | None) -> None:
-        """Carry out a footer/palette action on the selected download."""
-        if action == "add":
-            self.push_screen(
-                AddUrlScreen(defaults=self._defaults, resolve_preset=self._resolve_preset),
-                self._on_add,
-            )
-            return
-        if action == "log":
-            self.push_screen(LogScreen(self._log_path))
-            return
-        if download_id is None:
-            self._tell("The queue is empty: press a to add a URL.", severity="warning")
-            return
-        if download_id in self._archive and download_id not in self._states:
-            self._archived_action(action, download_id)
-            return
-        control = self._control(download_id)
-        if control is None:
-            return
-        snap = control.snapshot()
-        name = display_name(snap)
-        running = snap.state in _ACTIVE
-        if action == "cancel" and running:
-            self.push_screen(confirm_cancel(name), partial(self._confirmed, download_id))
-        elif action in ("pause", "resume", "cancel", "retry"):
-            self._ok(f"{action.capitalize()} {name}", getattr(control, action))
-        elif (action == "remove" and running) or action == "delete_files":
-            self.push_screen(
-                confirm_remove(name, snap, running=running),
-                partial(self._confirmed, download_id),
-            )
-        elif action == "remove":
-            self._remove(download_id, name)
-        elif action in ("move_up", "move_down", "first"):
-            self._move(download_id, action)
-        elif action in ("more", "fewer"):
-            self._change_threads(control, +1 if action == "more" else -1)
-        elif action == "save_preset":
-            if self._save_preset is None:
-                self._tell("Saving presets is not available here.", severity="warning")
-            else:
-                options = control.options
-                self.push_screen(
-                    SavePresetScreen(name=name),
-                    lambda preset: self._on_save_preset(preset, options),
-                )
-        elif action == "limit":
-            current = self._limits.get(download_id, control.snapshot().rate_limit)
-            self.push_screen(
-                RateLimitScreen(name=name, current=current),
-                lambda choice: self._on_limit(download_id, choice),
-            )
-        self.tick()
-
-    def _confirmed(self, download_id: str, answer: str | None) -> None:
-        """The answer of a ``ConfirmScreen`` about ``download_id`` (``None``: keep)."""
-        if answer is None:
-            return
-        control = self._control(download_id)
-        if control is None:
-            return
-        name = display_name(control.snapshot())
-        if answer == CANCEL:
-            self._ok(f"Cancel {name}", control.cancel)
-        elif answer in (REMOVE, DELETE):
-            self._remove(download_id, name, delete_files=answer == DELETE)
-        self.tick()
-
-    def _remove(self, download_id: str, name: str, *, delete_files: bool = False) -> None:
-        remove = partial(self.backend.remove, download_id, delete_files=delete_files)
-        if self._ok(f"Removing {name}", remove):
-            self._threads.pop(download_id, None)
-            self._limits.pop(download_id, None)
-            if delete_files:
-                self._tell(f"{name}: removed; its files are being deleted", timeout=3)
-
-    def _move(self, download_id: str, action: str) -> None:
-        ids = [c.id for c in self._call("Reading the queue", self.backend.controls) or []]
-        if download_id not in ids:
-            return
-        index = ids.index(download_id)
-        target = {"move_up": index - 1, "move_down": index + 1, "first": 0}[action]
-        if 0 <= target < len(ids) and target != index:
-            self._ok("Moving", partial(self.backend.move, download_id, target))
-            self.persist()
-
-    def _archived_action(self, action: str, download_id: str) -> None:
-        entry = self._archive[download_id]
-        if action == "remove":
-            del self._archive[download_id]
-        elif action == "retry":
-            added = self._call(
-                f"Retrying {entry.url}",
-                lambda: self.backend.add(entry.url, entry.options, id=entry.id),
-            )
-            if added is not None:
-                del self._archive[download_id]
-        else:
-            self._tell(f"{entry.name or entry.url} is {entry.state}; t downloads it again.")
-        self.tick()
-
-    def _change_threads(self, control: DownloadControl, step: int) -> None:
-        snap = control.snapshot()
-        current = self._threads.get(control.id) or snap.max_window or control.options.threads
-        wanted = min(MAX_THREADS, max(1, current + step))
-        if wanted == current:
-            self._tell(f"Already at {current} connection(s).", timeout=2)
-            return
-        if self._ok("Changing connections", partial(control.set_threads, wanted)):
-            self._threads[control.id] = wanted
-            self._tell(f"{display_name(snap)}: up to {wanted} connections", timeout=2)
-            self.persist()
-
-    def _on_add(self, request: AddRequest | None) -> None:
-        if request is None:
-            return
-        control = self._call(
-            f"Adding {request.url}", lambda: self.backend.add(request.url, request.options)
-        )
-        if control is not None:
-            self.tick()
-            self._main.select(control.id)
-
-    def _on_save_preset(self, preset: str | None, options: DownloadOptions) -> None:
-        if preset is None or self._save_preset is None:
-            return
-        save = self._save_preset
-        if self._ok(f"Saving preset {preset}", partial(save, preset, options)):
-            self._tell(f"Saved preset {preset}: hydra-tui --preset {preset} URL", timeout=4)
-
-    def _on_limit(self, download_id: str, choice: RateLimitChoice | None) -> None:
-        if choice is None:
-            return
-        control = self._control(download_id)
-        if control is None:
-            return
-        limit = choice.bytes_per_s
-        if self._ok("Setting the rate limit", partial(control.set_rate_limit, limit)):
-            self._limits[download_id] = limit
-            self._tell(f"Rate limit: {rate_limit_text(limit)}", timeout=2)
-            self.persist()
+    # --- quitting -------------------------------------------------------------------------
 
     async def action_quit(self) -> None:
         """Save the queue one last time; the engine worker is cancelled with the app (an
@@ -513,16 +315,6 @@ class HydraApp(App[int]):
             self._stop_service()
         self.persist()
         self.exit(0)
-
-    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        """The footer's actions in the command palette (ctrl+p), next to Textual's own."""
-        yield from super().get_system_commands(screen)
-        if isinstance(screen, MainScreen):
-            for action, (title, help_text) in ACTIONS.items():
-                yield SystemCommand(title, help_text, partial(self._palette, action))
-
-    def _palette(self, action: str) -> None:
-        self.execute(action, self._main.selected_id)
 
 
 def run_tui(

@@ -1,7 +1,8 @@
 """The queue above, the selected download's detail below, actions in the footer.
 
 The screen owns the key bindings (so they go quiet while a modal is open) but not the
-backend: each action is posted up to the app as a ``Command`` with the selected id.
+backend: each binds an action of the app (``app.pause``, ``tui/actions.py``), whose
+``check_action`` decides when it applies.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from textual import events
+from textual.actions import parse
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
@@ -54,31 +56,31 @@ class MainScreen(Screen[None]):
     """Shows what ``show`` is given; the app calls it on every tick."""
 
     BINDINGS = [
-        Binding("a", "command('add')", "Add"),
-        Binding("p", "command('pause')", "Pause"),
-        Binding("r", "command('resume')", "Resume"),
-        Binding("c,x", "command('cancel')", "Cancel"),
-        Binding("t,R", "command('retry')", "Retry"),
-        Binding("d,delete", "command('remove')", "Remove"),
-        Binding("D", "command('delete_files')", "Delete files", show=False),
-        Binding("left_square_bracket", "command('move_up')", "Move up", show=False),
-        Binding("right_square_bracket", "command('move_down')", "Move down", show=False),
-        Binding("exclamation_mark", "command('first')", "Download next", show=False),
-        Binding("plus,equals_sign", "command('more')", "Conns", key_display="+/-"),
-        Binding("minus", "command('fewer')", "Fewer conns", show=False),
-        Binding("l", "command('limit')", "Limit"),
-        Binding("s", "command('save_preset')", "Preset", show=False),
-        Binding("L", "command('log')", "Log"),
+        Binding("a", "app.add", "Add"),
+        Binding("p", "app.pause", "Pause"),
+        Binding("r", "app.resume", "Resume"),
+        Binding("c,x", "app.cancel", "Cancel"),
+        Binding("t,R", "app.retry", "Retry"),
+        Binding("d,delete", "app.remove", "Remove"),
+        Binding("D", "app.delete_files", "Delete files", show=False),
+        Binding("left_square_bracket", "app.move_up", "Move up", show=False),
+        Binding("right_square_bracket", "app.move_down", "Move down", show=False),
+        Binding("exclamation_mark", "app.first", "Download next", show=False),
+        Binding("plus,equals_sign", "app.more", "Conns", key_display="+/-"),
+        Binding("minus", "app.fewer", "Fewer conns", show=False),
+        Binding("l", "app.limit", "Limit"),
+        Binding("s", "app.save_preset", "Preset", show=False),
+        Binding("L", "app.log", "Log"),
         Binding("q", "app.quit", "Quit"),
         Binding("Q", "app.stop_service", "Quit and stop the service", show=False),
     ]
 
     @dataclass
-    class Command(Message):
-        """The user asked for ``action`` on ``download_id`` (``None``: nothing selected)."""
+    class Refused(Message):
+        """A key was pressed whose ``action`` the app's ``check_action`` refuses now:
+        Textual drops such a key without a word; the app says why."""
 
         action: str
-        download_id: str | None
 
     def __init__(self) -> None:
         super().__init__()
@@ -87,6 +89,8 @@ class MainScreen(Screen[None]):
         self._pending: Sequence[DownloadSnapshot] | None = None
         self._ticks = 0
         self._detail_id: str | None = None
+        #: the selection the bindings were last refreshed for (what applies depends on it)
+        self._bindings_for: str | None = None
         self._status = ""
 
     def compose(self) -> ComposeResult:
@@ -111,7 +115,10 @@ class MainScreen(Screen[None]):
 
     @property
     def selected_id(self) -> str | None:
-        return self.query_one(QueueTable).selected_id
+        try:
+            return self.query_one(QueueTable).selected_id
+        except NoMatches:  # not composed yet, or shutting down
+            return None
 
     def show(self, snapshots: Sequence[DownloadSnapshot]) -> None:
         """Render a new tick: update rows in place, refresh the selected download's detail."""
@@ -128,6 +135,7 @@ class MainScreen(Screen[None]):
         # of the ticks is plenty for the eye and leaves the CPU to the downloads
         self._ticks += 1
         selected = table.selected_id
+        self._selection_changed(selected)
         if selected != self._detail_id or self._ticks % DETAIL_EVERY == 0:
             self._show_detail(selected)
         elif selected is not None and selected in self._by_id:
@@ -172,8 +180,21 @@ class MainScreen(Screen[None]):
             pane.snapshot = self._by_id.get(download_id) if download_id else None
 
     def on_queue_table_highlighted(self, event: QueueTable.Highlighted) -> None:
+        self._selection_changed(event.download_id)
         if event.download_id != self._detail_id:
             self._show_detail(event.download_id)
 
-    def action_command(self, action: str) -> None:
-        self.post_message(self.Command(action, self.selected_id))
+    def _selection_changed(self, selected: str | None) -> None:
+        """Ask the footer to redraw which keys apply, once per new selection."""
+        if selected != self._bindings_for:
+            self._bindings_for = selected
+            self.refresh_bindings()
+
+    def on_key(self, event: events.Key) -> None:
+        """A key whose binding is disabled now: Textual drops it without a word, so the app
+        is asked to say why. This runs before the bindings (Textual looks them up once the
+        key has bubbled to the app), so the action a key runs cannot disable it first."""
+        found = self.active_bindings.get(event.key)
+        if found is not None and not found.enabled:
+            _, action, _ = parse(found.binding.action)
+            self.post_message(self.Refused(action))
