@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from hydra_tui.engine.backends.fake import PreviewBackend
+from hydra_tui.engine.io.checksums import ChecksumList
 from hydra_tui.engine.io.queue_file import QueueStore
 from hydra_tui.engine.mirrors.metalink import MetalinkFile
 from hydra_tui.engine.options import DownloadOptions
@@ -61,6 +62,16 @@ def test_a_metalink_download_is_saved_with_its_mirrors(tmp_path: Path) -> None:
     control = through_the_service_queue(URL, options, paused=False)
     assert control.options == DownloadOptions(output_dir=tmp_path, mirrors=MIRRORS)
     assert control.snapshot().state is DownloadState.QUEUED
+
+
+def test_a_checksum_file_download_is_saved_with_its_lines(tmp_path: Path) -> None:
+    # ``hydra-tui --checksum-file SUMS URL`` attached to the service: its first save raised
+    # TypeError and the service died ("the service went away")
+    sums = ChecksumList("SUMS", (("f.iso", "sha256", "ab" * 32),))
+    options = DownloadOptions(output_dir=tmp_path, checksum_list=sums)
+    control = through_the_service_queue(URL, options)
+    assert control.options.checksum_list == sums
+    assert control.options == options
 
 
 def test_the_tui_and_the_service_save_the_same_options_json(tmp_path: Path) -> None:

@@ -35,9 +35,11 @@ the TUI keeps finished ones to show, the service saves only unfinished ones.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
+import string
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
@@ -45,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from hydra_tui.engine.http.urls import redact_url
+from hydra_tui.engine.io.checksums import ChecksumList
 from hydra_tui.engine.io.private import private_dir
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState
@@ -167,6 +170,8 @@ def options_to_json(options: DownloadOptions) -> dict[str, Any]:
             value = list(value)
         elif f.name == "metalink":
             value = None  # its mirrors are in ``mirrors``; its piece hashes are not kept
+        elif f.name == "checksum_list" and value is not None:
+            value = {"source": value.source, "entries": [list(e) for e in value.entries]}
         out[f.name] = value
     return out
 
@@ -213,6 +218,8 @@ def options_from_json(data: Any) -> DownloadOptions:
             ):
                 raise QueueFileError("option 'headers': expected [name, value] pairs")
             kwargs[f.name] = tuple((str(k), str(v)) for k, v in pairs)
+        elif f.name == "checksum_list":
+            kwargs[f.name] = _checksum_list(value)
         elif f.name == "mirrors":
             urls = _expect(f.name, value, list)
             if not all(isinstance(u, str) for u in urls):
@@ -221,6 +228,26 @@ def options_from_json(data: Any) -> DownloadOptions:
         else:  # pragma: no cover - a new field type needs a branch above
             raise QueueFileError(f"option {f.name!r}: unsupported type {f.type}")
     return DownloadOptions(**kwargs)
+
+
+def _checksum_list(value: Any) -> ChecksumList:
+    """``--checksum-file``'s lines as saved: read once, so a restart needs no re-fetch."""
+    data = _expect("checksum_list", value, dict)
+    source, entries = data.get("source"), data.get("entries")
+    if (
+        not isinstance(source, str)
+        or not isinstance(entries, list)
+        or not all(
+            isinstance(e, list)
+            and len(e) == 3
+            and all(isinstance(x, str) for x in e)
+            and e[1] in hashlib.algorithms_guaranteed
+            and all(c in string.hexdigits for c in e[2])
+            for e in entries
+        )
+    ):
+        raise QueueFileError("option 'checksum_list': expected a source and [name, alg, hex] lines")
+    return ChecksumList(source, tuple((n, a, h) for n, a, h in entries))
 
 
 def _entry_to_json(entry: SavedEntry) -> dict[str, Any]:
