@@ -192,13 +192,14 @@ async def _attempt(dl: Download, *, fresh: bool, follow_metalink: bool) -> Downl
         dl.state = DownloadState.DOWNLOADING
         stored = False
         hasher = None
-        if remote.multi_connection:
-            assert remote.size is not None
-            if dl.expected_digests:
-                hasher = PrefixHasher(sink.fd, list(dl.expected_digests))
-            stored = await _fill_ranges(dl, probed, sink, done, hasher)
-        else:
-            await _fill_single(dl, probed, sink)
+        async with dl.sampling():
+            if remote.multi_connection:
+                assert remote.size is not None
+                if dl.expected_digests:
+                    hasher = PrefixHasher(sink.fd, list(dl.expected_digests))
+                stored = await _fill_ranges(dl, probed, sink, done, hasher)
+            else:
+                await _fill_single(dl, probed, sink)
         size = sink.size()
         if remote.size is not None and size != remote.size:
             raise ProtocolViolation(f"{final.name}: got {size} bytes, expected {remote.size}")
@@ -308,18 +309,15 @@ async def _fill_ranges(
                    url_cmd=url_cmd)  # fmt: skip
         saved = key
 
-    async def ticker() -> None:
-        """Sample progress; checkpoint every second, or sooner once a few MiB per
-        connection are at stake, so a kill loses little whatever the speed; fdatasync
-        only every DURABLE_SECONDS (what a power loss may cost)."""
+    async def checkpoints() -> None:
+        """Checkpoint every second, or sooner once a few MiB per connection are at
+        stake, so a kill loses little whatever the speed; fdatasync only every
+        DURABLE_SECONDS (what a power loss may cost)."""
         loop = asyncio.get_running_loop()
         last = last_sync = loop.time()
-        last_done, ticks = planner.done_bytes, 0
+        last_done = planner.done_bytes
         while True:
             await asyncio.sleep(0.25)
-            ticks += 1
-            if ticks % 2 == 0:
-                dl.tick()
             now, grown = loop.time(), planner.done_bytes - last_done
             if now - last >= CHECKPOINT_SECONDS or grown >= CHECKPOINT_BYTES * dl.threads:
                 sync = now - last_sync >= DURABLE_SECONDS
@@ -345,7 +343,7 @@ async def _fill_ranges(
         run = MirrorRun(dl, dl.mirror_set, planner, sink)
     else:
         run = dl.transfer = TransferRun(dl, remote, planner, sink)
-    tick_task = asyncio.create_task(ticker())
+    checkpoint_task = asyncio.create_task(checkpoints())
     finished = False
     follow_task = asyncio.create_task(follow())
     try:
@@ -365,7 +363,7 @@ async def _fill_ranges(
     else:
         finished = True
     finally:
-        for task in (tick_task, follow_task):
+        for task in (checkpoint_task, follow_task):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -380,7 +378,6 @@ async def _fill_ranges(
         if last is not None and not finished:  # failed or cancelled: now, before any await
             with contextlib.suppress(OSError, LocalIOError):
                 checkpoint(last, True)
-        dl.tick()
     if last is not None:
         # off the loop: an fdatasync behind other files' writeback can take seconds, and
         # every download and the UI's answers would wait for it
@@ -399,20 +396,7 @@ async def _fill_single(dl: Download, probed: Probed, sink: DiskSink) -> None:
         dl.single_done = len(probed.head)
         return
     sink.truncate(0)
-    ticker = asyncio.create_task(_tick_forever(dl))
-    try:
-        await fetch_single(dl, remote, sink, resumable_skip=False)
-    finally:
-        ticker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await ticker
-        dl.tick()
-
-
-async def _tick_forever(dl: Download) -> None:
-    while True:
-        await asyncio.sleep(0.5)
-        dl.tick()
+    await fetch_single(dl, remote, sink, resumable_skip=False)
 
 
 async def _verify(dl: Download, sink: DiskSink, hasher: PrefixHasher | None) -> dict[str, str]:

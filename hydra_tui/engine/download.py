@@ -13,7 +13,7 @@ import dataclasses
 import itertools
 import logging
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -60,6 +60,8 @@ __all__ = ["Download", "Probed"]
 log = logging.getLogger(__name__)
 #: the smallest probe under a rate limit (a slow limit still needs the file's headers)
 MIN_PROBE_BYTES = 16 * 1024
+#: seconds between two samples of throughput and window (the graphs' resolution)
+SAMPLE_SECONDS = 0.5
 _ids = itertools.count(1)
 
 
@@ -428,8 +430,28 @@ class Download:
             )
 
     # -- progress ----------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def sampling(self) -> AsyncIterator[None]:
+        """While a body runs, disk or stream: throughput and the window sampled every
+        ``SAMPLE_SECONDS`` (the history the graphs draw), and once more at the end, so the
+        last snapshot holds the final figures. The one ticker of every mode."""
+
+        async def forever() -> None:
+            while True:
+                await asyncio.sleep(SAMPLE_SECONDS)
+                self.tick()
+
+        ticker = asyncio.create_task(forever(), name="hydra sampling")
+        try:
+            yield
+        finally:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+            self.tick()
+
     def tick(self) -> None:
-        """Sample throughput (called every ~0.5 s by the running mode)."""
+        """Sample throughput (every ``SAMPLE_SECONDS`` while ``sampling``)."""
         now = self.ctx.clock()
         self._samples.append((now, self.received))
         while len(self._samples) > 2 and now - self._samples[0][0] > 3.0:

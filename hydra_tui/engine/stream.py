@@ -64,7 +64,7 @@ async def stream_blocks(
             source = _single(dl, probed, start)
         # aclosing: when our reader stops early, the inner generator (and its workers)
         # are closed right now, not later by the loop's finalizer after the client closed
-        async with contextlib.aclosing(source):
+        async with dl.sampling(), contextlib.aclosing(source):
             async for block in source:
                 for piece in block:
                     for h in hashers.values():
@@ -109,7 +109,6 @@ async def _ranged(
     run = TransferRun(dl, remote, planner, sink, limit=lambda: consumed[0] + buffer)
     dl.transfer = run
     task = asyncio.create_task(_run(run))
-    ticker = asyncio.create_task(_tick(dl))
     fallback = False
     try:
         while reorderer.emitted < remote.size:
@@ -134,12 +133,10 @@ async def _ranged(
             await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
             waiter.cancel()
     finally:
-        for t in (task, ticker):
-            t.cancel()
-            with contextlib.suppress(asyncio.CancelledError, HydraError):
-                await t
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, HydraError):
+            await task
         dl.transfer = None
-        dl.tick()
     if fallback:
         log.warning("%s: server ignores Range; continuing over one connection", dl.shown_url)
         dl.planner = None
@@ -155,12 +152,6 @@ async def _run(run: TransferRun) -> None:
         await run.run()
     except BaseExceptionGroup as group:
         raise unwrap(group) from None
-
-
-async def _tick(dl: Download) -> None:
-    while True:
-        await asyncio.sleep(0.5)
-        dl.tick()
 
 
 async def _single(
@@ -202,7 +193,6 @@ async def _single_from(
         await queue.put(None)
 
     task = asyncio.create_task(produce())
-    ticker = asyncio.create_task(_tick(dl))
     try:
         while True:
             getter = asyncio.create_task(queue.get())
@@ -218,8 +208,6 @@ async def _single_from(
                 break
             yield block
     finally:
-        for t in (task, ticker):
-            t.cancel()
-            with contextlib.suppress(asyncio.CancelledError, HydraError):
-                await t
-        dl.tick()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, HydraError):
+            await task

@@ -61,6 +61,32 @@ def test_disk_done_then_cancelled_is_paused_and_resumes(server: DevServer, tmp_p
     dl = run(again())
     assert dl.state is DownloadState.DONE
     assert file_sha256(tmp_path / "life.bin") == sha256(data)
+    # sampled every half second while the body ran (~2 s at 2 x 1 MiB/s), once at the end
+    times = [s.t for s in dl.snapshot().history]
+    assert len(times) >= 3 and times == sorted(times)
+    assert any(s.bytes_per_s > 0 for s in dl.snapshot().history)
+
+
+def test_a_stream_is_sampled_while_it_runs_and_at_its_end(server: DevServer) -> None:
+    data = payload(3 * MiB, seed=9)
+    url = server.add("sampled.bin", data, Faults(rate=MiB))
+    opts = DownloadOptions(threads=2, chunk_size=256 * 1024)
+
+    async def read_all() -> tuple[Download, str]:
+        async with EngineContext(opts, resume=False) as ctx:
+            dl = Download(ctx, url, opts)
+            got = bytearray()
+            async for block in stream_blocks(dl):
+                for piece in block:
+                    got += piece
+            return dl, sha256(bytes(got))
+
+    dl, digest = run(read_all())
+    assert digest == sha256(data)
+    assert dl.state is DownloadState.DONE
+    history = dl.snapshot().history
+    assert len(history) >= 3
+    assert history[-1].t >= 1.0  # the last sample is the end's, after ~1.5 s of body
 
 
 def test_a_stream_whose_reader_goes_away_is_cancelled(server: DevServer) -> None:
