@@ -28,7 +28,7 @@ from hydra_tui.config.fields import AUTO_THREADS_CEILING, MAX_THREADS
 from hydra_tui.engine.context import EngineContext
 from hydra_tui.engine.disk import DownloadResult, download_to_disk
 from hydra_tui.engine.download import Download
-from hydra_tui.engine.io.filename import choose_name
+from hydra_tui.engine.io.filename import download_name
 from hydra_tui.engine.io.reorder import Piece
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.stream import stream_blocks
@@ -232,7 +232,7 @@ class HydraClient:
             async with self._reporting(dl):
                 probed = await dl.probe()
                 remote = probed.remote
-                name = choose_name(remote.disposition_name, remote.final_url, url)
+                name = download_name(opts.filename, remote.disposition_name, remote.final_url, url)
                 dl.name = name
                 chunks = _pieces(stream_blocks(dl, probed=probed))
                 try:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from hydra_tui.cli.headless import url_options
 from hydra_tui.engine.context import EngineContext
 from hydra_tui.engine.download import Download
-from hydra_tui.engine.io.filename import choose_name, sanitize_filename
+from hydra_tui.engine.io.filename import download_name
 from hydra_tui.engine.plan.planner import choose_chunk_size
 from hydra_tui.errors import HydraError
 from hydra_tui.units import format_size
@@ -48,10 +48,7 @@ async def run_dry(
                 status = status or exc.exit_code
                 continue
             remote = probed.remote
-            if opts.filename:
-                name = sanitize_filename(opts.filename)
-            else:
-                name = choose_name(remote.disposition_name, remote.final_url, url)
+            name = download_name(opts.filename, remote.disposition_name, remote.final_url, url)
             size = (
                 "unknown" if remote.size is None else f"{remote.size} ({format_size(remote.size)})"
             )

@@ -21,7 +21,7 @@ from hydra_tui.engine.download import Download, Probed
 from hydra_tui.engine.http.error_map import local_error
 from hydra_tui.engine.io.checksums import expected_digests, names_of
 from hydra_tui.engine.io.commit import Staged, group_commit
-from hydra_tui.engine.io.filename import candidate_paths, choose_name, sanitize_filename
+from hydra_tui.engine.io.filename import candidate_paths, download_name
 from hydra_tui.engine.io.partfile import OutputFolder, PartFile, claim_part, part_names
 from hydra_tui.engine.io.prefix_hash import PrefixHasher
 from hydra_tui.engine.io.resume import ResumeRecord, boot_id
@@ -98,10 +98,7 @@ def place_part(dl: Download, probed: Probed) -> tuple[PartFile, ResumeRecord | N
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise local_error(exc, out, kept=False) from exc
-    if dl.options.filename:
-        name = sanitize_filename(dl.options.filename)
-    else:
-        name = choose_name(remote.disposition_name, remote.final_url, dl.url)
+    name = download_name(dl.options.filename, remote.disposition_name, remote.final_url, dl.url)
     names = dl.ctx.claimed_names
     folder = OutputFolder(out)
     try:

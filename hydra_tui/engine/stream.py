@@ -16,6 +16,7 @@ from collections.abc import AsyncGenerator, Sequence
 
 from hydra_tui.engine.download import Download, Probed
 from hydra_tui.engine.io.checksums import expected_digests, names_of
+from hydra_tui.engine.io.filename import download_name
 from hydra_tui.engine.io.reorder import Piece, Reorderer
 from hydra_tui.engine.io.sinks import StreamSink
 from hydra_tui.engine.one_connection import fetch_single
@@ -54,7 +55,9 @@ async def stream_blocks(
         remote = probed.remote
         dl.expected_digests = expected_digests(dl.options, names_of(dl.options, remote, dl.url))
         hashers = _hashers(dl) if verify else {}
-        dl.name = remote.final_url.rsplit("/", 1)[-1] or remote.url
+        dl.name = download_name(
+            dl.options.filename, remote.disposition_name, remote.final_url, dl.url
+        )
         dl.state = DownloadState.DOWNLOADING
         if start and not (remote.multi_connection or probed.head_complete):
             raise ProtocolViolation("cannot start a stream mid-file without ranges")

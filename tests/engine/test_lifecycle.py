@@ -69,7 +69,8 @@ def test_disk_done_then_cancelled_is_paused_and_resumes(server: DevServer, tmp_p
 
 def test_a_stream_is_sampled_while_it_runs_and_at_its_end(server: DevServer) -> None:
     data = payload(3 * MiB, seed=9)
-    url = server.add("sampled.bin", data, Faults(rate=MiB))
+    server.add("sampled.bin", data)
+    url = server.url("sampled.bin", rate=MiB)  # a query the name must not keep
     opts = DownloadOptions(threads=2, chunk_size=256 * 1024)
 
     async def read_all() -> tuple[Download, str]:
@@ -84,6 +85,7 @@ def test_a_stream_is_sampled_while_it_runs_and_at_its_end(server: DevServer) -> 
     dl, digest = run(read_all())
     assert digest == sha256(data)
     assert dl.state is DownloadState.DONE
+    assert dl.name == "sampled.bin"  # the one name rule, as on disk (not "...?rate=")
     history = dl.snapshot().history
     assert len(history) >= 3
     assert history[-1].t >= 1.0  # the last sample is the end's, after ~1.5 s of body

@@ -13,6 +13,7 @@ from hydra_tui.engine.io.filename import (
     MAX_NAME_BYTES,
     candidate_paths,
     choose_name,
+    download_name,
     name_from_url,
     sanitize_filename,
 )
@@ -167,3 +168,11 @@ def test_candidate_paths(tmp_path: Path) -> None:
     assert len(set(paths)) == 1000
     assert list(candidate_paths(tmp_path, "README"))[1] == tmp_path / "README.1"
     assert all(p.parent == tmp_path for p in paths)
+
+
+def test_download_name_takes_the_option_first_sanitized_else_the_servers_choice() -> None:
+    url = "http://127.0.0.1:9/a/file.iso?sig=abc"
+    assert download_name(None, None, url, url) == "file.iso"
+    assert download_name(None, "from-cd.iso", url, url) == "from-cd.iso"
+    assert download_name("../mine.iso", "from-cd.iso", url, url) == "mine.iso"  # sanitized
+    assert download_name("mine.iso", "from-cd.iso", url, url) == "mine.iso"

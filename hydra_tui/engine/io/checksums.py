@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from hydra_tui.engine.io.filename import choose_name, name_from_url, sanitize_filename
+from hydra_tui.engine.io.filename import download_name, name_from_url
 from hydra_tui.errors import UsageError
 
 if TYPE_CHECKING:
@@ -150,7 +150,6 @@ def expected_digests(options: DigestOptions, names: Iterable[str]) -> dict[str, 
 def names_of(options: DigestOptions, remote: RemoteFile, url: str) -> list[str]:
     """The names a checksum file may list a download under, best first: ``-O``'s name,
     the name it is saved as, then the last segments of the final and original URLs."""
-    names = [sanitize_filename(options.filename)] if options.filename else []
-    names.append(choose_name(remote.disposition_name, remote.final_url, url))
+    names = [download_name(options.filename, remote.disposition_name, remote.final_url, url)]
     names += [name_from_url(remote.final_url) or "", name_from_url(url) or ""]
     return names

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["MAX_NAME_BYTES", "choose_name", "sanitize_filename"]
+__all__ = ["MAX_NAME_BYTES", "choose_name", "download_name", "sanitize_filename"]
 
 MAX_NAME_BYTES = 200  # leaves room for ".part" and ".NNN" under the usual 255-byte limit
 _FALLBACK = "download"
@@ -74,6 +74,16 @@ def choose_name(content_disposition_name: str | None, final_url: str, original_u
         if candidate and sanitize_filename(candidate) != _FALLBACK:
             return sanitize_filename(candidate)
     return _FALLBACK
+
+
+def download_name(
+    option_name: str | None, disposition_name: str | None, final_url: str, url: str
+) -> str:
+    """The one name rule: what a download is saved and shown as, on disk, in a stream, in
+    a dry run and in the API alike: ``-O``'s name (sanitized), else ``choose_name``."""
+    if option_name:
+        return sanitize_filename(option_name)
+    return choose_name(disposition_name, final_url, url)
 
 
 def candidate_paths(output_dir: Path, name: str) -> Iterator[Path]:
