@@ -8,7 +8,8 @@ Each ``--variant NAME=DIR`` runs ``python -m hydra_tui`` with ``DIR`` first on
 ``git archive | tar -x``). Round 1 runs every variant and curl, then round 2, ... so
 drift on a busy machine hits all alike; each output is deleted right before the next run
 writes (freed pages cost more to refill on this VM kind: see PROFILE.md) and checked by
-sha256 (disk) or by the digest ``openssl dgst -sha256`` prints (stream). Prints the
+sha256 (disk) or by the digest ``openssl dgst -sha256`` prints (stream); after each run,
+untimed, ``sync`` writes back what it left dirty, so the next run does not pay for it. Prints the
 median wall, CPU (user + sys of the downloader) and peak RSS per variant.
 """
 
@@ -17,10 +18,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import random
 import shutil
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from measure import Sample, run_command, run_piped, sha256_file
@@ -59,6 +62,8 @@ def main() -> int:
     p.add_argument("--size", type=parse_size, default=1024 * _BLOCK)
     p.add_argument("--tmpdir", type=Path, help="where outputs go (default: the temp dir)")
     p.add_argument("--no-curl", action="store_true")
+    p.add_argument("--settle", type=float, default=0.0, help="seconds to wait after deleting")
+    p.add_argument("--shuffle", type=int, metavar="SEED", help="a random order every round")
     p.add_argument("--extra", default="", help="more hydra-tui options, space separated")
     args = p.parse_args()
     variants = [tuple(v.split("=", 1)) for v in args.variant]
@@ -74,11 +79,15 @@ def main() -> int:
             url = srv.url("big.bin")
             trust = ["--ca-certificate", str(srv.ca_file)] if srv.ca_file else []
             names = [name for name, _ in variants] + ([] if args.no_curl else ["curl"])
+            order = random.Random(args.shuffle)
             for rnd in range(args.rounds):
+                if args.shuffle is not None:
+                    order.shuffle(names)
                 for name in names:
                     out = out_root / "out"
                     shutil.rmtree(out, ignore_errors=True)
                     out.mkdir()
+                    time.sleep(args.settle)
                     env = dict(os.environ, XDG_STATE_HOME=str(root / "state"),
                                XDG_CONFIG_HOME=str(root / "config"))  # fmt: skip
                     if name == "curl":
