@@ -35,6 +35,8 @@ engine raises only to itself (fall back to httpx, to one connection) live in
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 __all__ = [
     "AlreadyRunningError",
     "ChecksumMismatch",
@@ -48,6 +50,7 @@ __all__ = [
     "NetworkError",
     "ProtocolViolation",
     "Pushback",
+    "PushbackKind",
     "RedirectRefused",
     "RemoteChangedError",
     "RpcRefused",
@@ -139,16 +142,27 @@ class UrlExpired(HTTPStatusError):
     gets a fresh one where it can)."""
 
 
+class PushbackKind(StrEnum):
+    """What a server's push-back was: the AIMD controller reads it (a 429 pauses the host,
+    a 429 or 503 while others stream reads as a connection limit), the window's events
+    show it."""
+
+    TOO_MANY_REQUESTS = "429"
+    UNAVAILABLE = "503"
+    #: a connection reset while other connections share the host (``engine/plan/retry``)
+    RESET = "reset"
+
+
 class Pushback(HydraError):
     """429/503: the server asks us to slow down. The engine backs off and retries
     (``engine/plan/aimd.py``); after ``--retries`` it is the user's error."""
 
     retryable = True
 
-    def __init__(self, kind: str, retry_after: float | None) -> None:
+    def __init__(self, kind: PushbackKind, retry_after: float | None) -> None:
         super().__init__(f"HTTP {kind} (server busy)")
-        #: the status ("429" or "503"), as ``AimdController.on_pushback`` reads it
         self.kind = kind
+        #: seconds the server asked us to wait (its Retry-After), if it said
         self.retry_after = retry_after
 
 

@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from hydra_tui.engine.context import EngineContext
-from hydra_tui.engine.http.error_map import network_error
-from hydra_tui.engine.http.headers import for_origin, parse_retry_after
+from hydra_tui.engine.http.error_map import check_pushback, network_error
+from hydra_tui.engine.http.headers import for_origin
 from hydra_tui.engine.http.probe import (
     PROBE_BYTES,
     RemoteFile,
@@ -47,7 +47,6 @@ from hydra_tui.errors import (
     HTTPStatusError,
     HydraError,
     ProtocolViolation,
-    Pushback,
     UrlExpired,
     UsageError,
 )
@@ -356,8 +355,7 @@ class Download:
     ) -> RemoteFile | Probed:
         """The probe's status and headers: the remote file, or the whole (empty) answer;
         raises for statuses that are not the file."""
-        if status in (429, 503):
-            raise Pushback(str(status), parse_retry_after(headers.get("retry-after")))
+        check_pushback(status, headers.get("retry-after"))
         if status == 416:
             if headers.get("content-range", "").strip().endswith("/0"):
                 remote = empty_remote(self.url, final_url, headers)

@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from hydra_tui.engine.http.error_map import network_error
-from hydra_tui.engine.http.headers import parse_retry_after
+from hydra_tui.engine.http.error_map import check_pushback, network_error
 from hydra_tui.engine.http.redirects import cookie_extension
 from hydra_tui.engine.plan.retry import Attempts
 from hydra_tui.engine.transfer import FLUSH_BYTES
@@ -28,7 +27,6 @@ from hydra_tui.errors import (
     HydraError,
     NetworkError,
     ProtocolViolation,
-    Pushback,
     RemoteChangedError,
     UrlExpired,
 )
@@ -97,10 +95,7 @@ async def _fetch_once(dl: Download, remote: RemoteFile, sink: Sink, skip: int) -
         async with dl.ctx.client.stream(
             "GET", dl.transfer_url, headers=dl.request_headers, extensions=extensions
         ) as resp:
-            if resp.status_code in (429, 503):
-                raise Pushback(
-                    str(resp.status_code), parse_retry_after(resp.headers.get("retry-after"))
-                )
+            check_pushback(resp.status_code, resp.headers.get("retry-after"))
             if resp.status_code in (401, 403, 410):
                 raise UrlExpired(resp.status_code, str(resp.url), resp.reason_phrase)
             if resp.status_code != 200:

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from hydra_tui.engine.http.error_map import lost_error, network_error
-from hydra_tui.engine.http.headers import parse_content_range, parse_retry_after
+from hydra_tui.engine.http.error_map import check_pushback, lost_error, network_error
+from hydra_tui.engine.http.headers import parse_content_range
 from hydra_tui.engine.http.rawhttp import (
     Origin,
     RawPool,
@@ -578,8 +578,7 @@ class TransferRun:
             if remote.validator and not remote.same_version(headers):
                 raise RemoteChangedError("the file changed on the server during the download")
             raise RangeIgnored("the server ignored a Range request")
-        if status in (429, 503):
-            raise Pushback(str(status), parse_retry_after(headers.get("retry-after")))
+        check_pushback(status, headers.get("retry-after"))
         if status == 416:
             raise RemoteChangedError("the server no longer has these bytes (416): the file changed")
         if status in (401, 403, 410):

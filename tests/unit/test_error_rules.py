@@ -11,6 +11,8 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 import hydra_tui
 
 ROOT = Path(hydra_tui.__file__).parent
@@ -69,3 +71,26 @@ def test_no_decision_on_an_exception_message() -> None:
         )
     ]
     assert found == []
+
+
+def test_pushback_is_made_in_one_place_with_an_enum_kind() -> None:
+    """429/503 become ``Pushback`` through ``error_map.check_pushback`` only, so every
+    request loop reads the same statuses and Retry-After; its kind is a ``PushbackKind``."""
+    made = [
+        f"{name}:{node.lineno}"
+        for name, tree in _trees()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "Pushback"
+    ]
+    assert [m.split(":")[0] for m in made] == ["engine/http/error_map.py"], made
+    from hydra_tui.engine.http.error_map import check_pushback
+    from hydra_tui.errors import Pushback, PushbackKind
+
+    check_pushback(200, None)  # not a push-back: nothing raised
+    for status, kind in ((429, PushbackKind.TOO_MANY_REQUESTS), (503, PushbackKind.UNAVAILABLE)):
+        with pytest.raises(Pushback) as caught:
+            check_pushback(status, "7")
+        assert caught.value.kind is kind and caught.value.retry_after == 7.0
+        assert str(caught.value) == f"HTTP {status} (server busy)"

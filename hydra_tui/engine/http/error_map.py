@@ -16,6 +16,7 @@ import ssl
 
 import httpx
 
+from hydra_tui.engine.http.headers import parse_retry_after
 from hydra_tui.engine.http.urls import redact_text
 from hydra_tui.errors import (
     ConnectionReset,
@@ -23,12 +24,15 @@ from hydra_tui.errors import (
     LocalIOError,
     NameNotResolved,
     NetworkError,
+    Pushback,
+    PushbackKind,
     Stalled,
     TLSFailure,
     UsageError,
 )
 
 __all__ = [
+    "check_pushback",
     "local_error",
     "local_reason",
     "lost_error",
@@ -193,3 +197,11 @@ def local_reason(exc: OSError) -> str:
 def _first_line(text: str) -> str:
     line = text.strip().splitlines()[0] if text.strip() else text
     return line[:300]
+
+
+def check_pushback(status: int, retry_after: str | None) -> None:
+    """Raise ``Pushback`` for a status that asks us to slow down (429, 503), with the
+    server's Retry-After; the one rule of the probe, range workers, one-connection
+    bodies and mirrors."""
+    if status in (429, 503):
+        raise Pushback(PushbackKind(str(status)), parse_retry_after(retry_after))

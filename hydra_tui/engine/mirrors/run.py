@@ -44,8 +44,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from hydra_tui.engine.http.error_map import network_error
-from hydra_tui.engine.http.headers import parse_content_range, parse_retry_after
+from hydra_tui.engine.http.error_map import check_pushback, network_error
+from hydra_tui.engine.http.headers import parse_content_range
 from hydra_tui.engine.http.redirects import cookie_extension
 from hydra_tui.engine.http.urls import redact_url
 from hydra_tui.engine.mirrors.units import unit_spans
@@ -473,8 +473,7 @@ class MirrorRun:
             if not mirror.remote.same_version(headers):
                 raise RemoteChangedError("the file changed on this mirror")
             return cr.end
-        if status in (429, 503):
-            raise Pushback(str(status), parse_retry_after(headers.get("retry-after")))
+        check_pushback(status, headers.get("retry-after"))
         if status == 200:
             raise RangeIgnored("it answered a range request with the whole file")
         if status in (401, 403, 410):

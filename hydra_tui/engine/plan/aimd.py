@@ -23,12 +23,11 @@ from dataclasses import dataclass
 from hydra_tui.engine.plan.conn_limit import HostLimit
 from hydra_tui.engine.plan.wakeup import WakeUp
 from hydra_tui.engine.snapshot import RateSample, WindowEvent
+from hydra_tui.errors import PushbackKind
 
 log = logging.getLogger(__name__)
 
 __all__ = ["AimdController", "HostGate", "Slot"]
-
-_PUSHBACK = ("429", "503", "refused", "reset")
 
 
 class _LoggedEvents(deque[WindowEvent]):
@@ -184,8 +183,10 @@ class AimdController:
             self._clean = 0
             self._grow(self.window + 1, "clean completions")
 
-    def on_pushback(self, kind: str, slot: Slot | None, retry_after: float | None) -> float:
-        """429/503/refused/reset: halve the window once per round trip; pause the host.
+    def on_pushback(
+        self, kind: PushbackKind, slot: Slot | None, retry_after: float | None
+    ) -> float:
+        """429/503/reset: halve the window once per round trip; pause the host.
 
         A 429/503 while other connections stream is over the host's connection limit
         instead (``slot.over_limit`` is set): the window is capped at the number that

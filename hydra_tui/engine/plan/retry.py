@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hydra_tui.errors import ConnectionReset, HydraError, Pushback, Stalled
+from hydra_tui.errors import ConnectionReset, HydraError, Pushback, PushbackKind, Stalled
 
 if TYPE_CHECKING:
     from hydra_tui.engine.plan.aimd import AimdController, Slot
@@ -54,7 +54,7 @@ class Attempts:
         if isinstance(exc, Pushback):
             delay = controller.on_pushback(exc.kind, slot, exc.retry_after)
         elif isinstance(exc, ConnectionReset) and self.resets_push_back:
-            delay = controller.on_pushback("reset", slot, None)
+            delay = controller.on_pushback(PushbackKind.RESET, slot, None)
         elif isinstance(exc, Stalled):
             controller.note("stall", detail)
         # above the host's connection limit, the number of connections failed, not this try
