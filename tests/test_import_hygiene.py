@@ -37,6 +37,12 @@ HEADLESS = [
 ]
 
 
+def _runs_clean(code: str) -> None:
+    """Run ``code`` in a fresh interpreter (nothing imported yet); its asserts must hold."""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+
+
 @pytest.mark.parametrize("module", HEADLESS)
 def test_headless_modules_do_not_import_textual(module: str) -> None:
     # httpx imports its own command line (rich) when click is importable; flask brings
@@ -47,8 +53,7 @@ def test_headless_modules_do_not_import_textual(module: str) -> None:
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich'))\n"
         "assert not bad, bad\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stderr
+    _runs_clean(code)
 
 
 def test_devserver_never_imports_the_engine() -> None:
@@ -57,8 +62,7 @@ def test_devserver_never_imports_the_engine() -> None:
         "bad = sorted(m for m in sys.modules if m.startswith('hydra_tui.engine'))\n"
         "assert not bad, bad\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stderr
+    _runs_clean(code)
 
 
 def test_the_tuis_process_does_not_load_the_engine_proper() -> None:
@@ -70,8 +74,7 @@ def test_the_tuis_process_does_not_load_the_engine_proper() -> None:
         " 'hydra_tui.engine.transfer', 'httpx'))\n"
         "assert not bad, bad\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stderr
+    _runs_clean(code)
 
 
 def test_parsing_an_add_command_line_does_not_import_httpx() -> None:
@@ -84,5 +87,4 @@ def test_parsing_an_add_command_line_does_not_import_httpx() -> None:
         "assert 'httpx' not in sys.modules\n"
         "assert 'http.cookiejar' not in sys.modules  # loads urllib.request: only with cookies\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stderr
+    _runs_clean(code)
