@@ -57,25 +57,26 @@ def test_429_storm_honours_retry_after(server: DevServer, out_dir: Path) -> None
     reqs = [r for r in server.requests if r.path == "/st.bin"]
     stats = server.stats("st.bin")
     assert stats.statuses[429] >= 1
-    # after a 429 with Retry-After: 1 nobody asks again for (almost) a second, counted
-    # from when the engine read the 429 (server and engine share time.monotonic): a
-    # request another connection sent before then is no disobedience, and on a loaded
-    # machine the 429 can take longer than any fixed grace to be read
+    # A random storm meets either reading of a 429 (plan/conn_limit.py), by timing. One
+    # that came while other bodies flowed is over the host's connection limit: those go
+    # on, and the next probe above the limit waits at least Retry-After. Any other 429
+    # pauses the whole host: nobody asks again for (almost) a second, counted from when
+    # the engine read the 429 (server and engine share time.monotonic; a loaded machine
+    # reads it late), unless a later 429 read as over the limit showed the host serving.
     ctl = dl.gate.controller
-    learned = sorted(
-        ctl.started_at + e.t for e in ctl.events if e.kind in ("429", "retry-after", "limit")
-    )
+    limit = ctl.host_limit
+    paused = [ctl.started_at + e.t for e in ctl.events if e.kind == "retry-after"]
+    capped = [ctl.started_at + e.t for e in ctl.events if "over the limit" in e.detail]
+    assert ctl.pushbacks >= 1
+    assert paused or limit.value is not None, [*ctl.events]
+    if limit.value is not None:
+        assert limit.probe_at >= ctl.started_at + 1.0
     times = [r.time for r in reqs]
-    rejected = _times_of_status(server, "/st.bin", 429)
-    for t in rejected:
-        read_at = next((x for x in learned if x >= t - 0.005), t)
-        early = [x for x in times if max(t, read_at) + 0.05 < x < t + 0.9]
-        assert not early, f"{len(early)} requests within Retry-After after the 429 at {t:.3f}"
-    assert any(e.kind == "retry-after" for e in ctl.events)
-
-
-def _times_of_status(server: DevServer, path: str, status: int) -> list[float]:
-    return [r.time for r in server.requests if r.path == path and r.status == status]
+    for x in paused:
+        if any(x <= c < x + 1.0 for c in capped):
+            continue
+        early = [t for t in times if x + 0.05 < t < x + 0.9]
+        assert not early, f"{len(early)} requests within Retry-After after the pause at {x:.3f}"
 
 
 def test_auto_threads_finds_a_shared_link(server: DevServer, out_dir: Path) -> None:
