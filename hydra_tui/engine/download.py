@@ -225,6 +225,37 @@ class Download:
         slowness, so the low-speed window starts again."""
         self.low_speed.start(self.received)
 
+    # -- requests through httpx ---------------------------------------------------------
+    def range_headers(self, start: int, end: int, validator: str | None) -> dict[str, str]:
+        """The user's headers with ``Range: bytes=start-(end-1)`` and, given a validator,
+        ``If-Range`` (a new version then answers 200, not a spliced 206)."""
+        headers = dict(self.request_headers)
+        headers["Range"] = f"bytes={start}-{end - 1}"
+        if validator:
+            headers["If-Range"] = validator
+        return headers
+
+    @contextlib.asynccontextmanager
+    async def get(
+        self, headers: dict[str, str], url: str | None = None
+    ) -> AsyncIterator[httpx.Response]:
+        """GET ``url`` (default: the transfer URL) through httpx, the path of whatever the
+        lean reader does not take (probe, range workers, one connection, mirrors).
+
+        The user's Cookie follows redirects back to its origin (``cookie_extension``), and
+        an httpx failure, in the head or the body, becomes its one-line ``HydraError``.
+        """
+        url = self.transfer_url if url is None else url
+        extensions = cookie_extension(self.url, headers)
+        try:
+            async with self.ctx.client.stream(
+                "GET", url, headers=headers, extensions=extensions
+            ) as resp:
+                yield resp
+        except httpx.HTTPError as exc:
+            host = httpx.URL(url).host
+            raise network_error(exc, host, proxy=self.ctx.proxy_for(url)) from exc
+
     # -- probe -------------------------------------------------------------------------
     async def probe(self) -> Probed:
         """GET the first bytes with a Range header; retries transient failures. With
@@ -278,8 +309,7 @@ class Download:
         return probed
 
     async def _probe_request(self, limit: int) -> Probed:
-        headers = dict(self.request_headers)
-        headers["Range"] = f"bytes=0-{limit - 1}"
+        headers = self.range_headers(0, limit, None)
         ctx = self.ctx
         pool = ctx.raw_pool if self.options.raw_http else None
         if pool is not None and raw_route(pool, self._url, cookies=ctx.has_cookies):
@@ -308,10 +338,7 @@ class Download:
                     return found
                 return self._conclude(found, answer.status, answer.body, answer.ended, limit)
         try:
-            extensions = cookie_extension(self.url, headers)
-            async with ctx.client.stream(
-                "GET", self.url, headers=headers, extensions=extensions
-            ) as resp:
+            async with self.get(headers, self.url) as resp:
                 final_url = str(resp.url)
                 found = self._judge(resp.status_code, resp.reason_phrase, resp.headers, final_url)
                 if isinstance(found, Probed):
@@ -335,8 +362,6 @@ class Download:
                     self.body_closed()
                     self.pending = 0
                 return self._conclude(found, resp.status_code, b"".join(pieces), ended, limit)
-        except httpx.HTTPError as exc:
-            raise network_error(exc, self._url.host, proxy=ctx.proxy_for(self.url)) from exc
         except (httpx.InvalidURL, UnicodeError) as exc:
             raise UsageError(f"invalid URL {self.shown_url!r}: {exc}") from exc
 

@@ -16,10 +16,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-import httpx
-
-from hydra_tui.engine.http.error_map import check_pushback, network_error
-from hydra_tui.engine.http.redirects import cookie_extension
+from hydra_tui.engine.http.error_map import check_pushback
 from hydra_tui.engine.plan.retry import Attempts
 from hydra_tui.engine.transfer import FLUSH_BYTES
 from hydra_tui.errors import (
@@ -90,68 +87,60 @@ async def _fetch_once(dl: Download, remote: RemoteFile, sink: Sink, skip: int) -
     pieces: list[bytes] = []
     buffered = 0
     offset = skip
-    try:
-        extensions = cookie_extension(dl.url, dl.request_headers)
-        async with dl.ctx.client.stream(
-            "GET", dl.transfer_url, headers=dl.request_headers, extensions=extensions
-        ) as resp:
-            check_pushback(resp.status_code, resp.headers.get("retry-after"))
-            if resp.status_code in (401, 403, 410):
-                raise UrlExpired(resp.status_code, str(resp.url), resp.reason_phrase)
-            if resp.status_code != 200:
-                raise HTTPStatusError(resp.status_code, str(resp.url), resp.reason_phrase)
-            if not remote.same_version(resp.headers):
-                raise RemoteChangedError("the file changed on the server during the download")
-            length = resp.headers.get("content-length")
-            if (
-                remote.size is not None
-                and length is not None
-                and length.isdigit()
-                and int(length) != remote.size
-            ):
-                raise RemoteChangedError("the file size changed on the server during the download")
-            opened = dl.body_opened()
-            try:
-                async for piece in resp.aiter_raw():
-                    dl.check_speed(opened)
-                    n = len(piece)
-                    if pos + n <= skip:
-                        pos += n
-                        continue
-                    if pos < skip:
-                        piece = piece[skip - pos :]
-                        n = len(piece)
-                        pos = skip
-                    pieces.append(piece)
-                    buffered += n
+    async with dl.get(dl.request_headers) as resp:
+        check_pushback(resp.status_code, resp.headers.get("retry-after"))
+        if resp.status_code in (401, 403, 410):
+            raise UrlExpired(resp.status_code, str(resp.url), resp.reason_phrase)
+        if resp.status_code != 200:
+            raise HTTPStatusError(resp.status_code, str(resp.url), resp.reason_phrase)
+        if not remote.same_version(resp.headers):
+            raise RemoteChangedError("the file changed on the server during the download")
+        length = resp.headers.get("content-length")
+        if (
+            remote.size is not None
+            and length is not None
+            and length.isdigit()
+            and int(length) != remote.size
+        ):
+            raise RemoteChangedError("the file size changed on the server during the download")
+        opened = dl.body_opened()
+        try:
+            async for piece in resp.aiter_raw():
+                dl.check_speed(opened)
+                n = len(piece)
+                if pos + n <= skip:
                     pos += n
-                    dl.received += n
-                    dl.pending = buffered
-                    dl.gate.controller.on_bytes(n)
-                    if dl.bucket.rate is not None:
-                        delay = dl.bucket.take(n)
-                        if delay > 0:
-                            await asyncio.sleep(delay)
-                            dl.paused_by_us()
-                    if buffered >= FLUSH_BYTES:
-                        await sink.write(offset, pieces)
-                        offset += buffered
-                        dl.single_done = offset
-                        dl.pending = 0
-                        dl.paused_by_us()  # a stream's reader may have held us back
-                        pieces = []
-                        buffered = 0
-            finally:
-                dl.body_closed()
-                dl.pending = 0
-                if pieces:
+                    continue
+                if pos < skip:
+                    piece = piece[skip - pos :]
+                    n = len(piece)
+                    pos = skip
+                pieces.append(piece)
+                buffered += n
+                pos += n
+                dl.received += n
+                dl.pending = buffered
+                dl.gate.controller.on_bytes(n)
+                if dl.bucket.rate is not None:
+                    delay = dl.bucket.take(n)
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                        dl.paused_by_us()
+                if buffered >= FLUSH_BYTES:
                     await sink.write(offset, pieces)
                     offset += buffered
                     dl.single_done = offset
-    except httpx.HTTPError as exc:
-        raise network_error(
-            exc, httpx.URL(dl.transfer_url).host, proxy=dl.ctx.proxy_for(dl.transfer_url)
-        ) from exc
+                    dl.pending = 0
+                    dl.paused_by_us()  # a stream's reader may have held us back
+                    pieces = []
+                    buffered = 0
+        finally:
+            dl.body_closed()
+            dl.pending = 0
+            if pieces:
+                await sink.write(offset, pieces)
+                offset += buffered
+                dl.single_done = offset
     if pos < skip:
         raise NetworkError("connection closed early (short body)")
     if remote.size is not None and offset != remote.size:

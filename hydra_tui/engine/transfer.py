@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from hydra_tui.engine.http.error_map import check_pushback, lost_error, network_error
+from hydra_tui.engine.http.error_map import check_pushback, lost_error
 from hydra_tui.engine.http.headers import parse_content_range
 from hydra_tui.engine.http.rawhttp import (
     Origin,
@@ -30,7 +30,6 @@ from hydra_tui.engine.http.rawhttp import (
     build_request,
 )
 from hydra_tui.engine.http.rawhttp import ignore_bytes as _ignore
-from hydra_tui.engine.http.redirects import cookie_extension
 from hydra_tui.engine.io.reorder import Piece
 from hydra_tui.engine.plan.aimd import Slot
 from hydra_tui.engine.plan.planner import Assignment, Planner
@@ -314,10 +313,7 @@ class TransferRun:
     async def _fetch_httpx(self, a: Assignment, slot: Slot | None) -> None:
         remote, dl, planner = self.remote, self.dl, self.planner
         start, req_end = a.pos, a.end
-        headers = dict(dl.request_headers)
-        headers["Range"] = f"bytes={start}-{req_end - 1}"
-        if remote.validator:
-            headers["If-Range"] = remote.validator
+        headers = dl.range_headers(start, req_end, remote.validator)
         pieces: list[bytes] = []
         buffered = 0
         offset = start
@@ -325,10 +321,7 @@ class TransferRun:
         bucket = dl.bucket
         streaming = False
         try:
-            extensions = cookie_extension(dl.url, headers)
-            async with dl.ctx.client.stream(
-                "GET", dl.transfer_url, headers=headers, extensions=extensions
-            ) as resp:
+            async with dl.get(headers) as resp:
                 stop = self._check_response(
                     resp.status_code,
                     resp.headers,
@@ -371,10 +364,6 @@ class TransferRun:
                 # reading to the end of the body lets the connection be reused
                 if a.pos < min(a.end, stop):
                     raise NetworkError("connection closed early (short body)")
-        except httpx.HTTPError as exc:
-            raise network_error(
-                exc, httpx.URL(dl.transfer_url).host, proxy=dl.ctx.proxy_for(dl.transfer_url)
-            ) from exc
         finally:
             if streaming:
                 controller.body_ended()

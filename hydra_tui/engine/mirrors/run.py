@@ -44,9 +44,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from hydra_tui.engine.http.error_map import check_pushback, network_error
+from hydra_tui.engine.http.error_map import check_pushback
 from hydra_tui.engine.http.headers import parse_content_range
-from hydra_tui.engine.http.redirects import cookie_extension
 from hydra_tui.engine.http.urls import redact_url
 from hydra_tui.engine.mirrors.units import unit_spans
 from hydra_tui.engine.plan.planner import Assignment, Planner
@@ -418,18 +417,12 @@ class MirrorRun:
     ) -> int:
         mdl, dl = mirror.dl, self.dl
         remote = mirror.remote
-        headers = dict(mdl.request_headers)
-        headers["Range"] = f"bytes={pos}-{unit.end - 1}"
-        if remote.validator:
-            headers["If-Range"] = remote.validator
+        headers = mdl.range_headers(pos, unit.end, remote.validator)
         controller = mdl.gate.controller
         bucket = dl.bucket
         streaming = False
         try:
-            extensions = cookie_extension(mdl.url, headers)
-            async with dl.ctx.client.stream(
-                "GET", mdl.transfer_url, headers=headers, extensions=extensions
-            ) as resp:
+            async with mdl.get(headers) as resp:
                 stop = self._check(mirror, resp, pos, unit.end)
                 controller.body_started(slot)
                 streaming = True
@@ -452,9 +445,6 @@ class MirrorRun:
                 if pos < stop:
                     raise NetworkError("connection closed early (short body)")
                 return pos
-        except httpx.HTTPError as exc:
-            host = httpx.URL(mdl.transfer_url).host
-            raise network_error(exc, host, proxy=dl.ctx.proxy_for(mdl.transfer_url)) from exc
         finally:
             if streaming:
                 controller.body_ended()
