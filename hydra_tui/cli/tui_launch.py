@@ -14,6 +14,10 @@ from hydra_tui.config.model import Settings
 from hydra_tui.engine.options import DownloadOptions, default_user_agent
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from hydra_tui.engine.backends.protocol import DownloadBackend
+    from hydra_tui.engine.io.queue_file import QueueStore
     from hydra_tui.service.client import ServiceClient
 
 __all__ = ["launch_tui", "preset_values"]
@@ -81,15 +85,42 @@ def launch_tui(
     backend.start()
 
     from hydra_tui.config import locations
+    from hydra_tui.tui import QueueStore
+
+    store = QueueStore(locations.state_dir() / "queue.json") if persist else None
+    return _run_app(
+        backend,
+        urls,
+        options,
+        title=title,
+        log_file=log_file,
+        # "busy" means this process and the engine's together (the engine's is most of it)
+        cpu_clock=lambda: time.process_time() + backend.engine_cpu,
+        queue_store=store,
+        exit_when_done=exit_when_done,
+    )
+
+
+def _run_app(
+    backend: DownloadBackend,
+    urls: list[str],
+    options: DownloadOptions,
+    *,
+    title: str,
+    log_file: Path | None,
+    cpu_clock: Callable[[], float],
+    queue_store: QueueStore | None = None,
+    exit_when_done: bool = False,
+    stop_service: Callable[[], None] | None = None,
+    quit_stops: bool = False,
+) -> int:
+    """Textual takes the screen: the one set-up of the app over either backend."""
     from hydra_tui.engine.event_loop import use_uvloop
-    from hydra_tui.tui import QueueStore, run_tui
+    from hydra_tui.tui import run_tui
     from hydra_tui.tui.pacing import Pacing
 
     use_uvloop()
-    # "busy" means this process and the engine's together (the engine's is most of it)
-    pacing = Pacing(cpu_clock=lambda: time.process_time() + backend.engine_cpu)
-    store = QueueStore(locations.state_dir() / "queue.json") if persist else None
-
+    pacing = Pacing(cpu_clock=cpu_clock)
     # what is loaded by now (Textual, Rich, the engine's proxies) lives as long as the app:
     # frozen, it is left out of the collector's full passes, one of which would otherwise
     # land in the first paint, just as the first download starts (bench/PROFILE.md,
@@ -98,7 +129,7 @@ def launch_tui(
     return run_tui(
         backend,
         save_preset=save_preset,
-        queue_store=store,
+        queue_store=queue_store,
         initial=[(url, options) for url in urls],
         title=title,
         resolve_preset=resolve_preset,
@@ -106,6 +137,8 @@ def launch_tui(
         log_path=log_file,
         exit_when_done=exit_when_done,
         pacing=pacing,
+        stop_service=stop_service,
+        quit_stops=quit_stops,
     )
 
 
@@ -139,26 +172,17 @@ def _attach(
     # blocking, before Textual takes the screen: a service that cannot start is one line
     with ServiceClient.connect_or_start() as client:
         urls = prepare_service(client, urls, options, jobs=jobs)
-    from hydra_tui.engine.event_loop import use_uvloop
     from hydra_tui.service.attach import ServiceBackend
-    from hydra_tui.tui import run_tui
-    from hydra_tui.tui.pacing import Pacing
 
-    use_uvloop()
     backend = ServiceBackend(max_active=settings.max_downloads if jobs is None else jobs)
-    # the TUI's own CPU only: the service's is its own process's, on another clock
-    pacing = Pacing(cpu_clock=time.process_time)
-    gc.freeze()
-    return run_tui(
+    return _run_app(
         backend,
-        save_preset=save_preset,
-        queue_store=None,
-        initial=[(url, options) for url in urls],
+        urls,
+        options,
         title=title,
-        resolve_preset=resolve_preset,
-        default_options=options,
-        log_path=log_file,
-        pacing=pacing,
+        log_file=log_file,
+        # the TUI's own CPU only: the service's is its own process's, on another clock
+        cpu_clock=time.process_time,
         stop_service=backend.stop_service,
         quit_stops=settings.on_quit == "stop",
     )
