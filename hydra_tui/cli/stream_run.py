@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import os
 import sys
 from collections.abc import Callable
@@ -19,7 +18,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 from hydra_tui.cli.headless import progress_every_second, url_options
 from hydra_tui.engine.context import EngineContext
 from hydra_tui.engine.download import Download
-from hydra_tui.errors import ChecksumMismatch, HydraError, LocalIOError
+from hydra_tui.engine.io.checksums import check_digests, new_hashers
+from hydra_tui.errors import HydraError, LocalIOError
 
 if TYPE_CHECKING:
     from hydra_tui.cli.progress import Progress
@@ -80,17 +80,13 @@ async def run_stream(
                     async with contextlib.aclosing(source) as blocks:
                         async for block in blocks:
                             if hashers is None:
-                                hashers = _hashers_for(dl)
+                                hashers = new_hashers(dl.expected_digests)
                             await writer.write(block, list(hashers.values()))
                     await writer.flush()
-                    for alg, h in (hashers or _hashers_for(dl)).items():
-                        expected = dl.expected_digests[alg]
-                        if h.hexdigest() != expected:
-                            kept_as = "" if kept is None else f"; kept {kept.part}"
-                            raise ChecksumMismatch(
-                                f"{alg} mismatch: expected {expected}, got {h.hexdigest()}"
-                                + kept_as
-                            )
+                    hashed = hashers or new_hashers(dl.expected_digests)
+                    found = {alg: h.hexdigest() for alg, h in hashed.items()}
+                    where = None if kept is None else kept.part
+                    dl.checksum = check_digests(dl.expected_digests, found, kept=where)
                     if kept is not None:
                         kept.publish()
                 except BrokenPipeError:
@@ -119,10 +115,6 @@ async def run_stream(
         writer.close()
         progress.close()
     return status
-
-
-def _hashers_for(dl: Download) -> dict[str, Any]:
-    return {alg: hashlib.new(alg) for alg in dl.expected_digests}
 
 
 def _just(dl: Download) -> Callable[[], list[Download]]:

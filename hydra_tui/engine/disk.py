@@ -19,7 +19,7 @@ from pathlib import Path
 
 from hydra_tui.engine.download import Download, Probed
 from hydra_tui.engine.http.error_map import local_error
-from hydra_tui.engine.io.checksums import expected_digests, names_of
+from hydra_tui.engine.io.checksums import check_digests, expected_digests, names_of
 from hydra_tui.engine.io.commit import Staged, group_commit
 from hydra_tui.engine.io.filename import candidate_paths, download_name
 from hydra_tui.engine.io.partfile import OutputFolder, PartFile, claim_part, part_names
@@ -37,7 +37,6 @@ from hydra_tui.engine.signals import MetalinkFound, RangeIgnored
 from hydra_tui.engine.snapshot import DownloadState
 from hydra_tui.engine.transfer import TransferRun, unwrap
 from hydra_tui.errors import (
-    ChecksumMismatch,
     LocalIOError,
     ProtocolViolation,
     RemoteChangedError,
@@ -238,7 +237,7 @@ async def _save_whole(dl: Download, probed: Probed) -> DownloadResult:
     assert staged.final is not None and staged.part is not None
     dl.name, dl.path = staged.final.name, str(staged.final)
     if found:
-        dl.checksum = _describe(found)
+        dl.checksum = check_digests(wanted, found)
     store = dl.ctx.store
     if existed and store is not None and staged.sink is not None:
         store.forget(staged.sink.file.key)  # what an earlier, interrupted run left
@@ -264,10 +263,9 @@ def _stage(
 
 
 def _check_digests(wanted: dict[str, str], data: bytes, part: Path) -> dict[str, str]:
-    digests: dict[str, str] = {}
-    for alg, value in wanted.items():
-        digests[alg] = _matching(alg, value, hashlib.new(alg, data).hexdigest(), part)
-    return digests
+    found = {alg: hashlib.new(alg, data).hexdigest() for alg in wanted}
+    check_digests(wanted, found, kept=part)
+    return found
 
 
 async def _fill_ranges(
@@ -401,7 +399,6 @@ async def _verify(dl: Download, sink: DiskSink, hasher: PrefixHasher | None) -> 
     through our own descriptor, from the page cache; ``hasher`` has read the prefix while
     later ranges still arrived); a mismatch keeps the file as ``.part``."""
     wanted = dl.expected_digests
-    digests: dict[str, str] = {}
     loop = asyncio.get_running_loop()
     if hasher is not None:
         found = await loop.run_in_executor(dl.ctx.executor, hasher.finish)
@@ -409,19 +406,5 @@ async def _verify(dl: Download, sink: DiskSink, hasher: PrefixHasher | None) -> 
         found = {}
         for alg in wanted:
             found[alg] = await loop.run_in_executor(dl.ctx.executor, hash_fd, sink.fd, alg)
-    for alg, value in wanted.items():
-        digests[alg] = _matching(alg, value, found[alg], sink.path)
-    if digests:
-        dl.checksum = _describe(digests)
-    return digests
-
-
-def _matching(alg: str, expected: str, got: str, part: Path) -> str:
-    """``got`` if it is the digest the user asked for; a mismatch keeps the ``.part``."""
-    if got != expected:
-        raise ChecksumMismatch(f"{alg} mismatch: expected {expected}, got {got}; kept {part}")
-    return got
-
-
-def _describe(digests: dict[str, str]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in digests.items())
+    dl.checksum = check_digests(wanted, found, kept=sink.path)
+    return {alg: found[alg] for alg in wanted}

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 from collections.abc import AsyncGenerator, Sequence
 
 from hydra_tui.engine.download import Download, Probed
-from hydra_tui.engine.io.checksums import expected_digests, names_of
+from hydra_tui.engine.io.checksums import check_digests, expected_digests, names_of, new_hashers
 from hydra_tui.engine.io.filename import download_name
 from hydra_tui.engine.io.reorder import Piece, Reorderer
 from hydra_tui.engine.io.sinks import StreamSink
@@ -24,7 +23,7 @@ from hydra_tui.engine.plan.planner import Planner
 from hydra_tui.engine.signals import RangeIgnored
 from hydra_tui.engine.snapshot import DownloadState
 from hydra_tui.engine.transfer import FLUSH_BYTES, TransferRun, unwrap
-from hydra_tui.errors import ChecksumMismatch, HydraError, ProtocolViolation, RemoteChangedError
+from hydra_tui.errors import HydraError, ProtocolViolation, RemoteChangedError
 
 __all__ = ["stream_blocks", "stream_chunk_size"]
 
@@ -54,7 +53,7 @@ async def stream_blocks(
             probed = await dl.probe()
         remote = probed.remote
         dl.expected_digests = expected_digests(dl.options, names_of(dl.options, remote, dl.url))
-        hashers = _hashers(dl) if verify else {}
+        hashers = new_hashers(dl.expected_digests) if verify else {}
         dl.name = download_name(
             dl.options.filename, remote.disposition_name, remote.final_url, dl.url
         )
@@ -76,15 +75,10 @@ async def stream_blocks(
                 yield block
         if remote.size is not None and total != remote.size:
             raise ProtocolViolation(f"stream ended after {total} of {remote.size} bytes")
-        for alg, h in hashers.items():
-            expected = dl.expected_digests[alg]
-            if h.hexdigest() != expected:
-                raise ChecksumMismatch(f"{alg} mismatch: expected {expected}, got {h.hexdigest()}")
+        if hashers:
+            found = {alg: h.hexdigest() for alg, h in hashers.items()}
+            dl.checksum = check_digests(dl.expected_digests, found)
         dl.state = DownloadState.DONE
-
-
-def _hashers(dl: Download) -> dict[str, hashlib._Hash]:
-    return {alg: hashlib.new(alg) for alg in dl.expected_digests}
 
 
 async def _ranged(

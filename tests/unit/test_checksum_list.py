@@ -1,5 +1,5 @@
-"""Parsing checksum files (sha256sum/md5sum, binary marker, escapes, BSD tags) and
-picking a download's line by name."""
+"""Parsing checksum files (sha256sum/md5sum, binary marker, escapes, BSD tags), picking
+a download's line by name, and the one judgement of what was hashed."""
 
 from __future__ import annotations
 
@@ -7,9 +7,14 @@ import hashlib
 
 import pytest
 
-from hydra_tui.engine.io.checksums import expected_digests, parse_checksum_list
+from hydra_tui.engine.io.checksums import (
+    check_digests,
+    expected_digests,
+    new_hashers,
+    parse_checksum_list,
+)
 from hydra_tui.engine.options import DownloadOptions
-from hydra_tui.errors import UsageError
+from hydra_tui.errors import ChecksumMismatch, UsageError
 
 A = hashlib.sha256(b"a").hexdigest()
 B = hashlib.sha256(b"b").hexdigest()
@@ -70,3 +75,29 @@ def test_expected_digests_merges_with_explicit_option() -> None:
     clash = DownloadOptions(sha256=B, checksum_list=found)
     with pytest.raises(UsageError, match="disagree"):
         expected_digests(clash, ["a.iso"])
+
+
+def test_check_digests_names_the_mismatch_and_where_the_bytes_are() -> None:
+    data = b"hydra"
+    found = {alg: h.hexdigest() for alg, h in _hashed(data).items()}
+    wanted = {"sha256": hashlib.sha256(data).hexdigest(), "md5": "0" * 32}
+    with pytest.raises(ChecksumMismatch) as caught:
+        check_digests(wanted, found, kept="f.iso.part")
+    assert str(caught.value) == (
+        f"md5 mismatch: expected {'0' * 32}, got {hashlib.md5(data).hexdigest()}; kept f.iso.part"
+    )
+
+
+def test_check_digests_describes_what_it_verified() -> None:
+    data = b"hydra"
+    found = {alg: h.hexdigest() for alg, h in _hashed(data).items()}
+    wanted = {"md5": found["md5"], "sha256": found["sha256"]}
+    assert check_digests(wanted, found) == f"md5 {found['md5']}, sha256 {found['sha256']}"
+    assert check_digests({}, found) is None
+
+
+def _hashed(data: bytes) -> dict[str, hashlib._Hash]:
+    hashers = new_hashers(["sha256", "md5"])
+    for h in hashers.values():
+        h.update(data)
+    return hashers

@@ -3,8 +3,9 @@
 A checksum file (``SHA256SUMS``, ``MD5SUMS``, ...) is parsed once into a
 ``ChecksumList``; each download then picks the line for its own name once the probe told
 that name. ``expected_digests`` is the one place that answers "what must this file
-hash to": disk mode and stream mode both ask it, and both hash through their existing
-path (the stream as it goes, disk mode over the finished ``.part``).
+hash to", and ``check_digests`` the one that says whether it did: disk mode (over the
+finished ``.part``), the engine's stream and the command line's stream (as the bytes go)
+hash in their own way and are judged alike.
 
 Formats understood: GNU coreutils (``HEX  name``, ``HEX *name`` for binary mode, and the
 ``\\``-escaped form for names with a backslash or newline) and BSD/``--tag``
@@ -13,13 +14,15 @@ Formats understood: GNU coreutils (``HEX  name``, ``HEX *name`` for binary mode,
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from hydra_tui.engine.io.filename import download_name, name_from_url
-from hydra_tui.errors import UsageError
+from hydra_tui.errors import ChecksumMismatch, UsageError
 
 if TYPE_CHECKING:
     from hydra_tui.engine.http.probe import RemoteFile
@@ -27,8 +30,10 @@ if TYPE_CHECKING:
 __all__ = [
     "ChecksumList",
     "DigestOptions",
+    "check_digests",
     "expected_digests",
     "names_of",
+    "new_hashers",
     "parse_checksum_list",
 ]
 
@@ -153,3 +158,23 @@ def names_of(options: DigestOptions, remote: RemoteFile, url: str) -> list[str]:
     names = [download_name(options.filename, remote.disposition_name, remote.final_url, url)]
     names += [name_from_url(remote.final_url) or "", name_from_url(url) or ""]
     return names
+
+
+def new_hashers(wanted: Iterable[str]) -> dict[str, hashlib._Hash]:
+    """A fresh hasher for each algorithm in ``wanted`` (the keys of the expected digests)."""
+    return {alg: hashlib.new(alg) for alg in wanted}
+
+
+def check_digests(
+    wanted: Mapping[str, str], found: Mapping[str, str], *, kept: str | Path | None = None
+) -> str | None:
+    """Judge the digests ``found`` against those ``wanted``: a mismatch is a
+    ``ChecksumMismatch`` naming where the bytes were kept (the ``.part``, a stream's
+    saved copy). Returns the line shown beside a verified download ("sha256 HEX"), None
+    when nothing was expected."""
+    for alg, expected in wanted.items():
+        got = found[alg]
+        if got != expected:
+            where = "" if kept is None else f"; kept {kept}"
+            raise ChecksumMismatch(f"{alg} mismatch: expected {expected}, got {got}{where}")
+    return ", ".join(f"{alg} {found[alg]}" for alg in wanted) or None
