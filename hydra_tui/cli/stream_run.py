@@ -95,11 +95,13 @@ async def run_stream(
                 except OSError as exc:
                     why = local_reason(exc)
                     failure = LocalIOError(f"cannot write to standard output: {why}")
+                    dl.fail(failure)
                     progress.report_error(url, failure, err)
                     return 1
                 except HydraError as exc:
                     # bytes already on stdout cannot be taken back: stop here rather
                     # than splice the next file onto a truncated one
+                    dl.fail(exc)
                     progress.report_error(url, exc, err)
                     status = exc.exit_code
                 finally:

@@ -191,8 +191,7 @@ class Download:
         try:
             yield
         except HydraError as exc:
-            self.state = DownloadState.FAILED
-            self.error = str(exc)
+            self.fail(exc)
             raise
         except (asyncio.CancelledError, GeneratorExit):
             if not self.state.finished:
@@ -200,6 +199,12 @@ class Download:
             raise
         finally:
             self.end()
+
+    def fail(self, exc: HydraError) -> None:
+        """The download ended on ``exc``: FAILED, with its line (also for a failure found
+        after the engine's part was done, as ``--stream`` checking what it wrote)."""
+        self.state = DownloadState.FAILED
+        self.error = str(exc)
 
     # -- the low-speed limit -------------------------------------------------------------
     def body_opened(self) -> float:

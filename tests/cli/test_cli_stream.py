@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -39,6 +40,14 @@ def test_stream_checksum(server: DevServer) -> None:
     bad = cli("-s", url, "-q", "--md5", "0" * 32)
     assert bad.returncode == 3
     assert b"md5 mismatch" in bad.stderr
+    # the progress says what the exit status says: no "done:" after the mismatch, and
+    # jsonl ends on the error, without a "done" event
+    shown = cli("-s", url, "--md5", "0" * 32)
+    assert shown.returncode == 3 and b"md5 mismatch" in shown.stderr
+    assert b"done:" not in shown.stderr
+    events = cli("-s", url, "--progress", "jsonl", "--md5", "0" * 32)
+    kinds = [json.loads(line)["event"] for line in events.stderr.splitlines()]
+    assert "error" in kinds and "done" not in kinds
 
 
 def test_reader_closing_early_ends_quietly(server: DevServer) -> None:
