@@ -21,69 +21,32 @@ __all__ = ["Settings"]
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Every option that makes sense in a file; checked (and normalized) on construction."""
+    """Every option that makes sense in a file; checked (and normalized) on construction.
+
+    What each field means is written once, in ``config/option_table.py`` (its --help
+    line and its starter-file comment); here are the types and built-in values.
+    """
 
     threads: Threads = DEFAULT_THREADS
-    """Connections per download, 1-1024, or "auto" to grow while throughput grows (up to 16)."""
-
     output: Path = field(default_factory=Path)
-    """Folder downloads are written into (``~`` is expanded)."""
-
     max_downloads: int = 4
-    """How many downloads run at once; the rest wait in the queue."""
-
     buffer: int | None = None
-    """Stream-mode memory budget in bytes (at least 1 MiB); None means threads x 8 MiB."""
-
     chunk_size: int | None = None
-    """Planned range size in bytes; None lets the planner pick from file size and threads."""
-
     limit_rate: int | None = None
-    """Bytes per second across one download's connections; None is unlimited."""
-
     retries: int = 5
-    """Attempts per range without progress before the download fails."""
-
     timeout: float = 15.0
-    """Seconds to establish a connection."""
-
     stall_timeout: float = 20.0
-    """Seconds without a byte before a connection counts as stalled and is re-dispatched."""
-
     headers: Headers = ()
-    """Extra request headers, in order; the same name may repeat."""
-
     user_agent: str | None = None
-    """User-Agent header; None sends ``hydra-tui/<version>``."""
-
     insecure: bool = False
-    """Skip TLS certificate checks (for self-signed test servers only)."""
-
     ca_certificate: Path | None = None
-    """A PEM file of CA certificates to trust instead of the default roots."""
-
     progress: ProgressMode = "auto"
-    """Headless progress: auto (bar on a terminal, plain otherwise), plain, jsonl or none."""
-
     quiet: bool = False
-    """No progress and no warnings on the terminal; errors and the log file are kept."""
-
     no_ui: bool = False
-    """Download without the TUI (headless progress on stderr)."""
-
     speed_limit: int = 1024
-    """Low-speed limit in bytes/s: a download under it for ``speed_time`` seconds has its
-    connections restarted, and fails after ``retries`` such restarts; 0 turns it off."""
-
     speed_time: float = 60.0
-    """Seconds a download may stay under ``speed_limit``."""
-
     accept_html: bool = False
-    """Save an HTML page even where it looks like an error page standing in for a file."""
-
     on_quit: OnQuit = "detach"
-    """What ``q`` does in the TUI: ``detach`` (downloads go on in the service) or ``stop``
-    (pause everything and stop the service, as ``Q``)."""
 
     def __post_init__(self) -> None:
         # One checker per field, shared with the files and the command line, so a bad
