@@ -42,6 +42,7 @@ from hydra_tui.engine.plan.ratelimit import TokenBucket
 from hydra_tui.engine.plan.retry import Attempts
 from hydra_tui.engine.signals import Unsupported
 from hydra_tui.engine.snapshot import DownloadSnapshot, DownloadState, RateSample
+from hydra_tui.engine.speed import SpeedMeter
 from hydra_tui.engine.transfer import TransferRun
 from hydra_tui.errors import (
     HTTPStatusError,
@@ -133,9 +134,8 @@ class Download:
         #: gets a fresh URL when a range answers 401/403/410 (``engine/http/renew.py``)
         self.renewer = UrlRenewer(self)
         self._grid: list[tuple[int, int]] = []
-        self._samples: deque[tuple[float, int]] = deque(maxlen=64)
+        self._meter = SpeedMeter()
         self._history: deque[RateSample] = deque(maxlen=600)
-        self._speed = 0.0
         self._leased = False
         #: requests of this download waiting for a connection slot of its host
         self.waiting = 0
@@ -479,19 +479,17 @@ class Download:
             self.tick()
 
     def tick(self) -> None:
-        """Sample throughput (every ``SAMPLE_SECONDS`` while ``sampling``)."""
+        """Sample throughput, the download's and each mirror's (every ``SAMPLE_SECONDS``
+        while ``sampling``)."""
         now = self.ctx.clock()
-        self._samples.append((now, self.received))
-        while len(self._samples) > 2 and now - self._samples[0][0] > 3.0:
-            self._samples.popleft()
-        t0, b0 = self._samples[0]
-        self._speed = (self.received - b0) / (now - t0) if now > t0 else 0.0
+        speed = self._meter.sample(now, self.received)
+        if self.mirror_set is not None:
+            for mirror in self.mirror_set.mirrors:
+                mirror.tick(now)
         ctl = self.gate.controller
         ctl.tick()
         self._history.append(
-            RateSample(
-                now - self.started_at, self._speed, min(ctl.window, self.threads), self.active
-            )
+            RateSample(now - self.started_at, speed, min(ctl.window, self.threads), self.active)
         )
 
     @property
@@ -521,7 +519,7 @@ class Download:
             final_url=None if remote is None else redact_url(remote.final_url),
             size=None if remote is None else remote.size,
             done=self.done_bytes,
-            speed=self._speed if not self.state.finished else 0.0,
+            speed=self._meter.speed if not self.state.finished else 0.0,
             elapsed=self.ctx.clock() - self.started_at,
             active=self.active,
             waiting_for_host=self.waiting > 0 and self.active == 0,

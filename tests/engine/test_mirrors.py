@@ -46,6 +46,24 @@ def test_two_mirrors_share_the_work(hosts: tuple[DevServer, ...], out_dir: Path)
     assert all(n > 2 * MiB for n in sent), sent
 
 
+def test_each_mirror_is_sampled_by_the_download_ticker(
+    hosts: tuple[DevServer, ...], out_dir: Path
+) -> None:
+    a, b, _ = hosts
+    data = payload(4 * MiB, seed=9)
+    ua, ub = (s.add("f.iso", data, Faults(rate=MiB)) for s in (a, b))
+    proc = cli(ua, "--mirror", ub, "-o", str(out_dir), "--no-ui", "-t", "2",
+               "--progress", "jsonl")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert file_sha256(out_dir / "f.iso") == sha256(data)
+    events = [json.loads(line) for line in proc.stderr.splitlines() if line.startswith(b"{")]
+    done = next(e for e in events if e["event"] == "done")
+    # the one sampling ticker of the download also measures each mirror (no ticker of
+    # their own): both carried bytes, and both show a speed over the last seconds
+    assert [m["received"] > MiB for m in done["mirrors"]] == [True, True], done["mirrors"]
+    assert all(m["speed"] > 0 for m in done["mirrors"]), done["mirrors"]
+
+
 def test_mirror_with_another_size_is_dropped(hosts: tuple[DevServer, ...], out_dir: Path) -> None:
     a, b, _ = hosts
     data = payload(6 * MiB, seed=2)

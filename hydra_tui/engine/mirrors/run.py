@@ -52,6 +52,7 @@ from hydra_tui.engine.plan.planner import Assignment, Planner
 from hydra_tui.engine.plan.wakeup import WakeUp
 from hydra_tui.engine.signals import RangeIgnored
 from hydra_tui.engine.snapshot import MirrorView
+from hydra_tui.engine.speed import SpeedMeter
 from hydra_tui.errors import (
     HTTPStatusError,
     HydraError,
@@ -92,19 +93,19 @@ class Mirror:
     #: one connection's throughput on whole units (bytes/s, smoothed); None until one
     conn_rate: float | None = None
     failures: int = 0
-    _samples: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=16))
-    speed: float = 0.0
+    meter: SpeedMeter = field(default_factory=SpeedMeter)
 
     @property
     def shown(self) -> str:
         return self.dl.shown_url
 
     def tick(self, now: float) -> None:
-        self._samples.append((now, self.received))
-        while len(self._samples) > 2 and now - self._samples[0][0] > 3.0:
-            self._samples.popleft()
-        t0, b0 = self._samples[0]
-        self.speed = (self.received - b0) / (now - t0) if now > t0 else 0.0
+        """Sampled by the download's one ticker (``Download.tick``)."""
+        self.meter.sample(now, self.received)
+
+    @property
+    def speed(self) -> float:
+        return self.meter.speed
 
     def learn(self, nbytes: int, seconds: float) -> None:
         rate = nbytes / max(1e-3, seconds)
@@ -204,7 +205,6 @@ class MirrorRun:
             m.dl.renewer.delivered = lambda m=m: m.received
         try:
             async with asyncio.TaskGroup() as tg:
-                ticker = tg.create_task(self._ticker())
                 workers = [
                     tg.create_task(self._worker(m))
                     for m in self.mset.live
@@ -215,7 +215,7 @@ class MirrorRun:
                 while not planner.complete and not all(w.done() for w in workers):
                     ticket = self.changed.ticket()
                     await WakeUp.wait(ticket, 0.25)
-                for task in (ticker, *workers):
+                for task in workers:
                     task.cancel()
         finally:
             for m in leased:
@@ -226,13 +226,6 @@ class MirrorRun:
             if self.last_error is not None:
                 raise self.last_error
             raise ProtocolViolation("every mirror was dropped")
-
-    async def _ticker(self) -> None:
-        while True:
-            now = self.dl.ctx.clock()
-            for m in self.mset.mirrors:
-                m.tick(now)
-            await asyncio.sleep(0.5)
 
     def spawn(self, target: int) -> None:
         """Threads changed at run time: the next run uses them (kept simple)."""
