@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hydra_tui.config.model import Settings
-from hydra_tui.engine.options import DownloadOptions, default_user_agent
+from hydra_tui.config.model import Settings, preset_values
+from hydra_tui.engine.options import DownloadOptions
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -21,32 +21,6 @@ if TYPE_CHECKING:
     from hydra_tui.service.client import ServiceClient
 
 __all__ = ["launch_tui", "preset_values"]
-
-
-def preset_values(options: DownloadOptions) -> dict[str, object]:
-    """The settings of a download worth keeping in a preset (``Settings`` field names)."""
-    values: dict[str, object] = {
-        "threads": "auto" if options.auto_threads else options.threads,
-        "output": str(options.output_dir),
-        "retries": options.retries,
-        "timeout": options.connect_timeout,
-        "stall_timeout": options.stall_timeout,
-    }
-    if options.limit_rate:
-        values["limit_rate"] = options.limit_rate
-    if options.buffer:
-        values["buffer"] = options.buffer
-    if options.chunk_size:
-        values["chunk_size"] = options.chunk_size
-    if options.headers:
-        values["headers"] = [f"{k}: {v}" for k, v in options.headers]
-    if options.user_agent and options.user_agent != default_user_agent():
-        values["user_agent"] = options.user_agent
-    built_in = DownloadOptions()
-    for name in ("speed_limit", "speed_time", "accept_html"):
-        if getattr(options, name) != getattr(built_in, name):
-            values[name] = getattr(options, name)
-    return values
 
 
 def launch_tui(

@@ -3,6 +3,8 @@
 ``Settings`` is what the CLI, ``config show`` and the TUI see; the engine sees only the
 ``DownloadOptions`` built from it by ``Settings.download_options``. Command-only options
 (URLs, ``--stream``, ``--md5``) are not settings: they make no sense in a file.
+``preset_values`` goes the other way, from a download's options to the settings a preset
+saved from it keeps, as option_table.py declares per option.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from hydra_tui.config import fields, option_table
 from hydra_tui.config.fields import DEFAULT_THREADS, Headers, OnQuit, ProgressMode, Threads
 from hydra_tui.engine.options import DownloadOptions, default_user_agent
 
-__all__ = ["Settings"]
+__all__ = ["Settings", "preset_values"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,3 +82,22 @@ class Settings:
             ca_file=self.ca_certificate,
         )
         return dataclasses.replace(options, **overrides) if overrides else options
+
+
+def preset_values(options: DownloadOptions) -> dict[str, object]:
+    """The settings of a download worth keeping in a preset (``Settings`` field names,
+    in table order): each option with ``engine`` fields read back from ``options`` and
+    kept as its ``in_preset`` says."""
+    built_in = DownloadOptions()
+    values: dict[str, object] = {}
+    for option in option_table.OPTIONS:
+        if option.in_preset is None or option.in_preset == "never":
+            continue
+        value = option.setting_of(options)
+        if (
+            option.in_preset == "always"
+            or (option.in_preset == "set" and value)
+            or (option.in_preset == "changed" and value != option.setting_of(built_in))
+        ):
+            values[option.name] = value
+    return values

@@ -7,29 +7,38 @@ config.toml list them. The rest is derived from this table::
     config/starter.py  the commented config.toml of ``hydra-tui config init``
     COERCERS           the known keys of config files, presets and ``Settings``, and
                        their checkers (``fields``), used by config/presets.py and model.py
+    preset_values      (config/model.py) a download's settings as a preset: each option
+                       read back from ``DownloadOptions`` (``Option.setting_of``) and
+                       kept as its ``in_preset`` says
 
 What stays written elsewhere: ``Settings`` (typed fields, defaults and a docstring each,
 for mypy and the reader) and ``DownloadOptions`` (the engine never imports config);
 tests/config/test_option_table.py holds both to this table. ``ENGINE_ONLY`` lists the
 ``DownloadOptions`` fields that are deliberately not settings.
 
-Imports only ``fields`` and the version: ``hydra_tui.cli.args`` builds its parser from it.
+Imports only ``fields`` and the version: ``hydra_tui.cli.args`` builds its parser from it
+(``DownloadOptions`` is named for mypy only; the one reader that needs the engine's
+default User-Agent imports it when called).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from hydra_tui._version import __version__
 from hydra_tui.config import fields
+
+if TYPE_CHECKING:
+    from hydra_tui.engine.options import DownloadOptions
 
 __all__ = [
     "COERCERS",
     "ENGINE_ONLY",
     "FIELD_NAMES",
     "OPTIONS",
+    "InPreset",
     "Kind",
     "Option",
     "cli_order",
@@ -41,6 +50,12 @@ __all__ = [
 #: (repeatable, each value checked by ``item_check``), ``flag`` (``--no-ui`` sets
 #: True, its ``negation`` sets False)
 Kind: TypeAlias = Literal["value", "switch", "choice", "list", "flag"]
+
+#: how a setting goes into a preset saved from a download's options (the TUI's ``s``,
+#: ``preset_values``): ``always``; ``set`` (when its value is truthy: a limit, a list, a
+#: User-Agent other than the default); ``changed`` (when it differs from the value in a
+#: built-in ``DownloadOptions()``); ``never`` (kept out on purpose: see the option)
+InPreset: TypeAlias = Literal["always", "set", "changed", "never"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,11 +86,34 @@ class Option:
     cli_after: str | None = None
     #: the ``DownloadOptions`` fields this setting decides (``Settings.download_options``)
     engine: tuple[str, ...] = ()
+    #: reads the setting back from a ``DownloadOptions`` (as a value its checker takes);
+    #: None: the one ``engine`` field, same value
+    from_engine: Callable[[DownloadOptions], object] | None = None
+    #: with ``engine`` fields, required (tests/config/test_preset_values.py): how the
+    #: setting goes into a preset saved from a download; None for the others, which a
+    #: download does not hold
+    in_preset: InPreset | None = None
 
     @property
     def key(self) -> str:
         """The TOML key, as the starter file and ``config show`` spell it."""
         return self.name.replace("_", "-")
+
+    def setting_of(self, options: DownloadOptions) -> object:
+        """This setting's value in a download's options: ``Settings.download_options``
+        read backwards (only for an option with ``engine`` fields)."""
+        if self.from_engine is not None:
+            return self.from_engine(options)
+        (name,) = self.engine  # several fields, or none: from_engine must say
+        return getattr(options, name)
+
+
+def _user_agent_of(options: DownloadOptions) -> str | None:
+    """None for the default User-Agent, as ``Settings.user_agent`` spells it."""
+    from hydra_tui.engine.options import default_user_agent
+
+    agent = options.user_agent
+    return None if not agent or agent == default_user_agent() else agent
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -91,6 +129,8 @@ Connections per download: 1 to 1024, or "auto" to start small and grow while the
 throughput grows (up to 16).                                           (-t/--threads)""",
         example=str(fields.DEFAULT_THREADS),
         engine=("threads", "auto_threads"),
+        from_engine=lambda o: "auto" if o.auto_threads else o.threads,
+        in_preset="always",
     ),
     Option(
         "output",
@@ -102,6 +142,8 @@ throughput grows (up to 16).                                           (-t/--thr
 Folder downloads are written into; ~ is expanded.                      (-o/--output)""",
         example='"."',
         engine=("output_dir",),
+        from_engine=lambda o: str(o.output_dir),
+        in_preset="always",
     ),
     Option(
         "max_downloads",
@@ -123,6 +165,7 @@ How many downloads run at once; the others wait in the queue.    (-j/--max-downl
 Memory budget of --stream, at least 1MiB; "auto" is threads x 8MiB.    (-b/--buffer)""",
         example='"auto"',
         engine=("buffer",),
+        in_preset="set",
     ),
     Option(
         "chunk_size",
@@ -135,6 +178,7 @@ Size of each planned range request; "auto" picks one from the file size and thre
                                                                          (--chunk-size)""",
         example='"auto"',
         engine=("chunk_size",),
+        in_preset="set",
     ),
     Option(
         "limit_rate",
@@ -147,6 +191,7 @@ Bandwidth ceiling of one download, across its connections: "5M/s";
 "unlimited" (or 0) lifts a limit set in [defaults] from within a preset. (--limit-rate)""",
         example='"unlimited"',
         engine=("limit_rate",),
+        in_preset="set",
     ),
     Option(
         "retries",
@@ -158,6 +203,7 @@ Bandwidth ceiling of one download, across its connections: "5M/s";
 Attempts per range without progress before a download fails.             (--retries)""",
         example="5",
         engine=("retries",),
+        in_preset="always",
     ),
     Option(
         "timeout",
@@ -169,6 +215,7 @@ Attempts per range without progress before a download fails.             (--retr
 Seconds to establish a connection.                                        (--timeout)""",
         example="15",
         engine=("connect_timeout",),
+        in_preset="always",
     ),
     Option(
         "stall_timeout",
@@ -181,6 +228,7 @@ Seconds without a byte before a connection counts as stalled and is restarted.
                                                                      (--stall-timeout)""",
         example="20",
         engine=("stall_timeout",),
+        in_preset="always",
     ),
     Option(
         "headers",
@@ -195,6 +243,8 @@ Extra request headers, as a table or a list of "Name: value" strings. A header g
 on the command line replaces one of the same name; -H "Name:" removes it.  (-H/--header)""",
         example='{ "X-Token" = "abc" }',
         engine=("headers",),
+        from_engine=lambda o: [f"{k}: {v}" for k, v in o.headers],
+        in_preset="set",
     ),
     Option(
         "user_agent",
@@ -206,6 +256,8 @@ on the command line replaces one of the same name; -H "Name:" removes it.  (-H/-
 User-Agent header; "" sends hydra-tui/<version>.                       (-A/--user-agent)""",
         example='""',
         engine=("user_agent",),
+        from_engine=_user_agent_of,
+        in_preset="set",
     ),
     Option(
         "insecure",
@@ -217,6 +269,9 @@ User-Agent header; "" sends hydra-tui/<version>.                       (-A/--use
 Skip TLS certificate checks. Only for self-signed test servers.          (--insecure)""",
         example="false",
         engine=("verify_tls",),
+        from_engine=lambda o: not o.verify_tls,
+        # a preset must never turn verification off without the user saying so
+        in_preset="never",
     ),
     Option(
         "ca_certificate",
@@ -229,6 +284,8 @@ A PEM file of CA certificates to trust instead of the default roots (for a priva
 CA); "" uses the defaults (or SSL_CERT_FILE).           (--ca-certificate/--cacert)""",
         example='""',
         engine=("ca_file",),
+        # another CA widens what verification accepts: as insecure, never saved from a download
+        in_preset="never",
     ),
     Option(
         "progress",
@@ -277,6 +334,7 @@ restarted, and fails after `retries` restarts; 0 turns it off.       (--speed-li
         example='"1K/s"',
         cli_after="stall_timeout",
         engine=("speed_limit",),
+        in_preset="changed",
     ),
     Option(
         "speed_time",
@@ -289,6 +347,7 @@ Seconds a download may stay under speed-limit.                          (--speed
         example="60",
         cli_after="speed_limit",
         engine=("speed_time",),
+        in_preset="changed",
     ),
     Option(
         "accept_html",
@@ -302,6 +361,7 @@ Save an HTML page even where it looks like an error page standing in for the fil
         example="false",
         cli_after="speed_time",
         engine=("accept_html",),
+        in_preset="changed",
     ),
     Option(
         "on_quit",
