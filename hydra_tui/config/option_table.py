@@ -11,8 +11,8 @@ config.toml list them. The rest is derived from this table::
                        read back from ``DownloadOptions`` (``Option.setting_of``) and
                        kept as its ``in_preset`` says
 
-What stays written elsewhere: ``Settings`` (typed fields, defaults and a docstring each,
-for mypy and the reader) and ``DownloadOptions`` (the engine never imports config);
+What stays written elsewhere: ``Settings`` (typed fields and defaults, for mypy; what a
+field means is said here only) and ``DownloadOptions`` (the engine never imports config);
 tests/config/test_option_table.py holds both to this table. ``ENGINE_ONLY`` lists the
 ``DownloadOptions`` fields that are deliberately not settings.
 
