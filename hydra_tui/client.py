@@ -247,25 +247,16 @@ class HydraClient:
         if callback is None:
             yield
             return
-        from hydra_tui.cli.progress import CallbackProgress
+        from hydra_tui.cli.progress import CallbackProgress, reporting
 
         progress = CallbackProgress(callback)
-
-        async def tick() -> None:
-            while True:
-                await asyncio.sleep(PROGRESS_INTERVAL)
-                progress.update([dl.snapshot()])
-
-        ticker = asyncio.create_task(tick())
         try:
-            yield
+            async with reporting(progress, [dl], every=PROGRESS_INTERVAL):
+                yield
         except HydraError as exc:
             progress.report_error(dl.url, exc, None)
             raise
         finally:
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
             progress.finished(dl.snapshot())
 
 

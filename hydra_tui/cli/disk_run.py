@@ -8,13 +8,13 @@ some did. A URL whose answer is a metalink adds its files to the queue.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 from collections import deque
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
-from hydra_tui.cli.headless import progress_every_second, url_options
+from hydra_tui.cli.headless import url_options
+from hydra_tui.cli.progress import reporting
 from hydra_tui.engine.context import EngineContext
 from hydra_tui.engine.download import Download
 from hydra_tui.errors import HydraError
@@ -101,11 +101,11 @@ async def run_disk(
             finally:
                 workers -= 1
 
-        ticker = None
-        if not progress.silent:
-            ticker = asyncio.create_task(progress_every_second(progress, lambda: list(running)))
         try:
-            async with asyncio.TaskGroup() as tg:
+            async with (
+                reporting(progress, running),
+                asyncio.TaskGroup() as tg,
+            ):
 
                 def spawn() -> None:
                     nonlocal workers
@@ -115,10 +115,6 @@ async def run_disk(
                 for _ in range(min(max(1, jobs), len(pending))):
                     spawn()
         finally:
-            if ticker is not None:
-                ticker.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await ticker
             progress.close()
     return _combine(codes)
 

@@ -1,20 +1,23 @@
 """Headless renderers of engine snapshots: plain progress lines and ``--progress=jsonl``.
 
-Both read ``DownloadSnapshot``s on a timer (the UI pulls; the engine never pushes per
-byte). Plain lines go to stderr at most once a second, so a log file stays readable;
-on a terminal the line is redrawn in place. JSONL is a contract for scripts: one JSON
-object per line, documented in the README.
+Both read ``DownloadSnapshot``s on a timer, ``reporting`` (the UI pulls; the engine
+never pushes per byte), which also feeds ``HydraClient(on_progress=...)``. Plain lines
+go to stderr at most once a second, so a log file stays readable; on a terminal the
+line is redrawn in place. JSONL is a contract for scripts: one JSON object per line,
+documented in the README.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from hydra_tui.engine.snapshot import ChunkState, DownloadSnapshot
 from hydra_tui.units import format_duration, format_rate, format_size
@@ -30,6 +33,7 @@ __all__ = [
     "average_speed",
     "json_line",
     "progress_for",
+    "reporting",
 ]
 
 
@@ -47,6 +51,37 @@ def average_speed(snap: DownloadSnapshot) -> float:
 
 def _absolute(path: str | None) -> str | None:
     return None if path is None else str(Path(path).absolute())
+
+
+class Shown(Protocol):
+    """Anything with a snapshot to show (a ``Download``)."""
+
+    def snapshot(self) -> DownloadSnapshot: ...
+
+
+@contextlib.asynccontextmanager
+async def reporting(
+    progress: Progress, downloads: Collection[Shown], *, every: float = 1.0
+) -> AsyncIterator[None]:
+    """While inside, hand ``progress`` the snapshots of ``downloads`` (a live collection:
+    those running now) every ``every`` seconds: the one timer of ``--no-ui``,
+    ``--stream`` and the API's ``on_progress``."""
+    if progress.silent:
+        yield
+        return
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(every)
+            progress.update([d.snapshot() for d in downloads])
+
+    ticker = asyncio.create_task(tick(), name="hydra progress")
+    try:
+        yield
+    finally:
+        ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticker
 
 
 class Progress:

@@ -8,14 +8,13 @@ next file is never spliced onto a truncated one.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import sys
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
-from hydra_tui.cli.headless import progress_every_second, url_options
+from hydra_tui.cli.headless import url_options
+from hydra_tui.cli.progress import reporting
 from hydra_tui.engine.context import EngineContext
 from hydra_tui.engine.download import Download
 from hydra_tui.engine.io.checksums import check_digests, new_hashers
@@ -74,10 +73,12 @@ async def run_stream(
                 # made once the probe named the file (a checksum file's line is picked
                 # by name); the writer thread hashes what it writes, in order
                 hashers: dict[str, Any] | None = None
-                ticker = asyncio.create_task(progress_every_second(progress, _just(dl)))
                 try:
                     # aclosing: leaving early closes the download now, not at shutdown
-                    async with contextlib.aclosing(source) as blocks:
+                    async with (
+                        reporting(progress, [dl]),
+                        contextlib.aclosing(source) as blocks,
+                    ):
                         async for block in blocks:
                             if hashers is None:
                                 hashers = new_hashers(dl.expected_digests)
@@ -107,9 +108,6 @@ async def run_stream(
                 finally:
                     if kept is not None:
                         kept.close()
-                    ticker.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await ticker
                     progress.finished(dl.snapshot())
                 if status:
                     break
@@ -117,10 +115,6 @@ async def run_stream(
         writer.close()
         progress.close()
     return status
-
-
-def _just(dl: Download) -> Callable[[], list[Download]]:
-    return lambda: [dl]
 
 
 def _silence_stdout(fd: int) -> None:
