@@ -251,7 +251,7 @@ class HydraClient:
 
         progress = CallbackProgress(callback)
         try:
-            async with reporting(progress, [dl], every=PROGRESS_INTERVAL):
+            async with reporting(progress, [dl], seconds=PROGRESS_INTERVAL):
                 yield
         except HydraError as exc:
             progress.report_error(dl.url, exc, None)

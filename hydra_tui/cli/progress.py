@@ -9,7 +9,6 @@ documented in the README.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import io
 import json
@@ -19,6 +18,7 @@ from collections.abc import AsyncIterator, Callable, Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
+from hydra_tui.engine import periodic
 from hydra_tui.engine.snapshot import ChunkState, DownloadSnapshot
 from hydra_tui.units import format_duration, format_rate, format_size
 
@@ -61,27 +61,20 @@ class Shown(Protocol):
 
 @contextlib.asynccontextmanager
 async def reporting(
-    progress: Progress, downloads: Collection[Shown], *, every: float = 1.0
+    progress: Progress, downloads: Collection[Shown], *, seconds: float = 1.0
 ) -> AsyncIterator[None]:
     """While inside, hand ``progress`` the snapshots of ``downloads`` (a live collection:
-    those running now) every ``every`` seconds: the one timer of ``--no-ui``,
+    those running now) every ``seconds``: the one timer of ``--no-ui``,
     ``--stream`` and the API's ``on_progress``."""
     if progress.silent:
         yield
         return
 
-    async def tick() -> None:
-        while True:
-            await asyncio.sleep(every)
-            progress.update([d.snapshot() for d in downloads])
+    def show() -> None:
+        progress.update([d.snapshot() for d in downloads])
 
-    ticker = asyncio.create_task(tick(), name="hydra progress")
-    try:
+    async with periodic.every(seconds, show, name="hydra progress"):
         yield
-    finally:
-        ticker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await ticker
 
 
 class Progress:

@@ -34,6 +34,7 @@ from hydra_tui.engine.http.redirects import cookie_extension
 from hydra_tui.engine.http.renew import UrlRenewer
 from hydra_tui.engine.http.urls import host_problem, redact_url
 from hydra_tui.engine.options import DownloadOptions
+from hydra_tui.engine.periodic import every
 from hydra_tui.engine.plan.aimd import Slot
 from hydra_tui.engine.plan.chunk_map import chunk_grid
 from hydra_tui.engine.plan.lowspeed import LowSpeedWatch
@@ -464,18 +465,10 @@ class Download:
         ``SAMPLE_SECONDS`` (the history the graphs draw), and once more at the end, so the
         last snapshot holds the final figures. The one ticker of every mode."""
 
-        async def forever() -> None:
-            while True:
-                await asyncio.sleep(SAMPLE_SECONDS)
-                self.tick()
-
-        ticker = asyncio.create_task(forever(), name="hydra sampling")
         try:
-            yield
+            async with every(SAMPLE_SECONDS, self.tick, name="hydra sampling"):
+                yield
         finally:
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
             self.tick()
 
     def tick(self) -> None:
