@@ -49,6 +49,7 @@ from hydra_tui.engine.http.headers import parse_content_range
 from hydra_tui.engine.http.urls import redact_url
 from hydra_tui.engine.mirrors.units import unit_spans
 from hydra_tui.engine.plan.planner import Assignment, Planner
+from hydra_tui.engine.plan.retry import Attempts
 from hydra_tui.engine.plan.wakeup import WakeUp
 from hydra_tui.engine.signals import RangeIgnored
 from hydra_tui.engine.snapshot import MirrorView
@@ -58,7 +59,6 @@ from hydra_tui.errors import (
     HydraError,
     NetworkError,
     ProtocolViolation,
-    Pushback,
     RemoteChangedError,
     UrlExpired,
 )
@@ -92,8 +92,14 @@ class Mirror:
     dropped: str | None = None
     #: one connection's throughput on whole units (bytes/s, smoothed); None until one
     conn_rate: float | None = None
-    failures: int = 0
     meter: SpeedMeter = field(default_factory=SpeedMeter)
+    #: its failures in a row and the wait before the next try: the engine's one retry
+    #: rule (``plan/retry.py``) on this mirror's own host window; past ``retries`` the
+    #: mirror is dropped, not the download
+    attempts: Attempts = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.attempts = Attempts(self.dl.gate.controller, self.dl.options.retries)
 
     @property
     def shown(self) -> str:
@@ -312,14 +318,10 @@ class MirrorRun:
                 await self._fetch(mirror, unit, a, slot)
             except UrlExpired as exc:
                 expired = exc  # renewed below, once the slot is given back
-            except Pushback as exc:
-                delay = controller.on_pushback(exc.kind, slot, exc.retry_after)
-            except HydraError as exc:
-                self._failed(mirror, exc)
-                if mirror.dropped is None:
-                    delay = controller.backoff_delay(mirror.failures - 1)
+            except HydraError as exc:  # a Pushback too
+                delay = self._failed(mirror, exc, slot, unit)
             else:
-                mirror.failures = 0
+                mirror.attempts.progressed()
                 controller.on_success()
             finally:
                 # ownership ends here, before any backoff: a unit nobody holds any more
@@ -355,19 +357,22 @@ class MirrorRun:
             self.last_error = err
             self._drop(mirror, str(err))
 
-    def _failed(self, mirror: Mirror, exc: HydraError) -> None:
+    def _failed(self, mirror: Mirror, exc: HydraError, slot: Slot | None, unit: _Unit) -> float:
+        """The seconds ``mirror``'s connection waits before its next try; 0 when the
+        mirror is dropped."""
         self.last_error = exc
         self.dl.retries += 1
         # a wrong byte, a wrong Content-Range, a 404 or a 200 to a range: this mirror is
-        # not to be trusted again; a cut connection may be a passing fault
+        # not to be trusted again; a cut connection or push-back may be a passing fault
         # (an expired URL is no lie: ``_renew`` deals with it)
         lied = isinstance(exc, ProtocolViolation | RemoteChangedError | HTTPStatusError)
         if exc.retryable and not lied:
-            mirror.failures += 1
-            if mirror.failures <= self.dl.options.retries:
+            delay = mirror.attempts.delay_after(exc, slot, f"at {unit.start}")
+            if delay is not None:
                 log.info("mirror %s: %s; reconnecting", mirror.shown, exc)
-                return
+                return delay
         self._drop(mirror, str(exc))
+        return 0.0
 
     def _drop(self, mirror: Mirror, why: str) -> None:
         if mirror.dropped is not None:

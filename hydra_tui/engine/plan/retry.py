@@ -1,8 +1,9 @@
 """The one retry rule of the engine's request loops: what counts, how long to wait, when to stop.
 
-Range workers (``transfer``), the one-connection body (``one_connection``) and the probe
-(``download``) each keep an ``Attempts`` and ask it after every failed try, so a 429, a
-cut connection or a silent server is handled alike wherever it happens:
+Range workers (``transfer``), the one-connection body (``one_connection``), the probe
+(``download``) and each mirror's connections keep an ``Attempts`` and ask it after every
+failed try, so a 429, a cut connection or a silent server is handled alike wherever it
+happens:
 
 - a push-back (429, 503, a refused connection) goes to the host's AIMD controller, which
   halves the window and says how long to wait (Retry-After, or its own backoff); a try
@@ -14,8 +15,8 @@ cut connection or a silent server is handled alike wherever it happens:
 - anything else retryable waits exponential backoff with full jitter; failures in a row
   beyond ``--retries`` end the loop (``delay_after`` returns ``None``).
 
-Mirror units keep their own count per mirror (``mirrors/run``): a mirror that fails too
-often is dropped, not the download.
+Mirrors (``mirrors/run``) keep one ``Attempts`` per mirror, on that mirror's own host
+window: a mirror whose tries run out is dropped, not the download.
 """
 
 from __future__ import annotations
