@@ -61,6 +61,9 @@ class Faults:
     """Probability that a request is answered with ``status_code``."""
     status_first: int = 0
     """The first N requests are answered with ``status_code``."""
+    status_after: int | None = None
+    """Every request after the first N is answered with ``status_code`` (a source that
+    answers its probe, then only pushes back)."""
     status_code: int = 503
     """Status sent by ``status_rate``/``status_first`` and ``max_bodies`` refusals
     (usually 429 or 503)."""
@@ -213,6 +216,7 @@ _COUNTS = (
     "max_bodies",
     "lie_after",
     "range_200_after",
+    "status_after",
     "change_after",
     "signed_uses",
 )
@@ -223,7 +227,7 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "slow_connection": int,
     "signed_uses": int,
     **dict.fromkeys(("lie_after", "status_code", "redirect_code", "seed", "expired_status"), int),
-    **dict.fromkeys(("range_200_after", "change_after", "status"), _optional(int)),
+    **dict.fromkeys(("range_200_after", "status_after", "change_after", "status"), _optional(int)),
     **dict.fromkeys(("reset", "truncate", "stall", "status_rate", "lie_rate", "latency"), float),
     "signed_for": float,
     **dict.fromkeys(

@@ -150,6 +150,8 @@ def _decide(turn: _Turn) -> Plan:
         return plan_page(200, _HTML, content_type="text/html; charset=utf-8")
     if index <= faults.status_first:
         return _refuse(turn, faults.status_code, "status_first")
+    if faults.status_after is not None and index > faults.status_after:
+        return _refuse(turn, faults.status_code, "status_after")
     if faults.status_rate and turn.schedule.rng.random() < faults.status_rate:
         return _refuse(turn, faults.status_code, "status_rate")
     is_get = turn.request.method == "GET"

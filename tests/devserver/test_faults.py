@@ -80,6 +80,13 @@ def test_status_first_with_retry_after_seconds(srv: DevServer) -> None:
     assert srv.stats("f").statuses == {429: 1, 200: 1}
 
 
+def test_status_after(srv: DevServer) -> None:
+    srv.add("f", DATA, Faults(status_after=1, status_code=429))
+    statuses = [fetch(srv, "/f", {"Range": "bytes=0-9"}).status for _ in range(3)]
+    assert statuses == [206, 429, 429]
+    assert srv.stats("f").faults["status_after"] == 2
+
+
 def test_status_rate_with_retry_after_date(srv: DevServer) -> None:
     srv.add("f", DATA, Faults(status_rate=1.0, status_code=503, retry_after="date"))
     reply = fetch(srv, "/f")

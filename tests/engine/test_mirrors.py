@@ -126,6 +126,28 @@ def test_mirror_answering_404_or_bad_ranges_is_dropped(
     assert any(b"whole file" in line for line in dropped), dropped
 
 
+def test_a_mirror_that_only_pushes_back_is_dropped_after_its_retries(
+    hosts: tuple[DevServer, ...], out_dir: Path
+) -> None:
+    a, b, _ = hosts
+    data = payload(8 * MiB, seed=11)
+    ua = a.add("f.iso", data, Faults(rate=4 * MiB))
+    # b answers its probe, then 429 to every range, on one connection (not a cap)
+    ub = b.add("f.iso", data, Faults(status_after=1, status_code=429))
+    proc = cli(ua, "--mirror", ub, "-o", str(out_dir), "--no-ui", "-t", "1",
+               "--retries", "2", "--progress", "jsonl")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert file_sha256(out_dir / "f.iso") == sha256(data)
+    # the one retry rule: its push-back went to b's own window, and after --retries
+    # tries in a row b was dropped (it does not knock for the rest of the download)
+    events = [json.loads(line) for line in proc.stderr.splitlines() if line.startswith(b"{")]
+    warned = [e["message"] for e in events if e["event"] == "warning"]
+    assert len(warned) == 1 and "dropped: HTTP 429" in warned[0], warned
+    done = next(e for e in events if e["event"] == "done")
+    assert done["mirrors"][1]["dropped"] == "HTTP 429 (server busy)", done["mirrors"]
+    assert b.stats("f.iso").statuses[429] == 3, b.stats("f.iso").statuses
+
+
 def test_mirror_that_dies_mid_download(hosts: tuple[DevServer, ...], out_dir: Path) -> None:
     a, b, _ = hosts
     data = payload(16 * MiB, seed=6)
