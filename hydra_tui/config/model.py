@@ -16,7 +16,7 @@ from typing import Any
 
 from hydra_tui.config import fields, option_table
 from hydra_tui.config.fields import DEFAULT_THREADS, Headers, OnQuit, ProgressMode, Threads
-from hydra_tui.engine.options import DownloadOptions, default_user_agent
+from hydra_tui.engine.options import DownloadOptions
 
 __all__ = ["Settings", "preset_values"]
 
@@ -62,25 +62,13 @@ class Settings:
         return fields.AUTO_THREADS_CEILING if self.threads == "auto" else int(self.threads)
 
     def download_options(self, **overrides: Any) -> DownloadOptions:
-        """The engine's options; ``overrides`` set per-download fields (md5, filename, …)."""
-        options = DownloadOptions(
-            threads=self.effective_threads(),
-            auto_threads=self.threads == "auto",
-            output_dir=self.output,
-            buffer=self.buffer,
-            limit_rate=self.limit_rate,
-            retries=self.retries,
-            connect_timeout=self.timeout,
-            stall_timeout=self.stall_timeout,
-            headers=self.headers,
-            user_agent=self.user_agent or default_user_agent(),
-            chunk_size=self.chunk_size,
-            verify_tls=not self.insecure,
-            speed_limit=self.speed_limit,
-            speed_time=self.speed_time,
-            accept_html=self.accept_html,
-            ca_file=self.ca_certificate,
-        )
+        """The engine's options, each setting mapped by its entry in the option table
+        (``Option.engine_values``); ``overrides`` set per-download fields (md5,
+        filename, ...)."""
+        values: dict[str, Any] = {}
+        for option in option_table.OPTIONS:
+            values.update(option.engine_values(getattr(self, option.name)))
+        options = DownloadOptions(**values)
         return dataclasses.replace(options, **overrides) if overrides else options
 
 

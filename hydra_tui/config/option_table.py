@@ -7,6 +7,8 @@ config.toml list them. The rest is derived from this table::
     config/starter.py  the commented config.toml of ``hydra-tui config init``
     COERCERS           the known keys of config files, presets and ``Settings``, and
                        their checkers (``fields``), used by config/presets.py and model.py
+    download_options   (``Settings.download_options``) the engine's options: each
+                       setting into its ``engine`` fields (``Option.engine_values``)
     preset_values      (config/model.py) a download's settings as a preset: each option
                        read back from ``DownloadOptions`` (``Option.setting_of``) and
                        kept as its ``in_preset`` says
@@ -17,8 +19,8 @@ tests/config/test_option_table.py holds both to this table. ``ENGINE_ONLY`` list
 ``DownloadOptions`` fields that are deliberately not settings.
 
 Imports only ``fields`` and the version: ``hydra_tui.cli.args`` builds its parser from it
-(``DownloadOptions`` is named for mypy only; the one reader that needs the engine's
-default User-Agent imports it when called).
+(``DownloadOptions`` is named for mypy only; the two User-Agent mappings, which need
+the engine's default, import it when called).
 """
 
 from __future__ import annotations
@@ -86,6 +88,9 @@ class Option:
     cli_after: str | None = None
     #: the ``DownloadOptions`` fields this setting decides (``Settings.download_options``)
     engine: tuple[str, ...] = ()
+    #: the ``engine`` fields' values for a (checked) setting; None: the one ``engine``
+    #: field takes the value as it is
+    to_engine: Callable[[object], dict[str, object]] | None = None
     #: reads the setting back from a ``DownloadOptions`` (as a value its checker takes);
     #: None: the one ``engine`` field, same value
     from_engine: Callable[[DownloadOptions], object] | None = None
@@ -99,6 +104,16 @@ class Option:
         """The TOML key, as the starter file and ``config show`` spell it."""
         return self.name.replace("_", "-")
 
+    def engine_values(self, value: object) -> dict[str, object]:
+        """What this setting, at ``value``, sets in a ``DownloadOptions`` (nothing for
+        an option the engine does not see)."""
+        if self.to_engine is not None:
+            return self.to_engine(value)
+        if not self.engine:
+            return {}
+        (name,) = self.engine  # several fields: to_engine must say
+        return {name: value}
+
     def setting_of(self, options: DownloadOptions) -> object:
         """This setting's value in a download's options: ``Settings.download_options``
         read backwards (only for an option with ``engine`` fields)."""
@@ -106,6 +121,22 @@ class Option:
             return self.from_engine(options)
         (name,) = self.engine  # several fields, or none: from_engine must say
         return getattr(options, name)
+
+
+def _threads_for_engine(value: object) -> dict[str, object]:
+    """``auto`` is a ceiling of ``AUTO_THREADS_CEILING`` that grows from a small start."""
+    auto = value == "auto"
+    return {
+        "threads": fields.AUTO_THREADS_CEILING if auto else value,
+        "auto_threads": auto,
+    }
+
+
+def _user_agent_for_engine(value: object) -> dict[str, object]:
+    """None sends ``hydra-tui/<version>``."""
+    from hydra_tui.engine.options import default_user_agent
+
+    return {"user_agent": value or default_user_agent()}
 
 
 def _user_agent_of(options: DownloadOptions) -> str | None:
@@ -129,6 +160,7 @@ Connections per download: 1 to 1024, or "auto" to start small and grow while the
 throughput grows (up to 16).                                           (-t/--threads)""",
         example=str(fields.DEFAULT_THREADS),
         engine=("threads", "auto_threads"),
+        to_engine=_threads_for_engine,
         from_engine=lambda o: "auto" if o.auto_threads else o.threads,
         in_preset="always",
     ),
@@ -256,6 +288,7 @@ on the command line replaces one of the same name; -H "Name:" removes it.  (-H/-
 User-Agent header; "" sends hydra-tui/<version>.                       (-A/--user-agent)""",
         example='""',
         engine=("user_agent",),
+        to_engine=_user_agent_for_engine,
         from_engine=_user_agent_of,
         in_preset="set",
     ),
@@ -269,6 +302,7 @@ User-Agent header; "" sends hydra-tui/<version>.                       (-A/--use
 Skip TLS certificate checks. Only for self-signed test servers.          (--insecure)""",
         example="false",
         engine=("verify_tls",),
+        to_engine=lambda insecure: {"verify_tls": not insecure},
         from_engine=lambda o: not o.verify_tls,
         # a preset must never turn verification off without the user saying so
         in_preset="never",

@@ -104,6 +104,18 @@ def test_download_options_takes_each_setting_into_its_engine_fields(tmp_path: Pa
             options = Settings(**{option.name: changed[option.name]}).download_options()
             moved = {n for n in option.engine if getattr(options, n) != getattr(built_in, n)}
             assert moved == set(option.engine), option.name
+            # download_options is derived: a setting touches its declared fields only
+            others = {
+                f.name
+                for f in dataclasses.fields(DownloadOptions)
+                if f.name not in option.engine
+                and getattr(options, f.name) != getattr(built_in, f.name)
+            }
+            assert others == set(), option.name
+    for option in OPTIONS:
+        setting = Settings(**{option.name: changed[option.name]}) if option.engine else None
+        value = getattr(setting or Settings(), option.name)
+        assert set(option.engine_values(value)) == set(option.engine), option.name
 
 
 def test_every_option_is_on_the_command_line_with_its_flags() -> None:
