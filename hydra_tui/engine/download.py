@@ -35,7 +35,7 @@ from hydra_tui.engine.http.renew import UrlRenewer
 from hydra_tui.engine.http.urls import host_problem, redact_url
 from hydra_tui.engine.options import DownloadOptions
 from hydra_tui.engine.periodic import every
-from hydra_tui.engine.plan.aimd import Slot
+from hydra_tui.engine.plan.aimd import AimdController, Slot
 from hydra_tui.engine.plan.chunk_map import chunk_grid
 from hydra_tui.engine.plan.lowspeed import LowSpeedWatch
 from hydra_tui.engine.plan.planner import Planner
@@ -225,6 +225,14 @@ class Download:
         rate = self.bucket.rate
         share = None if rate is None else rate / max(1, self.threads)
         self.low_speed.check(self.received, opened, share=share)
+
+    def arrived(self, n: int, controller: AimdController | None = None) -> float:
+        """``n`` body bytes came over httpx: counted for this download and for the host
+        window they came through (``controller``: a mirror's own; by default this
+        download's). Returns the seconds ``--limit-rate`` holds the connection back."""
+        self.received += n
+        (controller or self.gate.controller).on_bytes(n)
+        return 0.0 if self.bucket.rate is None else self.bucket.take(n)
 
     def paused_by_us(self) -> None:
         """We held the bytes back (rate limit, a full stream buffer): not the server's

@@ -118,14 +118,11 @@ async def _fetch_once(dl: Download, remote: RemoteFile, sink: Sink, skip: int) -
                 pieces.append(piece)
                 buffered += n
                 pos += n
-                dl.received += n
                 dl.pending = buffered
-                dl.gate.controller.on_bytes(n)
-                if dl.bucket.rate is not None:
-                    delay = dl.bucket.take(n)
-                    if delay > 0:
-                        await asyncio.sleep(delay)
-                        dl.paused_by_us()
+                delay = dl.arrived(n)
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                    dl.paused_by_us()
                 if buffered >= FLUSH_BYTES:
                     await sink.write(offset, pieces)
                     offset += buffered

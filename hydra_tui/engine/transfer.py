@@ -318,7 +318,6 @@ class TransferRun:
         buffered = 0
         offset = start
         controller = dl.gate.controller
-        bucket = dl.bucket
         streaming = False
         try:
             async with dl.get(headers) as resp:
@@ -343,13 +342,10 @@ class TransferRun:
                         piece = piece[:n]
                     pieces.append(piece)
                     buffered += n
-                    dl.received += n
-                    controller.on_bytes(n)
-                    if bucket.rate is not None:
-                        delay = bucket.take(n)
-                        if delay > 0:
-                            await asyncio.sleep(delay)
-                            dl.paused_by_us()
+                    delay = dl.arrived(n)
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                        dl.paused_by_us()
                     dl.check_speed(opened)
                     if buffered >= FLUSH_BYTES:
                         await self.sink.write(offset, pieces)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from hydra_tui import HydraClient
 from hydra_tui.devserver import DevServer, Faults
 from hydra_tui.engine.context import EngineContext
@@ -119,3 +121,24 @@ def test_limit_rate_is_accurate(server: DevServer, out_dir: Path) -> None:
     rate = len(data) / elapsed
     # the probe's first 256 KiB is not limited; everything else is
     assert 0.93 * 4 * MiB <= rate <= 1.07 * 4 * MiB, f"{rate / MiB:.2f} MiB/s"
+
+
+@pytest.mark.parametrize(
+    ("faults", "raw_http"),
+    [(Faults(), False), (Faults(ignore_range=True), True)],
+    ids=["httpx-ranges", "one-connection"],
+)
+def test_limit_rate_holds_on_every_body_path(
+    server: DevServer, out_dir: Path, faults: Faults, raw_http: bool
+) -> None:
+    # the lean reader has its own pacing; the httpx range workers and a one-connection
+    # body count through Download.arrived: the same bucket, the same accuracy
+    data = payload(8 * MiB, seed=6)
+    url = server.add("lh.bin", data, faults)
+    elapsed, _ = timed_download(
+        url, out_dir, threads=4, limit_rate=4 * MiB, raw_http=raw_http, chunk_size=MiB
+    )
+    assert file_sha256(out_dir / "lh.bin") == sha256(data)
+    rate = len(data) / elapsed
+    # the probe's first 256 KiB is not limited; everything else is
+    assert 0.9 * 4 * MiB <= rate <= 1.1 * 4 * MiB, f"{rate / MiB:.2f} MiB/s"

@@ -417,7 +417,6 @@ class MirrorRun:
         remote = mirror.remote
         headers = mdl.range_headers(pos, unit.end, remote.validator)
         controller = mdl.gate.controller
-        bucket = dl.bucket
         streaming = False
         try:
             async with mdl.get(headers) as resp:
@@ -432,12 +431,9 @@ class MirrorRun:
                     pos += n
                     a.pos = pos
                     mirror.received += n
-                    dl.received += n
-                    controller.on_bytes(n)
-                    if bucket.rate is not None:
-                        delay = bucket.take(n)
-                        if delay > 0:
-                            await asyncio.sleep(delay)
+                    delay = dl.arrived(n, controller)
+                    if delay > 0:
+                        await asyncio.sleep(delay)
                     if unit.done:
                         return pos
                 if pos < stop:
