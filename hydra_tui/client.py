@@ -254,7 +254,7 @@ class HydraClient:
             async with reporting(progress, [dl], seconds=PROGRESS_INTERVAL):
                 yield
         except HydraError as exc:
-            progress.report_error(dl.url, exc, None)
+            progress.report_error(dl.url, exc, None, dl.snapshot())
             raise
         finally:
             progress.finished(dl.snapshot())

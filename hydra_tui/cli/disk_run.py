@@ -90,7 +90,7 @@ async def run_disk(
                     except MetalinkFound as exc:
                         found = exc
                     except HydraError as exc:
-                        progress.report_error(dl.url, exc, err)
+                        progress.report_error(dl.url, exc, err, dl.snapshot())
                         codes.append(exc.exit_code)
                     finally:
                         running.remove(dl)

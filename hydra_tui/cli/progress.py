@@ -96,8 +96,12 @@ class Progress:
     def close(self) -> None:
         """Called once at the end."""
 
-    def report_error(self, url: str, exc: BaseException, err: TextIO) -> None:
-        """A download failed: one line on ``err`` (errors are printed even with ``-q``)."""
+    def report_error(
+        self, url: str, exc: BaseException, err: TextIO, snap: DownloadSnapshot | None = None
+    ) -> None:
+        """A download failed: one line on ``err`` (errors are printed even with ``-q``).
+        ``snap``: the download's last state, when there is one (jsonl tells what it
+        reached before the error)."""
         from hydra_tui.engine.http.urls import redact_text, redact_url
 
         err.write(f"hydra-tui: {redact_url(url)}: {redact_text(str(exc))}\n")
@@ -175,15 +179,26 @@ class JsonlProgress(Progress):
     def _put(self, event: str, **fields: Any) -> None:
         self.stream.write(json_line(event, clock=self.clock, **fields))
 
-    def report_error(self, url: str, exc: BaseException, err: TextIO | None) -> None:
-        """The failure as an ``error`` event (``finished`` then adds no second one)."""
+    def report_error(
+        self,
+        url: str,
+        exc: BaseException,
+        err: TextIO | None,
+        snap: DownloadSnapshot | None = None,
+    ) -> None:
+        """The failure as an ``error`` event (``finished`` then adds no second one),
+        after the ``start`` and ``chunk`` events of what ``snap`` reached."""
         from hydra_tui.engine.http.urls import redact_text, redact_url
         from hydra_tui.errors import HydraError
 
         code = exc.exit_code if isinstance(exc, HydraError) else 1
         shown = redact_url(url)  # as the snapshots show it (``finished`` compares)
         self._reported.add(shown)
-        self._put("error", url=shown, message=redact_text(str(exc)), exit_code=code)
+        ids = {}
+        if snap is not None:
+            self._diff(snap)
+            ids["id"] = snap.id
+        self._put("error", **ids, url=shown, message=redact_text(str(exc)), exit_code=code)
         self.stream.flush()
 
     def update(self, snaps: list[DownloadSnapshot]) -> None:

@@ -97,13 +97,13 @@ async def run_stream(
                     why = local_reason(exc)
                     failure = LocalIOError(f"cannot write to standard output: {why}")
                     dl.fail(failure)
-                    progress.report_error(url, failure, err)
+                    progress.report_error(url, failure, err, dl.snapshot())
                     return 1
                 except HydraError as exc:
                     # bytes already on stdout cannot be taken back: stop here rather
                     # than splice the next file onto a truncated one
                     dl.fail(exc)
-                    progress.report_error(url, exc, err)
+                    progress.report_error(url, exc, err, dl.snapshot())
                     status = exc.exit_code
                 finally:
                     if kept is not None:

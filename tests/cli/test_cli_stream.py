@@ -46,8 +46,12 @@ def test_stream_checksum(server: DevServer) -> None:
     assert shown.returncode == 3 and b"md5 mismatch" in shown.stderr
     assert b"done:" not in shown.stderr
     events = cli("-s", url, "--progress", "jsonl", "--md5", "0" * 32)
-    kinds = [json.loads(line)["event"] for line in events.stderr.splitlines()]
+    lines = [json.loads(line) for line in events.stderr.splitlines()]
+    kinds = [e["event"] for e in lines]
     assert "error" in kinds and "done" not in kinds
+    # what the download reached comes first, then its error, with its id
+    assert kinds.index("start") < kinds.index("error") == len(kinds) - 1, kinds
+    assert lines[-1]["id"] == lines[kinds.index("start")]["id"]
 
 
 def test_reader_closing_early_ends_quietly(server: DevServer) -> None:
