@@ -471,8 +471,14 @@ class Download:
     async def sampling(self) -> AsyncIterator[None]:
         """While a body runs, disk or stream: throughput and the window sampled every
         ``SAMPLE_SECONDS`` (the history the graphs draw), and once more at the end, so the
-        last snapshot holds the final figures. The one ticker of every mode."""
+        last snapshot holds the final figures. The one ticker of every mode.
 
+        The meters start here, so the first tick already has a speed to show."""
+        now = self.ctx.clock()
+        self._meter.sample(now, self.received)
+        if self.mirror_set is not None:
+            for mirror in self.mirror_set.mirrors:
+                mirror.meter.sample(now, mirror.received)
         try:
             async with every(SAMPLE_SECONDS, self.tick, name="hydra sampling"):
                 yield
