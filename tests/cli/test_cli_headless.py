@@ -27,6 +27,19 @@ def test_no_ui_download(server: DevServer, out_dir: Path) -> None:
     assert b"done:" in proc.stderr
 
 
+def test_every_progress_line_shows_the_speed(server: DevServer, out_dir: Path) -> None:
+    data = payload(6 * MiB, seed=12)
+    url = server.add("sp.bin", data, Faults(rate=MiB))
+    proc = cli(url, "-t", "2", "-o", str(out_dir), "--no-ui")
+    assert proc.returncode == 0, proc.stderr
+    assert file_sha256(out_dir / "sp.bin") == sha256(data)
+    # not a terminal: one plain line a second; the first one too has a speed, since the
+    # meter starts with the transfer, not at its first tick
+    lines = [line for line in proc.stderr.splitlines() if b"conns" in line]
+    assert len(lines) >= 2, proc.stderr
+    assert not [line for line in lines if b" 0 B/s " in line], lines
+
+
 def test_quiet_prints_nothing_on_success(server: DevServer, out_dir: Path) -> None:
     data = payload(2 * MiB, seed=2)
     url = server.add("q.bin", data)
