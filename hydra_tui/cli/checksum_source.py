@@ -14,7 +14,7 @@ from pathlib import Path
 from hydra_tui.engine.http.urls import redact_url
 from hydra_tui.engine.io.checksums import ChecksumList, parse_checksum_list
 from hydra_tui.engine.options import DownloadOptions
-from hydra_tui.errors import UsageError
+from hydra_tui.errors import HydraError, UsageError
 
 __all__ = ["MAX_BYTES", "fetch_small", "load_checksum_list"]
 
@@ -42,14 +42,21 @@ async def fetch_small(url: str, options: DownloadOptions, limit: int, *, what: s
         options, md5=None, sha256=None, checksum_list=None, threads=1, mirrors=(), metalink=None
     )
     got = bytearray()
-    async with EngineContext(plain, max_connections=2, resume=False) as ctx:
-        dl = Download(ctx, url, plain)
-        async with contextlib.aclosing(stream_blocks(dl)) as blocks:
-            async for block in blocks:
-                for piece in block:
-                    got += piece
-                if len(got) > limit:
-                    raise UsageError(f"{what} {redact_url(url)} is over {limit} bytes")
+    try:
+        async with EngineContext(plain, max_connections=2, resume=False) as ctx:
+            dl = Download(ctx, url, plain)
+            async with contextlib.aclosing(stream_blocks(dl)) as blocks:
+                async for block in blocks:
+                    for piece in block:
+                        got += piece
+                    if len(got) > limit:
+                        raise UsageError(f"{what} {redact_url(url)} is over {limit} bytes")
+    except HydraError as exc:
+        # the line names what failed to load (it is no download of the user's); the
+        # error keeps its type, so its exit status too
+        if not str(exc).startswith(what):
+            exc.args = (f"{what} {redact_url(url)}: {exc}",)
+        raise
     return bytes(got)
 
 

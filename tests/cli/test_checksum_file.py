@@ -74,6 +74,10 @@ def test_unreadable_or_malformed_list_is_one_line(server: DevServer, tmp_path: P
     bad = cli("-s", url, "--checksum-file", _sums(tmp_path, "not a checksum\n"))
     assert bad.returncode == 2 and bad.stdout == b""
     assert b"SHA256SUMS:1: not a checksum line" in bad.stderr
+    missing = server.url("SHA256SUMS")
+    lost = cli("-s", url, "--checksum-file", missing)
+    assert lost.returncode == 1 and lost.stdout == b""
+    assert lost.stderr == f"hydra-tui: --checksum-file {missing}: HTTP 404 Not Found\n".encode()
 
 
 def test_verified_when_the_server_stops_honouring_ranges(
