@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hydra_tui.config import fields, option_table
+from hydra_tui.config import option_table
 from hydra_tui.config.fields import DEFAULT_THREADS, Headers, OnQuit, ProgressMode, Threads
 from hydra_tui.engine.options import DownloadOptions
 
@@ -56,10 +56,6 @@ class Settings:
         # (e.g. "64MiB" -> 67108864), hence the setattr on a frozen instance.
         for name in option_table.FIELD_NAMES:
             object.__setattr__(self, name, option_table.coerce(name, getattr(self, name)))
-
-    def effective_threads(self) -> int:
-        """The connection ceiling: the number given, or 16 for ``auto``."""
-        return fields.AUTO_THREADS_CEILING if self.threads == "auto" else int(self.threads)
 
     def download_options(self, **overrides: Any) -> DownloadOptions:
         """The engine's options, each setting mapped by its entry in the option table
