@@ -474,11 +474,7 @@ class Download:
         last snapshot holds the final figures. The one ticker of every mode.
 
         The meters start here, so the first tick already has a speed to show."""
-        now = self.ctx.clock()
-        self._meter.sample(now, self.received)
-        if self.mirror_set is not None:
-            for mirror in self.mirror_set.mirrors:
-                mirror.meter.sample(now, mirror.received)
+        self._sample_speeds(self.ctx.clock())
         try:
             async with every(SAMPLE_SECONDS, self.tick, name="hydra sampling"):
                 yield
@@ -489,15 +485,19 @@ class Download:
         """Sample throughput, the download's and each mirror's (every ``SAMPLE_SECONDS``
         while ``sampling``)."""
         now = self.ctx.clock()
-        speed = self._meter.sample(now, self.received)
-        if self.mirror_set is not None:
-            for mirror in self.mirror_set.mirrors:
-                mirror.tick(now)
+        speed = self._sample_speeds(now)
         ctl = self.gate.controller
         ctl.tick()
         self._history.append(
             RateSample(now - self.started_at, speed, min(ctl.window, self.threads), self.active)
         )
+
+    def _sample_speeds(self, now: float) -> float:
+        """Feed the download's speed meter and its mirrors'; returns the download's."""
+        if self.mirror_set is not None:
+            for mirror in self.mirror_set.mirrors:
+                mirror.tick(now)
+        return self._meter.sample(now, self.received)
 
     @property
     def active(self) -> int:
