@@ -50,13 +50,14 @@ async def fetch_small(url: str, options: DownloadOptions, limit: int, *, what: s
                     for piece in block:
                         got += piece
                     if len(got) > limit:
-                        raise UsageError(f"{what} {redact_url(url)} is over {limit} bytes")
+                        break  # closed here: no more of it is fetched
     except HydraError as exc:
         # the line names what failed to load (it is no download of the user's); the
         # error keeps its type, so its exit status too
-        if not str(exc).startswith(what):
-            exc.args = (f"{what} {redact_url(url)}: {exc}",)
+        exc.args = (f"{what} {redact_url(url)}: {exc}",)
         raise
+    if len(got) > limit:
+        raise UsageError(f"{what} {redact_url(url)} is over {limit} bytes")
     return bytes(got)
 
 

@@ -6,8 +6,13 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pytest
+
+from hydra_tui.cli.checksum_source import fetch_small
 from hydra_tui.devserver import DevServer, Faults
-from tests.support.helpers import cli, file_sha256, payload, sha256
+from hydra_tui.engine.options import DownloadOptions
+from hydra_tui.errors import UsageError
+from tests.support.helpers import cli, file_sha256, payload, run, sha256
 
 MiB = 1024 * 1024
 
@@ -92,3 +97,12 @@ def test_verified_when_the_server_stops_honouring_ranges(
                "-t", "4", "--chunk-size", "1M")  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert file_sha256(out_dir / "r.iso") == sha256(data)
+
+
+def test_a_list_over_the_limit_is_refused_and_not_fetched_to_its_end(server: DevServer) -> None:
+    url = server.add("BIG.SUMS", payload(4 * 1024 * 1024, seed=10))
+    with pytest.raises(UsageError) as caught:
+        run(fetch_small(url, DownloadOptions(), 1000, what="--checksum-file"))
+    assert str(caught.value) == f"--checksum-file {url} is over 1000 bytes"
+    assert caught.value.exit_code == 2
+    assert server.stats("BIG.SUMS").bytes_sent < 4 * 1024 * 1024
