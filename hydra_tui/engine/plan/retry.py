@@ -5,7 +5,7 @@ Range workers (``transfer``), the one-connection body (``one_connection``), the 
 failed try, so a 429, a cut connection or a silent server is handled alike wherever it
 happens:
 
-- a push-back (429, 503, a refused connection) goes to the host's AIMD controller, which
+- a push-back (a 429 or 503, ``check_pushback``) goes to the host's AIMD controller, which
   halves the window and says how long to wait (Retry-After, or its own backoff); a try
   that was above the host's learned connection limit waits nothing and is no failure;
 - a reset is push-back too where other connections share the host (range workers); on
