@@ -94,3 +94,20 @@ def test_pushback_is_made_in_one_place_with_an_enum_kind() -> None:
             check_pushback(status, "7")
         assert caught.value.kind is kind and caught.value.retry_after == 7.0
         assert str(caught.value) == f"HTTP {status} (server busy)"
+
+
+def test_no_wait_for_where_the_engine_fetches() -> None:
+    # On Python 3.11 ``asyncio.wait_for`` drops a cancel that arrives as its awaitable
+    # completes: a range worker cancelled as its TLS connect finished went on, and a
+    # stream whose reader hung up early waited forever for it (bench/PROFILE.md,
+    # "A stream that hung after its reader hung up"). ``asyncio.timeout`` keeps the cancel.
+    fetching = ("engine/http/", "engine/plan/", "engine/transfer.py", "engine/stream.py",
+                "engine/one_connection.py", "engine/download.py", "engine/mirrors/")  # fmt: skip
+    found = [
+        f"{name}:{node.lineno}"
+        for name, tree in _trees()
+        if name.startswith(fetching)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and node.attr == "wait_for"
+    ]
+    assert found == []

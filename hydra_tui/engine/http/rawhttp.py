@@ -373,18 +373,20 @@ class RawPool:
         context = self._tls() if tls and self._tls is not None else None
         timeout = self.connect_timeout
         try:
-            # over TLS: ``timeout`` for the TCP connect, and as much for the handshake
-            _, proto = await asyncio.wait_for(
-                loop.create_connection(
+            # over TLS: ``timeout`` for the TCP connect, and as much for the handshake.
+            # ``asyncio.timeout``, not ``wait_for``: on Python 3.11 ``wait_for`` returns
+            # the connection and drops a cancel that arrives as the connect completes, so
+            # a cancelled range worker went on (and a stream whose reader hung up early
+            # waited forever for its workers to end)
+            async with asyncio.timeout(timeout if context is None else 2 * timeout):
+                _, proto = await loop.create_connection(
                     lambda: RawConnection(key),
                     host,
                     port,
                     ssl=context,
                     server_hostname=host if context is not None else None,
                     ssl_handshake_timeout=timeout if context is not None else None,
-                ),
-                timeout if context is None else 2 * timeout,
-            )
+                )
         except OSError as exc:  # TimeoutError, ssl.SSLError, gaierror among them
             raise network_error(exc, host, tls=context is not None) from exc
         self.dialed += 1

@@ -113,7 +113,9 @@ class UrlRenewer:
         except OSError as exc:
             raise HydraError(f"--url-cmd could not start: {exc.strerror}") from None
         try:
-            out, _ = await asyncio.wait_for(proc.communicate(), URL_CMD_TIMEOUT)
+            # not ``wait_for``, which on Python 3.11 can drop a cancel (rawhttp.dial)
+            async with asyncio.timeout(URL_CMD_TIMEOUT):
+                out, _ = await proc.communicate()
         except TimeoutError:
             proc.kill()
             await proc.wait()
