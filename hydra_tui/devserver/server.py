@@ -44,6 +44,8 @@ _log = logging.getLogger(__name__)
 #: recorded requests kept (oldest dropped first), so a long benchmark does not grow forever
 MAX_RECORDED = 100_000
 _STOP_TIMEOUT = 10.0
+#: the Last-Modified of what this process serves (an hour back: never in the future)
+_ADDED_AT = int(time.time()) - 3600
 # the ways a client can go away mid-response; the server shrugs and closes the socket
 _GONE = (ConnectionError, asyncio.IncompleteReadError, BadRequest, ssl.SSLError, OSError)
 
@@ -205,18 +207,22 @@ class DevServer:
         except RuntimeError:
             content.close()
             raise
-        last_modified = int(time.time()) - 3600
+        # one date for every resource this process adds: two servers given the same
+        # bytes agree on Last-Modified (mirrors), whichever second each was added in
+        last_modified = _ADDED_AT
         if isinstance(content, FileContent):
             last_modified = min(content.mtime, last_modified)
         if fixed is not None:
             last_modified = fixed
-        resource = Resource(name, content, faults or Faults(), last_modified)
 
         def add() -> None:
             old = self._resources.pop(name, None)
+            date = last_modified
             if old is not None:
                 old.close()
-            self._resources[name] = resource
+                if fixed is None:  # a name added again is a newer version
+                    date = max(date, old.version.last_modified + 1)
+            self._resources[name] = Resource(name, content, faults or Faults(), date)
 
         self._call(add)
         return url
