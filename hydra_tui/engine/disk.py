@@ -192,7 +192,7 @@ async def _attempt(dl: Download, *, fresh: bool, follow_metalink: bool) -> Downl
             if remote.multi_connection:
                 assert remote.size is not None
                 if dl.expected_digests:
-                    hasher = PrefixHasher(sink.fd, list(dl.expected_digests))
+                    hasher = PrefixHasher(sink.fd, list(dl.expected_digests), sink.reader.read)
                 stored = await _fill_ranges(dl, probed, sink, done, hasher)
             else:
                 await _fill_single(dl, probed, sink)
@@ -396,8 +396,8 @@ async def _fill_single(dl: Download, probed: Probed, sink: DiskSink) -> None:
 
 async def _verify(dl: Download, sink: DiskSink, hasher: PrefixHasher | None) -> dict[str, str]:
     """Check the expected digests (``engine/io/checksums.py``) against the ``.part`` (read
-    through our own descriptor, from the page cache; ``hasher`` has read the prefix while
-    later ranges still arrived); a mismatch keeps the file as ``.part``."""
+    through our own descriptor, the way it was written; ``hasher`` has read the prefix
+    while later ranges still arrived); a mismatch keeps the file as ``.part``."""
     wanted = dl.expected_digests
     loop = asyncio.get_running_loop()
     if hasher is not None:
@@ -405,6 +405,8 @@ async def _verify(dl: Download, sink: DiskSink, hasher: PrefixHasher | None) -> 
     else:
         found = {}
         for alg in wanted:
-            found[alg] = await loop.run_in_executor(dl.ctx.executor, hash_fd, sink.fd, alg)
+            found[alg] = await loop.run_in_executor(
+                dl.ctx.executor, hash_fd, sink.fd, alg, sink.reader
+            )
     dl.checksum = check_digests(wanted, found, kept=sink.path)
     return {alg: found[alg] for alg in wanted}

@@ -25,11 +25,13 @@ import httpx
 from hydra_tui.engine.http.error_map import check_pushback, lost_error
 from hydra_tui.engine.http.headers import parse_content_range
 from hydra_tui.engine.http.rawhttp import (
+    Block,
     Origin,
     RawPool,
     build_request,
 )
 from hydra_tui.engine.http.rawhttp import ignore_bytes as _ignore
+from hydra_tui.engine.io.direct_io import aligned_block
 from hydra_tui.engine.io.reorder import Piece
 from hydra_tui.engine.plan.aimd import Slot
 from hydra_tui.engine.plan.planner import Assignment, Planner
@@ -83,6 +85,13 @@ def raw_block_size(threads: int) -> int:
     double buffering keeps a download's blocks within ``RAW_BLOCKS_BUDGET``."""
     share = RAW_BLOCKS_BUDGET // (2 * max(1, threads))
     return max(RAW_BLOCK_MIN, min(FLUSH_BYTES, share))
+
+
+def _new_block(size: int, at: int, keeps: bool) -> Block:
+    """A block for the body bytes at file offset ``at``: placed for a direct write from
+    where it lies when the sink writes it to disk, a plain bytearray for a sink that
+    keeps it (the stream)."""
+    return bytearray(size) if keeps else aligned_block(size, at)
 
 
 class TransferRun:
@@ -395,7 +404,8 @@ class TransferRun:
         headers = [*base, ("Range", f"bytes={start}-{req_end - 1}")]
         if self.remote.validator:
             headers.append(("If-Range", self.remote.validator))
-        block = bytearray(min(raw_block_size(dl.threads), req_end - start))
+        size = min(raw_block_size(dl.threads), req_end - start)
+        block = _new_block(size, start, sink.keeps_pieces)
         stall = dl.options.stall_timeout
         conn = await pool.open(key, build_request(url, headers), block, stall=stall)
         controller = dl.gate.controller
@@ -412,7 +422,7 @@ class TransferRun:
         #: reads on into another block meanwhile (double buffering), so the socket is
         #: never idle while the disk writes
         pending: tuple[int, Piece] | None = None
-        spare: bytearray | None = None
+        spare: Block | None = None
 
         def take(arrived: int) -> int:
             """Claim up to ``arrived`` new bytes from the planner (clipped to what is
@@ -470,7 +480,9 @@ class TransferRun:
                         written = True
                     else:
                         fresh = spare if spare is not None and not keeps else None
-                        conn.new_block(fresh if fresh is not None else bytearray(len(full)))
+                        if fresh is None:
+                            fresh = _new_block(len(full), offset, keeps)
+                        conn.new_block(fresh)
                         spare = None
                         written = False
                     pending = (at, piece)

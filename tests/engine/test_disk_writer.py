@@ -23,14 +23,19 @@ def test_each_file_is_written_by_one_thread_of_its_own(
 ) -> None:
     files = {f"w{i}.bin": payload(6 * 1024 * 1024 + i, seed=40 + i) for i in range(2)}
     urls = [server.add(name, data) for name, data in files.items()]
-    writers: dict[int, set[str]] = {}
-    real_pwritev = os.pwritev
+    writers: dict[int, set[str]] = {}  # by inode: direct writes use a descriptor of their own
+    real_pwritev, real_pwrite = os.pwritev, os.pwrite
 
     def pwritev(fd: int, buffers: list[memoryview], offset: int, /) -> int:
-        writers.setdefault(fd, set()).add(threading.current_thread().name)
+        writers.setdefault(os.fstat(fd).st_ino, set()).add(threading.current_thread().name)
         return real_pwritev(fd, buffers, offset)
 
+    def pwrite(fd: int, data: memoryview, offset: int, /) -> int:
+        writers.setdefault(os.fstat(fd).st_ino, set()).add(threading.current_thread().name)
+        return real_pwrite(fd, data, offset)
+
     monkeypatch.setattr(os, "pwritev", pwritev)
+    monkeypatch.setattr(os, "pwrite", pwrite)
     opts = DownloadOptions(output_dir=out_dir, threads=8, chunk_size=512 * 1024)
     err = io.StringIO()
     status = run(

@@ -37,6 +37,7 @@ from hydra_tui.errors import NetworkError, Stalled
 
 __all__ = [
     "MAX_HEAD",
+    "Block",
     "Origin",
     "RawConnection",
     "RawPool",
@@ -50,6 +51,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MAX_HEAD = 64 * 1024
+#: what a body is read into: a bytearray, or a view of one placed for direct writes
+#: (``engine/io/direct_io.aligned_block``)
+Block = bytearray | memoryview
 _IDLE_PER_HOST = 64
 
 
@@ -110,7 +114,7 @@ class RawConnection(asyncio.BufferedProtocol):
         #: bytes received since the current request was sent
         self.answered = 0
         # body: bytes [0, fill) of ``block`` are here; ``seen`` of them were taken
-        self.block = bytearray()
+        self.block: Block = bytearray()
         self._view = memoryview(self.block)
         self.fill = 0
         self.seen = 0
@@ -241,7 +245,7 @@ class RawConnection(asyncio.BufferedProtocol):
             self.transport.resume_reading()
 
     # -- the caller's side ---------------------------------------------------------------
-    def send(self, request: bytes, block: bytearray) -> None:
+    def send(self, request: bytes, block: Block) -> None:
         """Start one request; its body will be read into ``block``."""
         assert self.transport is not None
         self.requests += 1
@@ -256,7 +260,7 @@ class RawConnection(asyncio.BufferedProtocol):
         self._start_reading()
         self.transport.write(request)
 
-    def new_block(self, block: bytearray) -> None:
+    def new_block(self, block: Block) -> None:
         """Read on into ``block`` (the previous one belongs to the caller now)."""
         self.block = block
         self._view = memoryview(block)
@@ -393,7 +397,7 @@ class RawPool:
         return proto
 
     async def open(
-        self, key: Origin, request: bytes, block: bytearray, *, stall: float
+        self, key: Origin, request: bytes, block: Block, *, stall: float
     ) -> RawConnection:
         """Send ``request`` on an idle or a new connection; return it once the head of
         its answer is in (the body goes into ``block``). An idle connection the server
@@ -450,7 +454,7 @@ def build_request(url: httpx.URL, headers: Iterable[tuple[str, str]]) -> bytes:
     return b"\r\n".join(lines) + b"\r\n\r\n"
 
 
-async def _send(conn: RawConnection, request: bytes, block: bytearray, stall: float) -> bool:
+async def _send(conn: RawConnection, request: bytes, block: Block, stall: float) -> bool:
     """Send and wait for the answer's head; False if the connection ended first."""
     try:
         conn.send(request, block)

@@ -1,6 +1,7 @@
 """Hashing a ``.part`` while it is written: the contiguous prefix ``[0, n)`` is read back
-(from the page cache: it was just written) on an I/O thread as ``n`` grows, so that when
-the last range lands only the tail is left to hash, not the whole file.
+on an I/O thread as ``n`` grows, so that when the last range lands only the tail is left
+to hash, not the whole file. It is read around the page cache where the file was written
+so (``direct_io.DirectReader``), else from the cache, where it was just written.
 
 The prefix is read from the file, never taken from the network buffers: what is hashed
 is what is on disk. A lock keeps ``advance`` (the follower) and ``finish`` (the verdict)
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections.abc import Callable
 
 __all__ = ["PrefixHasher"]
 
@@ -21,8 +23,14 @@ BLOCK = 4 * 1024 * 1024
 class PrefixHasher:
     """Digests of ``fd``'s first ``pos`` bytes, grown by ``advance`` (call from threads)."""
 
-    def __init__(self, fd: int, algorithms: list[str]) -> None:
+    def __init__(
+        self,
+        fd: int,
+        algorithms: list[str],
+        read: Callable[[int, int], bytes | memoryview] | None = None,
+    ) -> None:
         self._fd = fd
+        self._read = read or (lambda pos, n: os.pread(fd, n, pos))
         self._algorithms = algorithms
         self._lock = threading.Lock()
         self._hashers = [hashlib.new(a) for a in algorithms]
@@ -32,7 +40,7 @@ class PrefixHasher:
         """Hash ``[pos, upto)``: bytes already on disk for good."""
         with self._lock:
             while self.pos < upto:
-                block = os.pread(self._fd, min(BLOCK, upto - self.pos), self.pos)
+                block = self._read(self.pos, min(BLOCK, upto - self.pos))
                 if not block:
                     return
                 for h in self._hashers:

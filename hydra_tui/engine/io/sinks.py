@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
 from collections.abc import Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -22,12 +23,16 @@ from pathlib import Path
 from typing import Protocol
 
 from hydra_tui.engine.http.error_map import local_error
+from hydra_tui.engine.io.direct_io import DirectReader, DirectWriter, slice_views
 from hydra_tui.engine.io.partfile import PartFile
 from hydra_tui.engine.io.reorder import Piece, Reorderer
 from hydra_tui.engine.io.writeback import start_writeback_range
 from hydra_tui.errors import LocalIOError
+from hydra_tui.units import format_size
 
 __all__ = ["DiskSink", "Sink", "StreamSink", "drop_written", "hash_fd", "hash_file"]
+
+log = logging.getLogger(__name__)
 
 _IOV_MAX = 512
 
@@ -69,6 +74,21 @@ def _write_back(fd: int, pieces: Sequence[Piece], offset: int) -> None:
     start_writeback_range(fd, offset, sum(len(p) for p in pieces))
 
 
+def _write(fd: int, direct: DirectWriter, pieces: Sequence[Piece], offset: int) -> None:
+    """The whole pages of a write go around the cache (``direct_io``), its unaligned
+    head and tail (or all of it, where direct writes are off) through it."""
+    views = [memoryview(p) for p in pieces if p]
+    total = sum(len(v) for v in views)
+    start, end = direct.write(views, offset, total)
+    if start == end:
+        _write_back(fd, views, offset)
+        return
+    if start > offset:
+        _write_back(fd, slice_views(views, 0, start - offset), offset)
+    if end < offset + total:
+        _write_back(fd, slice_views(views, end - offset, offset + total - end), end)
+
+
 class DiskSink:
     """Writes a claimed ``NAME.part`` (``engine/io/partfile.py``) at offsets from the file's
     own writer thread (started on the first ``write``; ``write_now`` writes inline)."""
@@ -81,6 +101,9 @@ class DiskSink:
         self.fd = file.fd
         self._executor = executor
         self._writer: ThreadPoolExecutor | None = None
+        self._direct = DirectWriter(self.fd)
+        #: reads the file back as it was written (around the cache where writes were)
+        self.reader = DirectReader(self.fd)
         self.closed = False
 
     async def write(self, offset: int, pieces: Sequence[Piece]) -> None:
@@ -91,9 +114,14 @@ class DiskSink:
                 raise LocalIOError(f"{self.path}: written after it was closed")
             writer = self._writer = ThreadPoolExecutor(1, thread_name_prefix="hydra-write")
         try:
-            await loop.run_in_executor(writer, _write_back, self.fd, pieces, offset)
+            await loop.run_in_executor(writer, _write, self.fd, self._direct, pieces, offset)
         except OSError as exc:
             raise local_error(exc, self.path) from exc
+
+    @property
+    def direct_bytes(self) -> int:
+        """Bytes this sink wrote around the page cache (``direct_io``)."""
+        return self._direct.written
 
     def write_now(self, offset: int, pieces: Sequence[Piece]) -> None:
         try:
@@ -122,6 +150,14 @@ class DiskSink:
                 # a write of a cancelled worker may still run: the descriptor must not
                 # close (and its number be reused by another file) under it
                 writer.shutdown(wait=True)
+            direct = self._direct
+            direct.close()
+            self.reader.close()
+            if direct.offered:
+                log.debug(
+                    "%s: %s of %s written around the page cache",
+                    self.path, format_size(direct.written), format_size(direct.offered),
+                )  # fmt: skip
             self.file.close()  # also drops the flock
 
 
@@ -149,12 +185,14 @@ def hash_file(path: Path, algorithm: str) -> str:
     return h.hexdigest()
 
 
-def hash_fd(fd: int, algorithm: str) -> str:
-    """Hex digest of the whole file open at ``fd`` (read with pread: the descriptor's
-    offset is untouched and no name is looked up again); call from a thread."""
+def hash_fd(fd: int, algorithm: str, reader: DirectReader | None = None) -> str:
+    """Hex digest of the whole file open at ``fd`` (read with pread, or by ``reader``:
+    the descriptor's offset is untouched and no name is looked up again); call from a
+    thread."""
     h = hashlib.new(algorithm)
     offset = 0
-    while block := os.pread(fd, 4 * 1024 * 1024, offset):
+    read = reader.read if reader is not None else lambda pos, n: os.pread(fd, n, pos)
+    while block := read(offset, 4 * 1024 * 1024):
         h.update(block)
         offset += len(block)
     return h.hexdigest()
