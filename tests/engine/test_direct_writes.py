@@ -116,6 +116,7 @@ def test_a_refused_direct_write_falls_back_to_the_cache(
     sink = _write_all(tmp_path, writes, executor)
     assert file_sha256(tmp_path / "f.bin.part") == sha256(DATA)
     assert sink.direct_bytes == 0
+    assert sink._direct.why == "a direct write was refused or cut short"
 
 
 def test_a_descriptor_that_cannot_be_reopened_direct_is_written_cached() -> None:
@@ -125,6 +126,7 @@ def test_a_descriptor_that_cannot_be_reopened_direct_is_written_cached() -> None
         view = memoryview(bytes(256 * 1024))
         assert writer.write([view], 0, len(view)) == (0, 0)
         assert not writer.enabled
+        assert writer.why.startswith("the filesystem refuses O_DIRECT")
 
 
 @needs_direct
@@ -139,6 +141,7 @@ def test_a_slow_device_goes_back_to_the_cache(
     assert file_sha256(tmp_path / "f.bin.part") == sha256(DATA)
     # the first MiB went direct, then the judgement sent the rest to the cache
     assert sink.direct_bytes == 1024 * 1024
+    assert "MiB/s" in sink._direct.why
 
 
 @needs_direct

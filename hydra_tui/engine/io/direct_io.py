@@ -92,6 +92,8 @@ class DirectWriter:
         self.offered = 0
         self._spent = 0.0
         self._judged = False
+        #: why the file went back to the cache ("" while it has not)
+        self.why = ""
 
     def _open(self) -> bool:
         if self._direct >= 0:
@@ -99,8 +101,9 @@ class DirectWriter:
         flags = os.O_WRONLY | getattr(os, "O_DIRECT", 0) | getattr(os, "O_CLOEXEC", 0)
         try:  # the very inode we hold, whatever its name points to by now
             self._direct = os.open(f"/proc/self/fd/{self.fd}", flags)
-        except OSError:
+        except OSError as exc:
             self.enabled = False
+            self.why = f"the filesystem refuses O_DIRECT ({os.strerror(exc.errno or 0)})"
             return False
         return True
 
@@ -122,7 +125,7 @@ class DirectWriter:
                 raise
             end = last + 1  # refused: nothing is known to be written
         if end != last:  # refused or short: this write and every later one go cached
-            self._give_up()
+            self._give_up("a direct write was refused or cut short")
             return offset, offset
         self._judge(last - first, time.monotonic() - began)
         return first, last
@@ -160,10 +163,12 @@ class DirectWriter:
         if not self._judged and self.written >= JUDGE_BYTES:
             self._judged = True
             if self.written < MIN_RATE * self._spent:
-                self._give_up()
+                rate = self.written / self._spent / 2**20
+                self._give_up(f"direct writes ran at {rate:.0f} MiB/s")
 
-    def _give_up(self) -> None:
+    def _give_up(self, why: str) -> None:
         self.enabled = False
+        self.why = why
         self.close()
 
     def close(self) -> None:

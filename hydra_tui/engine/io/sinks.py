@@ -154,9 +154,10 @@ class DiskSink:
             direct.close()
             self.reader.close()
             if direct.offered:
-                log.debug(
-                    "%s: %s of %s written around the page cache",
-                    self.path, format_size(direct.written), format_size(direct.offered),
+                then = f"; then through it: {direct.why}" if direct.why else ""
+                log.info(
+                    "%s: %s of %s written around the page cache%s",
+                    self.path.name, format_size(direct.written), format_size(direct.offered), then,
                 )  # fmt: skip
             self.file.close()  # also drops the flock
 
