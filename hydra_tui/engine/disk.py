@@ -25,7 +25,7 @@ from hydra_tui.engine.io.filename import candidate_paths, download_name
 from hydra_tui.engine.io.partfile import OutputFolder, PartFile, claim_part, part_names
 from hydra_tui.engine.io.prefix_hash import PrefixHasher
 from hydra_tui.engine.io.resume import ResumeRecord, boot_id
-from hydra_tui.engine.io.sinks import DiskSink, hash_fd
+from hydra_tui.engine.io.sinks import DiskSink
 from hydra_tui.engine.io.writeback import start_writeback
 from hydra_tui.engine.mirrors.metalink import is_metalink_type
 from hydra_tui.engine.mirrors.probe import probe_sources
@@ -400,13 +400,8 @@ async def _verify(dl: Download, sink: DiskSink, hasher: PrefixHasher | None) -> 
     while later ranges still arrived); a mismatch keeps the file as ``.part``."""
     wanted = dl.expected_digests
     loop = asyncio.get_running_loop()
-    if hasher is not None:
-        found = await loop.run_in_executor(dl.ctx.executor, hasher.finish)
-    else:
-        found = {}
-        for alg in wanted:
-            found[alg] = await loop.run_in_executor(
-                dl.ctx.executor, hash_fd, sink.fd, alg, sink.reader
-            )
+    if hasher is None and wanted:  # one read of the whole file for every algorithm
+        hasher = PrefixHasher(sink.fd, list(wanted), sink.reader.read)
+    found = {} if hasher is None else await loop.run_in_executor(dl.ctx.executor, hasher.finish)
     dl.checksum = check_digests(wanted, found, kept=sink.path)
     return {alg: found[alg] for alg in wanted}

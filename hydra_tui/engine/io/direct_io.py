@@ -78,6 +78,23 @@ def _address(buf: bytearray | memoryview) -> int | None:
         return None
 
 
+def _open_direct(fd: int, access: int) -> int:
+    """A second descriptor of the very inode ``fd`` holds (whatever its name points to
+    by now), opened ``O_DIRECT``; raises ``OSError`` where that is refused."""
+    flags = access | getattr(os, "O_DIRECT", 0) | getattr(os, "O_CLOEXEC", 0)
+    return os.open(f"/proc/self/fd/{fd}", flags)
+
+
+def _close_direct(fd: int, buf: mmap.mmap | None) -> None:
+    """Close a descriptor of ``_open_direct`` (-1: none) and its buffer."""
+    if fd >= 0:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    if buf is not None:
+        with contextlib.suppress(BufferError):  # a caller still holds a view
+            buf.close()
+
+
 class DirectWriter:
     """The direct half of one file's writes; used from the file's writer thread only."""
 
@@ -98,9 +115,8 @@ class DirectWriter:
     def _open(self) -> bool:
         if self._direct >= 0:
             return True
-        flags = os.O_WRONLY | getattr(os, "O_DIRECT", 0) | getattr(os, "O_CLOEXEC", 0)
-        try:  # the very inode we hold, whatever its name points to by now
-            self._direct = os.open(f"/proc/self/fd/{self.fd}", flags)
+        try:
+            self._direct = _open_direct(self.fd, os.O_WRONLY)
         except OSError as exc:
             self.enabled = False
             self.why = f"the filesystem refuses O_DIRECT ({os.strerror(exc.errno or 0)})"
@@ -172,13 +188,8 @@ class DirectWriter:
         self.close()
 
     def close(self) -> None:
-        fd, self._direct = self._direct, -1
-        if fd >= 0:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        stage, self._stage = self._stage, None
-        if stage is not None:
-            stage.close()
+        _close_direct(self._direct, self._stage)
+        self._direct, self._stage = -1, None
 
 
 class DirectReader:
@@ -198,9 +209,8 @@ class DirectReader:
         """Up to ``n`` bytes at ``pos`` (fewer at the end of the file); a view is valid
         until the next call."""
         if self.enabled and self._direct < 0:
-            flags = os.O_RDONLY | getattr(os, "O_DIRECT", 0) | getattr(os, "O_CLOEXEC", 0)
             try:
-                self._direct = os.open(f"/proc/self/fd/{self.fd}", flags)
+                self._direct = _open_direct(self.fd, os.O_RDONLY)
             except OSError:
                 self.enabled = False
         if not self.enabled:
@@ -221,11 +231,5 @@ class DirectReader:
         return view[skip : min(got, skip + n)] if got > skip else b""
 
     def close(self) -> None:
-        fd, self._direct = self._direct, -1
-        if fd >= 0:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        buf, self._buf = self._buf, None
-        if buf is not None:
-            with contextlib.suppress(BufferError):  # a caller still holds a view
-                buf.close()
+        _close_direct(self._direct, self._buf)
+        self._direct, self._buf = -1, None

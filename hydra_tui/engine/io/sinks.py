@@ -30,7 +30,7 @@ from hydra_tui.engine.io.writeback import start_writeback_range
 from hydra_tui.errors import LocalIOError
 from hydra_tui.units import format_size
 
-__all__ = ["DiskSink", "Sink", "StreamSink", "drop_written", "hash_fd", "hash_file"]
+__all__ = ["DiskSink", "Sink", "StreamSink", "drop_written", "hash_file"]
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +79,7 @@ def _write(fd: int, direct: DirectWriter, pieces: Sequence[Piece], offset: int) 
     head and tail (or all of it, where direct writes are off) through it."""
     views = [memoryview(p) for p in pieces if p]
     total = sum(len(v) for v in views)
-    start, end = direct.write(views, offset, total)
-    if start == end:
-        _write_back(fd, views, offset)
-        return
+    start, end = direct.write(views, offset, total)  # start == end == offset: none
     if start > offset:
         _write_back(fd, slice_views(views, 0, start - offset), offset)
     if end < offset + total:
@@ -183,17 +180,4 @@ def hash_file(path: Path, algorithm: str) -> str:
     with path.open("rb") as f:
         while block := f.read(4 * 1024 * 1024):
             h.update(block)
-    return h.hexdigest()
-
-
-def hash_fd(fd: int, algorithm: str, reader: DirectReader | None = None) -> str:
-    """Hex digest of the whole file open at ``fd`` (read with pread, or by ``reader``:
-    the descriptor's offset is untouched and no name is looked up again); call from a
-    thread."""
-    h = hashlib.new(algorithm)
-    offset = 0
-    read = reader.read if reader is not None else lambda pos, n: os.pread(fd, n, pos)
-    while block := read(offset, 4 * 1024 * 1024):
-        h.update(block)
-        offset += len(block)
     return h.hexdigest()
